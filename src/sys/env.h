@@ -1,0 +1,184 @@
+// Env: every interaction vmshare has with the operating system.
+//
+// Code above sys/ never makes a syscall; it is handed an Env* and calls it
+// (the LevelDB Env model). PosixEnv (posix_env.cc) is the real one;
+// EnvWrapper (env_wrapper.h) forwards every call so tests override only what
+// they inject faults into. Every method retries EINTR, opens with O_CLOEXEC,
+// and returns an error naming the operation and the object, with the errno
+// kept in Status::err(). Methods are thread-safe unless noted.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "sys/fd.h"
+
+namespace vmshare::sys {
+
+// openat2 resolve flags (linux/openat2.h), repeated so callers need no kernel
+// header.
+inline constexpr uint64_t kResolveNoXdev = 0x01;
+inline constexpr uint64_t kResolveNoMagiclinks = 0x02;
+inline constexpr uint64_t kResolveNoSymlinks = 0x04;
+inline constexpr uint64_t kResolveBeneath = 0x08;
+inline constexpr uint64_t kResolveInRoot = 0x10;
+
+// One directory entry as getdents reports it.
+struct DirEntry {
+  std::string name;
+  unsigned char type = 0;  // DT_* (DT_UNKNOWN on some filesystems)
+};
+
+// The fields of statx vmshare uses.
+struct FileInfo {
+  mode_t mode = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  uint64_t size = 0;
+  uint64_t ino = 0;
+  dev_t dev = 0;       // st_dev (major/minor combined)
+  uint64_t mnt_id = 0; // STATX_MNT_ID, 0 if the kernel lacks it
+  bool mount_root = false;  // STATX_ATTR_MOUNT_ROOT: the path is a mountpoint
+  int64_t mtime_ns = 0;
+  bool is_dir() const { return S_ISDIR(mode); }
+  bool is_reg() const { return S_ISREG(mode); }
+  bool is_lnk() const { return S_ISLNK(mode); }
+};
+
+// Propagation for MountSetattr (0 keeps the current one).
+enum class Propagation { kUnchanged = 0, kPrivate, kShared, kSlave, kUnbindable };
+
+// Attributes for MountSetattr / CloneTree.
+struct MountAttrs {
+  bool read_only = false;
+  bool nosuid = false;
+  bool nodev = false;
+  bool noexec = false;
+  Propagation propagation = Propagation::kUnchanged;
+  bool recursive = false;  // AT_RECURSIVE: apply to the whole tree
+};
+
+struct ChildOptions {
+  std::vector<std::string> argv;       // argv[0] is the program (PATH is searched)
+  std::vector<std::string> env;        // empty: inherit
+  std::optional<std::string> stdin_path;   // default: /dev/null
+  std::optional<std::string> stdout_path;  // default: inherit
+  std::optional<std::string> stderr_path;  // default: inherit
+  bool new_session = false;            // setsid() in the child
+  bool die_with_parent = false;        // PR_SET_PDEATHSIG SIGKILL
+  std::vector<int> keep_fds;           // raw fds (already owned by the caller) kept open
+};
+
+// A started child process. Owns a pidfd; the destructor does NOT kill or
+// reap (Env::Wait does), so a forgotten Child is a zombie, not a surprise kill.
+struct Child {
+  pid_t pid = -1;
+  Fd pidfd;
+};
+
+struct ExitStatus {
+  bool exited = false;   // normal exit; else killed by signal
+  int code = 0;          // exit code or signal number
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // The process-wide real Env. Never deleted.
+  static Env* Default();
+
+  // ---- files and directories -------------------------------------------
+  virtual Result<Fd> OpenAt(const Fd& dir, const std::string& path, int flags, mode_t mode = 0) = 0;
+  // openat2(2) with `resolve` (kResolve*). ENOSYS when the kernel lacks it.
+  virtual Result<Fd> OpenAt2(const Fd& dir, const std::string& path, int flags, mode_t mode,
+                             uint64_t resolve) = 0;
+  virtual Status MkdirAt(const Fd& dir, const std::string& path, mode_t mode) = 0;
+  // flags: 0 or AT_REMOVEDIR.
+  virtual Status UnlinkAt(const Fd& dir, const std::string& path, int flags) = 0;
+  // flags: 0, RENAME_NOREPLACE, RENAME_EXCHANGE.
+  virtual Status RenameAt(const Fd& olddir, const std::string& oldpath, const Fd& newdir,
+                          const std::string& newpath, unsigned flags = 0) = 0;
+  virtual Status SymlinkAt(const std::string& target, const Fd& dir, const std::string& path) = 0;
+  virtual Result<std::string> ReadlinkAt(const Fd& dir, const std::string& path) = 0;
+  // statx(2); flags e.g. AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH.
+  virtual Result<FileInfo> StatAt(const Fd& dir, const std::string& path, int flags) = 0;
+  virtual Status ChmodFd(const Fd& fd, mode_t mode) = 0;
+  // fchownat; flags e.g. AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH.
+  virtual Status ChownAt(const Fd& dir, const std::string& path, uid_t uid, gid_t gid, int flags) = 0;
+  virtual Status Truncate(const Fd& fd, uint64_t size) = 0;
+  virtual Result<std::vector<DirEntry>> ReadDir(const Fd& dir) = 0;  // without . and ..
+
+  // Writes every byte (loops on short writes). At `offset` when given (pwrite).
+  virtual Status WriteAll(const Fd& fd, std::string_view data, std::optional<uint64_t> offset = {}) = 0;
+  // Reads up to `max` bytes; an empty string is EOF.
+  virtual Result<std::string> Read(const Fd& fd, size_t max) = 0;
+  // Reads to EOF; fails with kInvalidArgument if more than `limit` bytes.
+  virtual Result<std::string> ReadAll(const Fd& fd, size_t limit) = 0;
+  virtual Status Fsync(const Fd& fd) = 0;
+  // The path the kernel reports for fd (/proc/self/fd/N).
+  virtual Result<std::string> FdPath(const Fd& fd) = 0;
+
+  // flock(2); op is LOCK_SH or LOCK_EX, optionally | LOCK_NB.
+  virtual Status Flock(const Fd& fd, int op) = 0;
+
+  // ---- mounts (new mount API) --------------------------------------------
+  // open_tree(OPEN_TREE_CLONE [| AT_RECURSIVE]) of what `path` names relative
+  // to `dir` (use AT_EMPTY_PATH semantics when path is empty). Detached tree.
+  virtual Result<Fd> CloneTree(const Fd& dir, const std::string& path, bool recursive) = 0;
+  // mount_setattr(2) on the mount `fd` refers to.
+  virtual Status MountSetattr(const Fd& fd, const MountAttrs& attrs) = 0;
+  // move_mount(2) of a detached tree onto the object `target` refers to.
+  virtual Status MoveMount(const Fd& tree, const Fd& target) = 0;
+  // Legacy mount(2). Callers pass /proc/self/fd/N paths for sources/targets
+  // they resolved, never user strings.
+  virtual Status Mount(const std::string& source, const std::string& target,
+                       const std::string& fstype, unsigned long flags, const std::string& data) = 0;
+  // umount2(2) with UMOUNT_NOFOLLOW always added.
+  virtual Status Unmount(const std::string& target, int flags) = 0;
+  // unshare(2).
+  virtual Status Unshare(int flags) = 0;
+
+  // ---- processes ---------------------------------------------------------
+  virtual Result<Child> Spawn(const ChildOptions& options) = 0;
+  // Waits for the child (blocking). With a timeout, kDeadlineExceeded when
+  // it is still running after it.
+  virtual Result<ExitStatus> Wait(Child& child, std::optional<std::chrono::milliseconds> timeout = {}) = 0;
+  // Signals through the pidfd, so a recycled pid is never hit.
+  virtual Status Kill(const Child& child, int sig) = 0;
+  // kill(2) by pid (for processes we did not start). ESRCH is NotFound.
+  virtual Status KillPid(pid_t pid, int sig) = 0;
+  virtual pid_t GetPid() = 0;
+
+  // ---- sockets, pipes, polling, inotify ---------------------------------
+  // A listening SOCK_STREAM unix socket at path (an existing socket file is
+  // replaced).
+  virtual Result<Fd> UnixListen(const std::string& path) = 0;
+  virtual Result<Fd> UnixConnect(const std::string& path) = 0;
+  virtual Result<Fd> Accept(const Fd& listener) = 0;
+  // A connected SOCK_STREAM unix socket pair.
+  virtual Status SocketPair(Fd* a, Fd* b) = 0;
+  virtual Status Pipe(Fd* read_end, Fd* write_end) = 0;
+  // poll(2) on one fd for `events` (POLLIN, ...). Returns revents, 0 on timeout.
+  // A negative timeout waits forever.
+  virtual Result<short> PollOne(const Fd& fd, short events, std::chrono::milliseconds timeout) = 0;
+  virtual Result<Fd> InotifyInit() = 0;  // non-blocking, close-on-exec
+  virtual Result<int> InotifyAddWatch(const Fd& inotify, const std::string& path, uint32_t mask) = 0;
+  virtual Status InotifyRmWatch(const Fd& inotify, int wd) = 0;
+  virtual Result<Fd> EventFd() = 0;  // non-blocking, close-on-exec
+  virtual Status SetNonBlocking(const Fd& fd, bool on) = 0;
+
+  // ---- time --------------------------------------------------------------
+  virtual int64_t NowNanos() = 0;  // CLOCK_MONOTONIC
+  virtual void SleepFor(std::chrono::nanoseconds d) = 0;
+};
+
+}  // namespace vmshare::sys

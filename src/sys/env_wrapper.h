@@ -1,0 +1,147 @@
+// EnvWrapper: an Env that forwards every call to another Env.
+//
+// Tests derive from it and override only the calls they inject faults into
+// (LevelDB's EnvWrapper). Does not own the target.
+#pragma once
+
+#include "sys/env.h"
+
+namespace vmshare::sys {
+
+class EnvWrapper : public Env {
+ public:
+  explicit EnvWrapper(Env* target) : target_(target) {}
+  Env* target() const { return target_; }
+
+  Result<Fd> OpenAt(const Fd& dir, const std::string& path, int flags, mode_t mode) override {
+    return target_->OpenAt(dir, path, flags, mode);
+  }
+  Result<Fd> OpenAt2(const Fd& dir, const std::string& path, int flags, mode_t mode, uint64_t resolve) override {
+    return target_->OpenAt2(dir, path, flags, mode, resolve);
+  }
+  Status MkdirAt(const Fd& dir, const std::string& path, mode_t mode) override {
+    return target_->MkdirAt(dir, path, mode);
+  }
+  Status UnlinkAt(const Fd& dir, const std::string& path, int flags) override {
+    return target_->UnlinkAt(dir, path, flags);
+  }
+  Status RenameAt(const Fd& olddir, const std::string& oldpath, const Fd& newdir, const std::string& newpath, unsigned flags) override {
+    return target_->RenameAt(olddir, oldpath, newdir, newpath, flags);
+  }
+  Status SymlinkAt(const std::string& target, const Fd& dir, const std::string& path) override {
+    return target_->SymlinkAt(target, dir, path);
+  }
+  Result<std::string> ReadlinkAt(const Fd& dir, const std::string& path) override {
+    return target_->ReadlinkAt(dir, path);
+  }
+  Result<FileInfo> StatAt(const Fd& dir, const std::string& path, int flags) override {
+    return target_->StatAt(dir, path, flags);
+  }
+  Status ChmodFd(const Fd& fd, mode_t mode) override {
+    return target_->ChmodFd(fd, mode);
+  }
+  Status ChownAt(const Fd& dir, const std::string& path, uid_t uid, gid_t gid, int flags) override {
+    return target_->ChownAt(dir, path, uid, gid, flags);
+  }
+  Status Truncate(const Fd& fd, uint64_t size) override {
+    return target_->Truncate(fd, size);
+  }
+  Result<std::vector<DirEntry>> ReadDir(const Fd& dir) override {
+    return target_->ReadDir(dir);
+  }
+  Status WriteAll(const Fd& fd, std::string_view data, std::optional<uint64_t> offset) override {
+    return target_->WriteAll(fd, data, offset);
+  }
+  Result<std::string> Read(const Fd& fd, size_t max) override {
+    return target_->Read(fd, max);
+  }
+  Result<std::string> ReadAll(const Fd& fd, size_t limit) override {
+    return target_->ReadAll(fd, limit);
+  }
+  Status Fsync(const Fd& fd) override {
+    return target_->Fsync(fd);
+  }
+  Result<std::string> FdPath(const Fd& fd) override {
+    return target_->FdPath(fd);
+  }
+  Status Flock(const Fd& fd, int op) override {
+    return target_->Flock(fd, op);
+  }
+  Result<Fd> CloneTree(const Fd& dir, const std::string& path, bool recursive) override {
+    return target_->CloneTree(dir, path, recursive);
+  }
+  Status MountSetattr(const Fd& fd, const MountAttrs& attrs) override {
+    return target_->MountSetattr(fd, attrs);
+  }
+  Status MoveMount(const Fd& tree, const Fd& target) override {
+    return target_->MoveMount(tree, target);
+  }
+  Status Mount(const std::string& source, const std::string& target, const std::string& fstype, unsigned long flags, const std::string& data) override {
+    return target_->Mount(source, target, fstype, flags, data);
+  }
+  Status Unmount(const std::string& target, int flags) override {
+    return target_->Unmount(target, flags);
+  }
+  Status Unshare(int flags) override {
+    return target_->Unshare(flags);
+  }
+  Result<Child> Spawn(const ChildOptions& options) override {
+    return target_->Spawn(options);
+  }
+  Result<ExitStatus> Wait(Child& child, std::optional<std::chrono::milliseconds> timeout) override {
+    return target_->Wait(child, timeout);
+  }
+  Status Kill(const Child& child, int sig) override {
+    return target_->Kill(child, sig);
+  }
+  Status KillPid(pid_t pid, int sig) override {
+    return target_->KillPid(pid, sig);
+  }
+  pid_t GetPid() override {
+    return target_->GetPid();
+  }
+  Result<Fd> UnixListen(const std::string& path) override {
+    return target_->UnixListen(path);
+  }
+  Result<Fd> UnixConnect(const std::string& path) override {
+    return target_->UnixConnect(path);
+  }
+  Result<Fd> Accept(const Fd& listener) override {
+    return target_->Accept(listener);
+  }
+  Status SocketPair(Fd* a, Fd* b) override {
+    return target_->SocketPair(a, b);
+  }
+  Status Pipe(Fd* read_end, Fd* write_end) override {
+    return target_->Pipe(read_end, write_end);
+  }
+  Result<short> PollOne(const Fd& fd, short events, std::chrono::milliseconds timeout) override {
+    return target_->PollOne(fd, events, timeout);
+  }
+  Result<Fd> InotifyInit() override {
+    return target_->InotifyInit();
+  }
+  Result<int> InotifyAddWatch(const Fd& inotify, const std::string& path, uint32_t mask) override {
+    return target_->InotifyAddWatch(inotify, path, mask);
+  }
+  Status InotifyRmWatch(const Fd& inotify, int wd) override {
+    return target_->InotifyRmWatch(inotify, wd);
+  }
+  Result<Fd> EventFd() override {
+    return target_->EventFd();
+  }
+  Status SetNonBlocking(const Fd& fd, bool on) override {
+    return target_->SetNonBlocking(fd, on);
+  }
+  int64_t NowNanos() override {
+    return target_->NowNanos();
+  }
+  void SleepFor(std::chrono::nanoseconds d) override {
+    return target_->SleepFor(d);
+  }
+
+ private:
+  Env* target_;
+};
+
+}  // namespace vmshare::sys

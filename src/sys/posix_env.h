@@ -1,0 +1,69 @@
+// PosixEnv: the real Env, implemented over Linux syscalls.
+//
+// Declared here so its implementation can be split by area
+// (posix_env.cc: files and mounts; posix_env_proc.cc: processes, sockets,
+// time). Only sys/ includes this header; everyone else uses Env::Default().
+#pragma once
+
+#include "sys/env.h"
+
+namespace vmshare::sys {
+
+class PosixEnv : public Env {
+ public:
+  Result<Fd> OpenAt(const Fd& dir, const std::string& path, int flags, mode_t mode) override;
+  Result<Fd> OpenAt2(const Fd& dir, const std::string& path, int flags, mode_t mode,
+                     uint64_t resolve) override;
+  Status MkdirAt(const Fd& dir, const std::string& path, mode_t mode) override;
+  Status UnlinkAt(const Fd& dir, const std::string& path, int flags) override;
+  Status RenameAt(const Fd& olddir, const std::string& oldpath, const Fd& newdir,
+                  const std::string& newpath, unsigned flags) override;
+  Status SymlinkAt(const std::string& target, const Fd& dir, const std::string& path) override;
+  Result<std::string> ReadlinkAt(const Fd& dir, const std::string& path) override;
+  Result<FileInfo> StatAt(const Fd& dir, const std::string& path, int flags) override;
+  Status ChmodFd(const Fd& fd, mode_t mode) override;
+  Status ChownAt(const Fd& dir, const std::string& path, uid_t uid, gid_t gid, int flags) override;
+  Status Truncate(const Fd& fd, uint64_t size) override;
+  Result<std::vector<DirEntry>> ReadDir(const Fd& dir) override;
+  Status WriteAll(const Fd& fd, std::string_view data, std::optional<uint64_t> offset) override;
+  Result<std::string> Read(const Fd& fd, size_t max) override;
+  Result<std::string> ReadAll(const Fd& fd, size_t limit) override;
+  Status Fsync(const Fd& fd) override;
+  Result<std::string> FdPath(const Fd& fd) override;
+  Status Flock(const Fd& fd, int op) override;
+
+  Result<Fd> CloneTree(const Fd& dir, const std::string& path, bool recursive) override;
+  Status MountSetattr(const Fd& fd, const MountAttrs& attrs) override;
+  Status MoveMount(const Fd& tree, const Fd& target) override;
+  Status Mount(const std::string& source, const std::string& target, const std::string& fstype,
+               unsigned long flags, const std::string& data) override;
+  Status Unmount(const std::string& target, int flags) override;
+  Status Unshare(int flags) override;
+
+  Result<Child> Spawn(const ChildOptions& options) override;
+  Result<ExitStatus> Wait(Child& child, std::optional<std::chrono::milliseconds> timeout) override;
+  Status Kill(const Child& child, int sig) override;
+  Status KillPid(pid_t pid, int sig) override;
+  pid_t GetPid() override;
+
+  Result<Fd> UnixListen(const std::string& path) override;
+  Result<Fd> UnixConnect(const std::string& path) override;
+  Result<Fd> Accept(const Fd& listener) override;
+  Status SocketPair(Fd* a, Fd* b) override;
+  Status Pipe(Fd* read_end, Fd* write_end) override;
+  Result<short> PollOne(const Fd& fd, short events, std::chrono::milliseconds timeout) override;
+  Result<Fd> InotifyInit() override;
+  Result<int> InotifyAddWatch(const Fd& inotify, const std::string& path, uint32_t mask) override;
+  Status InotifyRmWatch(const Fd& inotify, int wd) override;
+  Result<Fd> EventFd() override;
+  Status SetNonBlocking(const Fd& fd, bool on) override;
+
+  int64_t NowNanos() override;
+  void SleepFor(std::chrono::nanoseconds d) override;
+};
+
+// Describes a (dir, path) pair for messages: the path if absolute or the dir
+// is AT_FDCWD, else "<dir path>/<path>".
+std::string DescribeAt(const Fd& dir, const std::string& path);
+
+}  // namespace vmshare::sys
