@@ -1,0 +1,182 @@
+#include "cli/bundle.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace vmshare::cli {
+namespace {
+
+using nlohmann::json;
+
+// Walks a parsed config with typed getters that record the first type error
+// with its JSON path instead of throwing.
+class Reader {
+ public:
+  explicit Reader(std::string name) : name_(std::move(name)) {}
+
+  const json* Child(const json& obj, const std::string& key, const std::string& path,
+                    json::value_t want) {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return nullptr;
+    const bool ok = it->type() == want ||
+                    (want == json::value_t::number_unsigned && it->is_number_integer() &&
+                     it->get<int64_t>() >= 0);
+    if (!ok) {
+      Fail(path + "." + key + " must be " + TypeName(want) + ", not " + it->type_name());
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  std::string String(const json& obj, const std::string& key, const std::string& path) {
+    const json* v = Child(obj, key, path, json::value_t::string);
+    return v ? v->get<std::string>() : std::string();
+  }
+
+  std::vector<std::string> Strings(const json& obj, const std::string& key, const std::string& path) {
+    std::vector<std::string> out;
+    const json* v = Child(obj, key, path, json::value_t::array);
+    if (!v) return out;
+    for (size_t i = 0; i < v->size(); ++i) {
+      if (!(*v)[i].is_string()) {
+        Fail(path + "." + key + "[" + std::to_string(i) + "] must be a string");
+        return {};
+      }
+      out.push_back((*v)[i].get<std::string>());
+    }
+    return out;
+  }
+
+  uint32_t Uint32(const json& obj, const std::string& key, const std::string& path) {
+    const json* v = Child(obj, key, path, json::value_t::number_unsigned);
+    if (!v) return 0;
+    const uint64_t n = v->get<uint64_t>();
+    if (n > UINT32_MAX) {
+      Fail(path + "." + key + " is out of range");
+      return 0;
+    }
+    return static_cast<uint32_t>(n);
+  }
+
+  bool Bool(const json& obj, const std::string& key, const std::string& path) {
+    const json* v = Child(obj, key, path, json::value_t::boolean);
+    return v ? v->get<bool>() : false;
+  }
+
+  void Fail(std::string why) {
+    if (error_.empty()) error_ = std::move(why);
+  }
+  bool failed() const { return !error_.empty(); }
+  Status status() const {
+    return InvalidArgumentError("read OCI config \"" + name_ + "\": " + error_);
+  }
+
+ private:
+  static std::string TypeName(json::value_t t) {
+    switch (t) {
+      case json::value_t::string: return "a string";
+      case json::value_t::array: return "an array";
+      case json::value_t::object: return "an object";
+      case json::value_t::boolean: return "a boolean";
+      case json::value_t::number_unsigned: return "a non-negative integer";
+      default: return "another type";
+    }
+  }
+
+  std::string name_;
+  std::string error_;
+};
+
+}  // namespace
+
+bool HasReadOnlyOption(const std::vector<std::string>& options) {
+  return std::find(options.begin(), options.end(), "ro") != options.end();
+}
+
+bool IsHostBind(const Mount& m) {
+  if (m.type == "bind") return true;
+  return std::any_of(m.options.begin(), m.options.end(),
+                     [](const std::string& o) { return o == "bind" || o == "rbind"; });
+}
+
+Result<Bundle> ParseBundleConfig(std::string_view text, const std::string& dir,
+                                 const std::string& name) {
+  json doc;
+  try {
+    doc = json::parse(text.begin(), text.end());
+  } catch (const json::exception& e) {
+    return InvalidArgumentError("read OCI config \"" + name + "\": " + e.what());
+  }
+  if (!doc.is_object())
+    return InvalidArgumentError("read OCI config \"" + name + "\": top level must be an object");
+
+  Reader r(name);
+  Bundle b;
+  b.dir = dir;
+  const json* root = r.Child(doc, "root", "", json::value_t::object);
+  if (!root && !r.failed()) r.Fail(".root is missing");
+  if (root) {
+    const std::string path = r.String(*root, "path", ".root");
+    if (!r.failed() && path.empty()) r.Fail(".root.path is missing or empty");
+    b.rootfs = (!path.empty() && path[0] == '/') ? path : dir + "/" + path;
+    b.rootfs_readonly = r.Bool(*root, "readonly", ".root");
+  }
+  if (const json* proc = r.Child(doc, "process", "", json::value_t::object)) {
+    b.process.args = r.Strings(*proc, "args", ".process");
+    b.process.env = r.Strings(*proc, "env", ".process");
+    const std::string cwd = r.String(*proc, "cwd", ".process");
+    if (!cwd.empty()) b.process.cwd = cwd;
+    b.process.terminal = r.Bool(*proc, "terminal", ".process");
+    if (const json* user = r.Child(*proc, "user", ".process", json::value_t::object)) {
+      b.process.uid = r.Uint32(*user, "uid", ".process.user");
+      b.process.gid = r.Uint32(*user, "gid", ".process.user");
+    }
+  }
+  if (const json* mounts = r.Child(doc, "mounts", "", json::value_t::array)) {
+    for (size_t i = 0; i < mounts->size() && !r.failed(); ++i) {
+      const std::string at = ".mounts[" + std::to_string(i) + "]";
+      const json& m = (*mounts)[i];
+      if (!m.is_object()) {
+        r.Fail(at + " must be an object");
+        break;
+      }
+      Mount mount;
+      mount.destination = r.String(m, "destination", at);
+      mount.source = r.String(m, "source", at);
+      mount.type = r.String(m, "type", at);
+      mount.options = r.Strings(m, "options", at);
+      if (!r.failed() && (mount.destination.empty() || mount.destination[0] != '/'))
+        r.Fail(at + ".destination must be an absolute path");
+      mount.read_only = HasReadOnlyOption(mount.options);
+      if (!r.failed() && IsHostBind(mount) && mount.source.empty())
+        r.Fail(at + ".source is missing for a bind mount");
+      b.mounts.push_back(std::move(mount));
+    }
+  }
+  if (r.failed()) return r.status();
+  return b;
+}
+
+Result<Bundle> ReadBundle(sys::Env* env, const std::string& dir) {
+  auto dir_fd = env->OpenAt(sys::Cwd(), dir, O_PATH | O_DIRECTORY);
+  if (!dir_fd.ok()) {
+    if (dir_fd.status().code() == Code::kNotFound)
+      return NotFoundError("read OCI bundle \"" + dir + "\": no such directory");
+    return dir_fd.status().WithContext("read OCI bundle");
+  }
+  // Relative root paths are relative to the bundle, so pin it down once.
+  ASSIGN_OR_RETURN(const std::string abs_dir, env->FdPath(*dir_fd));
+  const std::string name = abs_dir + "/config.json";
+  auto fd = env->OpenAt(*dir_fd, "config.json", O_RDONLY | O_NOCTTY | O_NOFOLLOW);
+  if (!fd.ok()) {
+    if (fd.status().code() == Code::kNotFound)
+      return NotFoundError("read OCI bundle \"" + dir + "\": no config.json");
+    return fd.status().WithContext("read OCI bundle");
+  }
+  ASSIGN_OR_RETURN(std::string text, env->ReadAll(*fd, kMaxConfigBytes));
+  return ParseBundleConfig(text, abs_dir, name);
+}
+
+}  // namespace vmshare::cli

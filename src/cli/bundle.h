@@ -1,0 +1,54 @@
+// Reading an OCI bundle: the parts of config.json vmshare uses.
+//
+// ReadBundle opens <dir>/config.json (at most 4 MiB), parses it, and returns
+// the root filesystem, the process and the mounts. Every failure names the
+// file: a missing bundle or config is NotFound, bad JSON or a field of the
+// wrong type is InvalidArgument with the JSON path of the field. Nothing is
+// changed on disk either way. Thread-compatible; pure apart from the read.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/types.h"
+#include "sys/env.h"
+
+namespace vmshare::cli {
+
+inline constexpr size_t kMaxConfigBytes = 4 << 20;
+
+struct BundleProcess {
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  bool terminal = false;
+};
+
+struct Bundle {
+  std::string dir;             // the bundle directory as given
+  std::string rootfs;          // root.path made absolute against dir
+  bool rootfs_readonly = false;
+  BundleProcess process;
+  std::vector<Mount> mounts;   // every spec mount, in order
+};
+
+Result<Bundle> ReadBundle(sys::Env* env, const std::string& dir);
+
+// Parses config.json text; `name` is what errors call the file.
+Result<Bundle> ParseBundleConfig(std::string_view json_text, const std::string& dir,
+                                 const std::string& name);
+
+// True when the host must share this mount with the guest: type "bind", or an
+// option "bind"/"rbind". proc, sysfs, tmpfs, devpts, mqueue, cgroup and the
+// like are made by the guest itself.
+bool IsHostBind(const Mount& m);
+
+// True when the mount's options ask for read-only ("ro").
+bool HasReadOnlyOption(const std::vector<std::string>& options);
+
+}  // namespace vmshare::cli
