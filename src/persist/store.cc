@@ -1,0 +1,202 @@
+#include "persist/store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <functional>
+#include <utility>
+
+#include "core/ids.h"
+#include "persist/atomic_file.h"
+#include "persist/remove_tree.h"
+#include "persist/schema.h"
+
+namespace vmshare::persist {
+namespace {
+
+constexpr mode_t kDirMode = 0700;
+// persist.json files are a few KiB; anything much larger is not ours.
+constexpr size_t kMaxDocument = 16 << 20;
+constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
+
+std::string SandboxMissing(const std::string& sid) { return "sandbox " + Quote(sid) + " does not exist"; }
+
+std::string ContainerMissing(const std::string& sid, const std::string& cid) {
+  return "container " + Quote(cid) + " does not exist in sandbox " + Quote(sid);
+}
+
+// Creates dir/name (0700). Returns true when it made it, false when it existed.
+Result<bool> MakeDir(sys::Env* env, const sys::Fd& dir, const std::string& name) {
+  Status s = env->MkdirAt(dir, name, kDirMode);
+  if (s.ok()) return true;
+  if (s.err() == EEXIST) return false;
+  return s;
+}
+
+// mkdir -p of an absolute or relative path.
+Status MakeDirs(sys::Env* env, const std::string& path) {
+  for (size_t at = path.find('/', 1); ; at = path.find('/', at + 1)) {
+    const std::string prefix = path.substr(0, at);
+    if (!prefix.empty()) RETURN_IF_ERROR(MakeDir(env, sys::Cwd(), prefix));
+    if (at == std::string::npos) return Status::Ok();
+  }
+}
+
+// Reads and parses dir/persist.json. nullopt when the file does not exist.
+Result<std::optional<Json>> ReadDocument(sys::Env* env, const sys::Fd& dir, const std::string& path) {
+  auto text = ReadFileAt(env, dir, kPersistFile, kMaxDocument);
+  if (!text.ok()) {
+    if (text.status().err() == ENOENT) return std::optional<Json>();
+    return text.status();
+  }
+  ASSIGN_OR_RETURN(Json doc, ParseDocument(*text, path));
+  return std::optional<Json>(std::move(doc));
+}
+
+// Rewrites dir/persist.json with encode(previous document or null). A
+// previous document that does not parse stops the save: it is never silently
+// replaced.
+Status SaveDocument(sys::Env* env, const sys::Fd& dir, const std::string& path,
+                    const std::function<Json(const Json*)>& encode) {
+  ASSIGN_OR_RETURN(std::optional<Json> base, ReadDocument(env, dir, path));
+  const std::string bytes = Serialize(encode(base ? &*base : nullptr));
+  return WriteFileAtomic(env, dir, kPersistFile, bytes).WithContext("save \"" + path + "\"");
+}
+
+Result<ContainerState> LoadContainerAt(sys::Env* env, const sys::Fd& sandbox_dir, const std::string& sid_path,
+                                       const std::string& cid, bool* missing) {
+  *missing = false;
+  auto dir = env->OpenAt(sandbox_dir, cid, kDirFlags);
+  if (!dir.ok()) {
+    if (dir.status().err() != ENOENT) return dir.status();
+    *missing = true;
+    return NotFoundError(cid);
+  }
+  RETURN_IF_ERROR(RemoveStaleTempFiles(env, *dir));
+  const std::string path = sid_path + "/" + cid + "/" + kPersistFile;
+  ASSIGN_OR_RETURN(std::optional<Json> doc, ReadDocument(env, *dir, path));
+  if (!doc) {
+    *missing = true;
+    return NotFoundError(cid);
+  }
+  return ContainerFromJson(*doc, path);
+}
+
+}  // namespace
+
+StateStore::StateStore(sys::Env* env, std::string state_root) : env_(env), root_(std::move(state_root)) {
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+}
+
+Result<sys::Fd> StateStore::OpenSandboxDir(const std::string& sid) {
+  auto dir = env_->OpenAt(sys::Cwd(), SandboxDir(sid), kDirFlags);
+  if (!dir.ok() && dir.status().err() == ENOENT) return NotFoundError(SandboxMissing(sid));
+  return dir;
+}
+
+Status StateStore::EnsureSandboxDir(const std::string& sid) {
+  RETURN_IF_ERROR(MakeDirs(env_, root_));
+  ASSIGN_OR_RETURN(sys::Fd root, env_->OpenAt(sys::Cwd(), root_, kDirFlags));
+  ASSIGN_OR_RETURN(bool made, MakeDir(env_, root, sid));
+  // A new directory entry is durable once its parent is synced.
+  if (made) RETURN_IF_ERROR(env_->Fsync(root));
+  return Status::Ok();
+}
+
+Status StateStore::SaveSandbox(const std::string& sid, const SandboxState& state) {
+  RETURN_IF_ERROR(ValidateId("sandbox", sid));
+  RETURN_IF_ERROR(EnsureSandboxDir(sid));
+  ASSIGN_OR_RETURN(sys::Fd dir, OpenSandboxDir(sid));
+  return SaveDocument(env_, dir, SandboxDir(sid) + "/" + kPersistFile,
+                      [&](const Json* base) { return SandboxToJson(state, base); });
+}
+
+Status StateStore::SaveContainer(const std::string& sid, const std::string& cid, const ContainerState& state) {
+  RETURN_IF_ERROR(ValidateId("sandbox", sid));
+  RETURN_IF_ERROR(ValidateId("container", cid));
+  ASSIGN_OR_RETURN(sys::Fd sandbox_dir, OpenSandboxDir(sid));
+  ASSIGN_OR_RETURN(bool made, MakeDir(env_, sandbox_dir, cid));
+  if (made) RETURN_IF_ERROR(env_->Fsync(sandbox_dir));
+  ASSIGN_OR_RETURN(sys::Fd dir, env_->OpenAt(sandbox_dir, cid, kDirFlags));
+  return SaveDocument(env_, dir, SandboxDir(sid) + "/" + cid + "/" + kPersistFile,
+                      [&](const Json* base) { return ContainerToJson(state, base); });
+}
+
+Result<SandboxRecord> StateStore::LoadSandbox(const std::string& sid) {
+  RETURN_IF_ERROR(ValidateId("sandbox", sid));
+  ASSIGN_OR_RETURN(sys::Fd dir, OpenSandboxDir(sid));
+  RETURN_IF_ERROR(RemoveStaleTempFiles(env_, dir));
+  const std::string path = SandboxDir(sid) + "/" + kPersistFile;
+  ASSIGN_OR_RETURN(std::optional<Json> doc, ReadDocument(env_, dir, path));
+  if (!doc) return NotFoundError(SandboxMissing(sid));
+  SandboxRecord record;
+  ASSIGN_OR_RETURN(record.sandbox, SandboxFromJson(*doc, path));
+
+  ASSIGN_OR_RETURN(auto entries, env_->ReadDir(dir));
+  for (const auto& e : entries) {
+    if (e.type != DT_DIR && e.type != DT_UNKNOWN) continue;
+    // Only valid ids can be containers; anything else is not ours to read.
+    if (!ValidateId("container", e.name).ok()) continue;
+    bool missing = false;
+    auto state = LoadContainerAt(env_, dir, SandboxDir(sid), e.name, &missing);
+    if (missing) continue;
+    // A non-directory of DT_UNKNOWN type fails to open as a directory.
+    if (!state.ok() && state.status().err() == ENOTDIR) continue;
+    if (!state.ok()) return state.status();
+    record.containers.emplace(e.name, std::move(state).value());
+  }
+  return record;
+}
+
+Result<ContainerState> StateStore::LoadContainer(const std::string& sid, const std::string& cid) {
+  RETURN_IF_ERROR(ValidateId("sandbox", sid));
+  RETURN_IF_ERROR(ValidateId("container", cid));
+  ASSIGN_OR_RETURN(sys::Fd dir, OpenSandboxDir(sid));
+  bool missing = false;
+  auto state = LoadContainerAt(env_, dir, SandboxDir(sid), cid, &missing);
+  if (missing) return NotFoundError(ContainerMissing(sid, cid));
+  return state;
+}
+
+Status StateStore::RemoveContainer(const std::string& sid, const std::string& cid) {
+  RETURN_IF_ERROR(ValidateId("sandbox", sid));
+  RETURN_IF_ERROR(ValidateId("container", cid));
+  auto dir = OpenSandboxDir(sid);
+  if (!dir.ok()) return dir.status().code() == Code::kNotFound ? Status::Ok() : dir.status();
+  return RemoveTreeAt(env_, *dir, SandboxDir(sid), cid);
+}
+
+Status StateStore::DestroySandbox(const std::string& sid) {
+  RETURN_IF_ERROR(ValidateId("sandbox", sid));
+  auto root = env_->OpenAt(sys::Cwd(), root_, kDirFlags);
+  if (!root.ok()) return root.status().err() == ENOENT ? Status::Ok() : root.status();
+  return RemoveTreeAt(env_, *root, root_, sid);
+}
+
+Result<std::vector<std::string>> StateStore::ListSandboxes() {
+  auto root = env_->OpenAt(sys::Cwd(), root_, kDirFlags);
+  if (!root.ok()) {
+    if (root.status().err() == ENOENT) return std::vector<std::string>();
+    return root.status();
+  }
+  ASSIGN_OR_RETURN(auto entries, env_->ReadDir(*root));
+  std::vector<std::string> out;
+  for (const auto& e : entries) {
+    if (e.type != DT_DIR && e.type != DT_UNKNOWN) continue;
+    if (!ValidateId("sandbox", e.name).ok()) continue;
+    auto info = env_->StatAt(*root, e.name, AT_SYMLINK_NOFOLLOW);
+    if (info.ok() && info->is_dir()) out.push_back(e.name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<SandboxLock> StateStore::Lock(const std::string& sid, LockMode mode, bool nonblocking) {
+  RETURN_IF_ERROR(ValidateId("sandbox", sid));
+  RETURN_IF_ERROR(EnsureSandboxDir(sid));
+  return SandboxLock::Acquire(env_, SandboxDir(sid), "sandbox " + Quote(sid), mode, nonblocking);
+}
+
+}  // namespace vmshare::persist
