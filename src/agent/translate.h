@@ -1,0 +1,81 @@
+// Wire encoding of every agent message: plain vmshare types <-> protobuf
+// bytes with Kata's field numbers.
+//
+// translate.cc is the only file that includes generated protobuf code. Decode
+// functions never throw and never trust their input: malformed bytes give
+// kInvalidArgument "decode <Message>: malformed protobuf". Encoders cannot
+// fail.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "agent/messages.h"
+#include "core/result.h"
+#include "core/types.h"
+
+namespace vmshare::agent {
+
+// ttrpc envelope.
+struct RpcRequest {
+  std::string service;
+  std::string method;
+  std::string payload;
+  int64_t timeout_nano = 0;  // 0: no deadline
+  std::vector<std::pair<std::string, std::string>> metadata;
+  bool operator==(const RpcRequest&) const = default;
+};
+
+struct RpcResponse {
+  int32_t code = 0;  // RpcCode
+  std::string message;
+  std::string payload;
+  bool operator==(const RpcResponse&) const = default;
+};
+
+std::string EncodeRpcRequest(const RpcRequest& r);
+Result<RpcRequest> DecodeRpcRequest(std::string_view bytes);
+std::string EncodeRpcResponse(const RpcResponse& r);
+Result<RpcResponse> DecodeRpcResponse(std::string_view bytes);
+
+std::string EncodeStorage(const Storage& s);
+Result<Storage> DecodeStorage(std::string_view bytes);
+
+std::string EncodeCreateSandboxRequest(const CreateSandboxRequest& r);
+Result<CreateSandboxRequest> DecodeCreateSandboxRequest(std::string_view bytes);
+
+std::string EncodeCreateContainerRequest(const CreateContainerRequest& r);
+Result<CreateContainerRequest> DecodeCreateContainerRequest(std::string_view bytes);
+
+std::string EncodeStartContainerRequest(const std::string& container_id);
+Result<std::string> DecodeStartContainerRequest(std::string_view bytes);
+
+std::string EncodeRemoveContainerRequest(const RemoveContainerRequest& r);
+Result<RemoveContainerRequest> DecodeRemoveContainerRequest(std::string_view bytes);
+
+std::string EncodeWaitProcessRequest(const ProcessRef& r);
+Result<ProcessRef> DecodeWaitProcessRequest(std::string_view bytes);
+std::string EncodeWaitProcessResponse(int32_t status);
+Result<int32_t> DecodeWaitProcessResponse(std::string_view bytes);
+
+std::string EncodeReadStreamRequest(const ReadStreamRequest& r);
+Result<ReadStreamRequest> DecodeReadStreamRequest(std::string_view bytes);
+std::string EncodeReadStreamResponse(std::string_view data);
+Result<std::string> DecodeReadStreamResponse(std::string_view bytes);
+
+std::string EncodeCopyFileRequest(const CopyFileRequest& r);
+Result<CopyFileRequest> DecodeCopyFileRequest(std::string_view bytes);
+
+// DestroySandboxRequest and google.protobuf.Empty have no fields; any bytes
+// that parse as a message are accepted.
+Status DecodeEmpty(std::string_view bytes, std::string_view message_name);
+
+std::string EncodeCheckRequest(const std::string& service);
+Result<std::string> DecodeCheckRequest(std::string_view bytes);
+std::string EncodeHealthCheckResponse(ServingStatus status);
+Result<ServingStatus> DecodeHealthCheckResponse(std::string_view bytes);
+
+}  // namespace vmshare::agent
