@@ -1,0 +1,53 @@
+// Bind mounts by file descriptor, and their removal.
+//
+// BindByFd clones the source with open_tree(OPEN_TREE_CLONE), sets its
+// attributes (private propagation, read-only) on the DETACHED tree with
+// mount_setattr, and only then attaches it with move_mount onto an O_PATH fd
+// of the mountpoint: a read-only share is never visible read-write, and no
+// path string is resolved twice. When the kernel lacks the new mount API
+// (open_tree returns ENOSYS) it falls back to mount(2) on /proc/self/fd/N
+// paths, staged in a private directory: bind there, make it private, remount
+// read-only, then MS_MOVE onto the mountpoint, so the fallback too shows the
+// share only in its final state.
+#pragma once
+
+#include <string>
+
+#include "core/result.h"
+#include "sys/env.h"
+
+namespace vmshare::share {
+
+struct BindSpec {
+  bool read_only = false;
+  // rbind: include mounts below the source. Read-only then applies to all
+  // of them (AT_RECURSIVE).
+  bool recursive = false;
+};
+
+// Where the legacy fallback stages a bind: a directory that is a private
+// mount of its own (MS_MOVE refuses mounts whose parent is shared).
+struct Staging {
+  const sys::Fd* dir = nullptr;  // O_PATH or O_DIRECTORY fd of the directory
+  std::string path;              // its path, for unmounting on failure
+  std::string name;              // a free name inside it
+};
+
+// Binds what `source` refers to onto what `target` refers to (an existing
+// file or directory of the same kind). `source_name`/`target_name` only
+// name them in errors. `source_is_dir` picks the staging entry's kind.
+// On error nothing stays mounted at the target or in staging.
+Status BindByFd(sys::Env* env, const sys::Fd& source, const std::string& source_name,
+                bool source_is_dir, const sys::Fd& target, const std::string& target_name,
+                const BindSpec& spec, const Staging& staging);
+
+// True when `path` (not followed if a symlink) is the root of a mount;
+// false when it is not or does not exist.
+Result<bool> IsMountRoot(sys::Env* env, const std::string& path);
+
+// Lazily detaches every mount stacked on `path` (umount2 MNT_DETACH |
+// UMOUNT_NOFOLLOW, repeated while `path` is still a mount root, at most 64
+// times), taking all mounts below each with it. Not a mount: OK.
+Status DetachAll(sys::Env* env, const std::string& path);
+
+}  // namespace vmshare::share

@@ -1,0 +1,98 @@
+// VirtioFsSharer: container root filesystems.
+//
+// A directory rootfs is bound at mounts/<cid>/rootfs and reaches the guest
+// through the virtio-fs export at <guest-shared>/<cid>/rootfs. A block-device
+// rootfs (Mount::block_device_id set, Mount::type its filesystem) is not
+// mounted on the host at all: the guest agent mounts the device itself, at
+// the same guest path, from the one Storage returned.
+#include <fcntl.h>
+
+#include <algorithm>
+
+#include "core/ids.h"
+#include "share/bind.h"
+#include "share/guest_paths.h"
+#include "share/virtio_fs_sharer.h"
+
+namespace vmshare::share {
+
+Result<SharedFile> VirtioFsSharer::ShareBlockRootfs(const Container& container) const {
+  const Mount& rootfs = container.state.rootfs;
+  if (rootfs.type.empty())
+    return InvalidArgumentError("share rootfs of container " + Quote(container.id) + ": block device " +
+                                Quote(rootfs.block_device_id) + " has no filesystem type");
+  Storage storage;
+  storage.driver = config_.block_driver;
+  storage.source = rootfs.block_device_id;
+  storage.fstype = rootfs.type;
+  storage.options = rootfs.options;
+  if (rootfs.read_only && std::find(storage.options.begin(), storage.options.end(), "ro") == storage.options.end())
+    storage.options.push_back("ro");
+  // Every clone of an xfs image carries the same UUID; without nouuid the
+  // guest refuses to mount a second container's copy.
+  if (rootfs.type == "xfs" &&
+      std::find(storage.options.begin(), storage.options.end(), "nouuid") == storage.options.end())
+    storage.options.push_back("nouuid");
+  const std::string guest = GuestPath(config_.guest_shared_dir, container.id + "/" + kRootfsDir);
+  storage.mount_point = guest;
+  SharedFile shared;
+  shared.container_storages.push_back(std::move(storage));
+  shared.guest_path = guest;
+  return shared;
+}
+
+Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
+  RETURN_IF_ERROR(CheckContainerId(container));
+  Mount& rootfs = container.state.rootfs;
+  if (!rootfs.block_device_id.empty()) return ShareBlockRootfs(container);
+
+  const std::string context = "share rootfs " + Quote(rootfs.source) + " of container " + Quote(container.id);
+  if (rootfs.mounted)
+    return FailedPreconditionError(context + ": already shared at " + Quote(rootfs.host_path));
+  RETURN_IF_ERROR(RequirePrepared());
+  const std::string container_dir = paths_.mounts + "/" + container.id;
+  const std::string target = container_dir + "/" + kRootfsDir;
+  Status made = env_->MkdirAt(sys::Cwd(), container_dir, 0755);
+  if (!made.ok() && made.code() != Code::kAlreadyExists) return made.WithContext(context);
+  // mounts/<cid> could be another container's volume share that happens to
+  // be named like this id; never create our rootfs inside someone's volume.
+  ASSIGN_OR_RETURN(bool foreign, IsMountRoot(env_, container_dir));
+  ASSIGN_OR_RETURN(bool taken, IsMountRoot(env_, target));
+  if (foreign || taken)
+    return FailedPreconditionError(context + ": " + Quote(foreign ? container_dir : target) +
+                                   " is already a mount point");
+  const bool read_only = rootfs.read_only ||
+                         std::find(rootfs.options.begin(), rootfs.options.end(), "ro") != rootfs.options.end();
+  Status s = Attach("rootfs", rootfs.source, container_dir, kRootfsDir, read_only, /*recursive=*/false);
+  if (!s.ok()) {
+    env_->UnlinkAt(sys::Cwd(), container_dir, AT_REMOVEDIR).IgnoreError();
+    return s.WithContext("share rootfs of container " + Quote(container.id));
+  }
+  rootfs.host_path = target;
+  rootfs.mounted = true;
+  SharedFile shared;
+  shared.guest_path = GuestPath(config_.guest_shared_dir, container.id + "/" + kRootfsDir);
+  return shared;
+}
+
+Status VirtioFsSharer::UnshareRootFilesystem(Container& container) {
+  RETURN_IF_ERROR(CheckContainerId(container));
+  Mount& rootfs = container.state.rootfs;
+  if (!rootfs.block_device_id.empty()) {
+    rootfs.mounted = false;
+    return Status::Ok();
+  }
+  const std::string context = "unshare rootfs of container " + Quote(container.id);
+  const std::string container_dir = paths_.mounts + "/" + container.id;
+  ASSIGN_OR_RETURN(bool foreign, IsMountRoot(env_, container_dir));
+  if (foreign)
+    return FailedPreconditionError(context + ": " + Quote(container_dir) +
+                                   " is a mount point, not this container's directory");
+  RETURN_IF_ERROR(DetachAndRemove(container_dir + "/" + kRootfsDir).WithContext(context));
+  Status s = env_->UnlinkAt(sys::Cwd(), container_dir, AT_REMOVEDIR);
+  if (!s.ok() && s.code() != Code::kNotFound) return s.WithContext(context);
+  rootfs.mounted = false;
+  return Status::Ok();
+}
+
+}  // namespace vmshare::share

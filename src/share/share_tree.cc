@@ -1,0 +1,168 @@
+#include "share/share_tree.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+
+#include "core/ids.h"
+#include "share/bind.h"
+
+namespace vmshare::share {
+namespace {
+
+Status MkdirExistOk(sys::Env* env, const std::string& path, mode_t mode) {
+  Status s = env->MkdirAt(sys::Cwd(), path, mode);
+  if (s.ok()) return s;
+  if (s.err() != EEXIST) return s;
+  ASSIGN_OR_RETURN(sys::FileInfo info, env->StatAt(sys::Cwd(), path, AT_SYMLINK_NOFOLLOW));
+  if (!info.is_dir())
+    return FailedPreconditionError("create directory " + Quote(path) +
+                                   ": exists and is not a directory (symlinks are refused)");
+  return Status::Ok();
+}
+
+Result<sys::Fd> OpenDirPath(sys::Env* env, const std::string& path) {
+  return env->OpenAt(sys::Cwd(), path, O_PATH | O_NOFOLLOW | O_DIRECTORY);
+}
+
+// Makes `path` a mount of its own (a bind of itself) with `propagation`.
+Status SelfBind(sys::Env* env, const std::string& path, sys::Propagation propagation) {
+  ASSIGN_OR_RETURN(sys::Fd dir, OpenDirPath(env, path));
+  ASSIGN_OR_RETURN(sys::Fd tree, env->CloneTree(dir, "", /*recursive=*/false));
+  sys::MountAttrs attrs;
+  attrs.propagation = sys::Propagation::kPrivate;
+  RETURN_IF_ERROR(env->MountSetattr(tree, attrs));
+  RETURN_IF_ERROR(env->MoveMount(tree, dir));
+  tree.Reset();
+  if (propagation == sys::Propagation::kPrivate) return Status::Ok();
+  ASSIGN_OR_RETURN(sys::Fd root, OpenDirPath(env, path));
+  attrs.propagation = propagation;
+  return env->MountSetattr(root, attrs);
+}
+
+std::string Dirname(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == 0 || slash == std::string::npos) return "/";
+  return path.substr(0, slash);
+}
+
+bool OtherMount(const sys::FileInfo& entry, const sys::FileInfo& parent) {
+  if (entry.mount_root) return true;
+  if (entry.mnt_id != 0 && parent.mnt_id != 0) return entry.mnt_id != parent.mnt_id;
+  return entry.dev != parent.dev;
+}
+
+Status RefuseMount(const std::string& path) {
+  return FailedPreconditionError("remove " + Quote(path) +
+                                 ": still a mount point (or on another mount); refusing to delete through it");
+}
+
+Status RemoveBelow(sys::Env* env, const std::string& path, const sys::FileInfo& info, int depth) {
+  if (!info.is_dir()) return env->UnlinkAt(sys::Cwd(), path, 0);
+  if (depth > 32) return FailedPreconditionError("remove " + Quote(path) + ": tree deeper than 32 levels");
+  ASSIGN_OR_RETURN(sys::Fd dir, env->OpenAt(sys::Cwd(), path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+  ASSIGN_OR_RETURN(std::vector<sys::DirEntry> entries, env->ReadDir(dir));
+  for (const sys::DirEntry& e : entries) {
+    const std::string child = path + "/" + e.name;
+    auto child_info = env->StatAt(sys::Cwd(), child, AT_SYMLINK_NOFOLLOW);
+    if (!child_info.ok()) {
+      if (child_info.status().code() == Code::kNotFound) continue;
+      return child_info.status();
+    }
+    if (OtherMount(*child_info, info)) return RefuseMount(child);
+    RETURN_IF_ERROR(RemoveBelow(env, child, *child_info, depth + 1));
+  }
+  return env->UnlinkAt(sys::Cwd(), path, AT_REMOVEDIR);
+}
+
+}  // namespace
+
+ShareTreePaths ShareTreePaths::For(const std::string& root, const std::string& sandbox_id) {
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  if (r == "/") r.clear();
+  ShareTreePaths p;
+  p.sandboxes = r + "/sandboxes";
+  p.sandbox = p.sandboxes + "/" + sandbox_id;
+  p.mounts = p.sandbox + "/mounts";
+  p.shared = p.sandbox + "/shared";
+  p.private_dir = p.sandbox + "/private";
+  return p;
+}
+
+Status MakeDirs(sys::Env* env, const std::string& path, mode_t mode) {
+  if (path.empty() || path[0] != '/')
+    return InvalidArgumentError("create directory " + Quote(path) + ": not an absolute path");
+  size_t pos = 1;
+  while (pos <= path.size()) {
+    size_t next = path.find('/', pos);
+    if (next == std::string::npos) next = path.size();
+    if (next > pos) RETURN_IF_ERROR(MkdirExistOk(env, path.substr(0, next), mode));
+    pos = next + 1;
+  }
+  return Status::Ok();
+}
+
+Status BuildShareTree(sys::Env* env, const ShareTreePaths& paths) {
+  RETURN_IF_ERROR(MakeDirs(env, paths.sandboxes, 0755));
+  RETURN_IF_ERROR(MkdirExistOk(env, paths.sandbox, 0700));
+  for (const std::string* dir : {&paths.mounts, &paths.shared, &paths.private_dir})
+    RETURN_IF_ERROR(MkdirExistOk(env, *dir, 0755));
+
+  ASSIGN_OR_RETURN(bool shared_done, IsMountRoot(env, paths.shared));
+  ASSIGN_OR_RETURN(bool mounts_done, IsMountRoot(env, paths.mounts));
+  if (!mounts_done) {
+    RETURN_IF_ERROR(SelfBind(env, paths.mounts, sys::Propagation::kShared)
+                        .WithContext("prepare " + Quote(paths.mounts)));
+  } else if (!shared_done) {
+    // A previous Prepare stopped between the two binds. Nothing depends on
+    // mounts/' peer group yet, so (re)making it a fresh shared group is safe
+    // and guarantees shared/ below becomes a slave of the right group.
+    ASSIGN_OR_RETURN(sys::Fd root, OpenDirPath(env, paths.mounts));
+    sys::MountAttrs attrs;
+    attrs.propagation = sys::Propagation::kPrivate;
+    RETURN_IF_ERROR(env->MountSetattr(root, attrs));
+    attrs.propagation = sys::Propagation::kShared;
+    RETURN_IF_ERROR(env->MountSetattr(root, attrs));
+  }
+  if (!shared_done) {
+    Status s = [&]() -> Status {
+      ASSIGN_OR_RETURN(sys::Fd mounts, OpenDirPath(env, paths.mounts));
+      ASSIGN_OR_RETURN(sys::Fd target, OpenDirPath(env, paths.shared));
+      ASSIGN_OR_RETURN(sys::Fd tree, env->CloneTree(mounts, "", /*recursive=*/true));
+      // Read-only on the top mount only: shares below keep their own flag.
+      sys::MountAttrs ro;
+      ro.read_only = true;
+      RETURN_IF_ERROR(env->MountSetattr(tree, ro));
+      sys::MountAttrs slave;
+      slave.propagation = sys::Propagation::kSlave;
+      slave.recursive = true;
+      RETURN_IF_ERROR(env->MountSetattr(tree, slave));
+      return env->MoveMount(tree, target);
+    }();
+    RETURN_IF_ERROR(s.WithContext("prepare " + Quote(paths.shared)));
+  }
+  ASSIGN_OR_RETURN(bool private_done, IsMountRoot(env, paths.private_dir));
+  if (!private_done) {
+    RETURN_IF_ERROR(SelfBind(env, paths.private_dir, sys::Propagation::kPrivate)
+                        .WithContext("prepare " + Quote(paths.private_dir)));
+  }
+  return Status::Ok();
+}
+
+Status DetachShareTree(sys::Env* env, const ShareTreePaths& paths) {
+  // shared/ first: it is the slave, so detaching it never propagates back.
+  RETURN_IF_ERROR(DetachAll(env, paths.shared));
+  RETURN_IF_ERROR(DetachAll(env, paths.mounts));
+  return DetachAll(env, paths.private_dir);
+}
+
+Status RemoveTreeSameMount(sys::Env* env, const std::string& path) {
+  auto info = env->StatAt(sys::Cwd(), path, AT_SYMLINK_NOFOLLOW);
+  if (!info.ok()) return info.status().code() == Code::kNotFound ? Status::Ok() : info.status();
+  ASSIGN_OR_RETURN(sys::FileInfo parent, env->StatAt(sys::Cwd(), Dirname(path), AT_SYMLINK_NOFOLLOW));
+  if (OtherMount(*info, parent)) return RefuseMount(path);
+  return RemoveBelow(env, path, *info, 0);
+}
+
+}  // namespace vmshare::share

@@ -1,0 +1,54 @@
+// The sandbox share tree on the host and the mounts that make it work.
+//
+//   <root>/sandboxes/<sid>/mounts/   a bind of itself, its own shared peer
+//                                    group: shares are attached here
+//   <root>/sandboxes/<sid>/shared/   read-only bind of mounts/, a slave of
+//                                    it: what virtiofsd exports
+//   <root>/sandboxes/<sid>/private/  a private bind of itself: staging for
+//                                    the legacy mount(2) fallback
+//
+// Because mounts/ is its own peer group and shared/ its slave, a share
+// attached under mounts/ appears under shared/ (and in every mount
+// namespace that copied shared/ or mounts/ as a slave, e.g. virtiofsd's)
+// whatever the propagation of the host's "/" is. shared/ is read-only only
+// at its top mount (not recursively), so each share below it keeps its own
+// read-only or read-write flag; the guest therefore cannot create files in
+// shared/ itself but can write into read-write shares.
+#pragma once
+
+#include <string>
+
+#include "core/result.h"
+#include "sys/env.h"
+
+namespace vmshare::share {
+
+struct ShareTreePaths {
+  std::string sandboxes;  // <root>/sandboxes
+  std::string sandbox;    // <root>/sandboxes/<sid>
+  std::string mounts;
+  std::string shared;
+  std::string private_dir;
+
+  // REQUIRES: root absolute, sandbox_id validated.
+  static ShareTreePaths For(const std::string& root, const std::string& sandbox_id);
+};
+
+// mkdir -p of an absolute path; every existing component must be a
+// directory (not a symlink). New directories get `mode`.
+Status MakeDirs(sys::Env* env, const std::string& path, mode_t mode);
+
+// Builds the tree (directories and the three self/cross binds). Idempotent:
+// each mount is made only if its directory is not already a mount root.
+Status BuildShareTree(sys::Env* env, const ShareTreePaths& paths);
+
+// Detaches shared/, mounts/ (with everything under it) and private/.
+Status DetachShareTree(sys::Env* env, const ShareTreePaths& paths);
+
+// Removes `path` and everything below it without ever crossing into another
+// mount: an entry that is a mount root, or lives on another mount than
+// `path`'s parent, makes it fail with kFailedPrecondition naming the entry.
+// Symlinks are removed, never followed. A missing path is OK.
+Status RemoveTreeSameMount(sys::Env* env, const std::string& path);
+
+}  // namespace vmshare::share

@@ -1,0 +1,111 @@
+// FilesystemSharer: how a sandbox's container files reach the guest.
+//
+// The interface is Kata's FilesystemSharer (seeds/fs_share.go) in C++: eight
+// methods, the same contracts. A strategy implements it in one file
+// (virtio_fs_sharer.cc today; a copy sharer for shared_fs = "none" later) and
+// NewSharer() in factory.cc is the only code that names strategies.
+//
+// Thread safety: a sharer serialises nothing itself. Callers (the CLI holds
+// the sandbox lock) must not run two methods of one sandbox concurrently.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/types.h"
+#include "sys/env.h"
+
+namespace vmshare::share {
+
+// Everything a sharer needs to know about its sandbox.
+struct SharerConfig {
+  // The OS. Not owned; must outlive the sharer. nullptr means Env::Default().
+  sys::Env* env = nullptr;
+  // Host root of vmshare. The sandbox's share tree is
+  // <root>/sandboxes/<sandbox_id>/{mounts,shared,private}.
+  std::string root = "/run/vmshare";
+  // Validated (core/ids.h) before anything touches the filesystem.
+  std::string sandbox_id;
+  // Host directories shared read-only with every container of the sandbox
+  // (Kata's sandbox_bind_mounts). Each appears at
+  // mounts/sandbox-mounts/<basename> on the host and
+  // <guest_shared_dir>/sandbox-mounts/<basename> in the guest; two entries
+  // with the same basename are refused.
+  std::vector<std::string> sandbox_bind_mounts;
+  // Where the guest mounts the share (tag kShareTag).
+  std::string guest_shared_dir = kGuestSharedDir;
+  // Storage driver for block-device root filesystems: "blk" (virtio-blk PCI),
+  // "mmioblk" (virtio-blk MMIO) or "scsi" (virtio-scsi), as the Kata agent
+  // names them.
+  std::string block_driver = "blk";
+};
+
+class FilesystemSharer {
+ public:
+  virtual ~FilesystemSharer() = default;
+
+  // Sets the host side up so that container files can be shared: the
+  // sandbox's share tree and its sandbox bind mounts. Called before any
+  // container runs. Idempotent: may be called several times in a row without
+  // Cleanup in between; a second call adds no mount.
+  virtual Status Prepare() = 0;
+
+  // Undoes Prepare: afterwards nothing of the sandbox is mounted and its
+  // directory is gone (including shares that were never unshared). Called
+  // after all containers are terminated. Idempotent: may be called several
+  // times in a row, or without Prepare. Never deletes across a mount
+  // boundary: if something is still mounted inside the tree after the
+  // detach, it fails with kFailedPrecondition naming the path and removes
+  // nothing below it.
+  virtual Status Cleanup() = 0;
+
+  // Shares one container file or directory (mount.source on the host) with
+  // the guest. On success the mount's host_path and mounted fields are set
+  // and the returned SharedFile holds the guest path (and any storages the
+  // guest needs). std::nullopt means the strategy does not share this mount
+  // and the guest must ignore it (the seed's nil); virtio-fs always shares
+  // or fails. Errors: kInvalidArgument (bad id, relative or symlink source,
+  // unusable destination), kNotFound (missing source, named),
+  // kFailedPrecondition (sandbox not prepared, mount already shared). On
+  // error nothing is left mounted or created.
+  virtual Result<std::optional<SharedFile>> ShareFile(Container& container, Mount& mount) = 0;
+
+  // Stops sharing what ShareFile shared for `mount` (found by its host_path)
+  // and clears mount.mounted. A mount that is no longer mounted (or whose
+  // mountpoint is gone) is not an error. A host_path outside this
+  // container's part of the share tree is refused (kInvalidArgument) and
+  // nothing is unmounted.
+  virtual Status UnshareFile(Container& container, Mount& mount) = 0;
+
+  // Shares container.state.rootfs with the guest. The returned SharedFile's
+  // guest_path is where the container's rootfs is in the guest; its
+  // container_storages say what the agent must mount first (e.g. a block
+  // device). Sets rootfs.host_path / rootfs.mounted when a host mount is made.
+  virtual Result<SharedFile> ShareRootFilesystem(Container& container) = 0;
+
+  // Stops sharing the container's rootfs; afterwards nothing of the
+  // container's rootfs share is mounted or on disk. Idempotent.
+  virtual Status UnshareRootFilesystem(Container& container) = 0;
+
+  // Starts watching volumes whose content the guest must see change
+  // (configmaps, secrets, projected and downward-API volumes) and pushing
+  // the changes into the guest. Issue #5 implements watching; until then the
+  // virtio-fs sharer watches nothing (virtio-fs shows host changes to the
+  // guest by itself) and returns OK.
+  virtual Status StartFileEventWatcher() = 0;
+
+  // Stops the watcher started by StartFileEventWatcher. Safe to call when
+  // none runs.
+  virtual void StopFileEventWatcher() = 0;
+};
+
+// Builds the sharer for `shared_fs` ("virtio-fs"). An unknown name, an
+// invalid sandbox id, a relative root or an unknown block driver is
+// kInvalidArgument. Touches no file.
+Result<std::unique_ptr<FilesystemSharer>> NewSharer(std::string_view shared_fs, SharerConfig config);
+
+}  // namespace vmshare::share

@@ -1,0 +1,176 @@
+#include "share/virtio_fs_sharer.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/ids.h"
+#include "share/bind.h"
+#include "share/guest_paths.h"
+#include "share/safe_resolve.h"
+
+namespace vmshare::share {
+namespace {
+
+bool HasOption(const Mount& m, std::string_view opt) {
+  return std::find(m.options.begin(), m.options.end(), opt) != m.options.end();
+}
+
+Status RemoveEntry(sys::Env* env, const std::string& path) {
+  auto info = env->StatAt(sys::Cwd(), path, AT_SYMLINK_NOFOLLOW);
+  if (!info.ok()) return info.status().code() == Code::kNotFound ? Status::Ok() : info.status();
+  Status s = env->UnlinkAt(sys::Cwd(), path, info->is_dir() ? AT_REMOVEDIR : 0);
+  if (!s.ok() && s.code() == Code::kNotFound) return Status::Ok();
+  return s;
+}
+
+}  // namespace
+
+VirtioFsSharer::VirtioFsSharer(SharerConfig config)
+    : config_(std::move(config)),
+      env_(config_.env ? config_.env : sys::Env::Default()),
+      paths_(ShareTreePaths::For(config_.root, config_.sandbox_id)) {}
+
+Status VirtioFsSharer::CheckContainerId(const Container& container) const {
+  RETURN_IF_ERROR(ValidateId("sandbox", config_.sandbox_id));
+  RETURN_IF_ERROR(ValidateId("container", container.id));
+  if (container.id == kSandboxMountsDir)
+    return InvalidArgumentError("container id " + Quote(container.id) +
+                                ": reserved for sandbox bind mounts");
+  return Status::Ok();
+}
+
+Status VirtioFsSharer::RequirePrepared() const {
+  ASSIGN_OR_RETURN(bool mounts, IsMountRoot(env_, paths_.mounts));
+  ASSIGN_OR_RETURN(bool shared, IsMountRoot(env_, paths_.shared));
+  if (!mounts || !shared)
+    return FailedPreconditionError("sandbox " + Quote(config_.sandbox_id) +
+                                   ": not prepared (no share tree at " + Quote(paths_.sandbox) + ")");
+  return Status::Ok();
+}
+
+Status VirtioFsSharer::Attach(const std::string& what, const std::string& source,
+                              const std::string& parent_dir, const std::string& name,
+                              bool read_only, bool recursive) {
+  ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(env_, what, source));
+  const std::string target_path = parent_dir + "/" + name;
+  ASSIGN_OR_RETURN(sys::Fd parent,
+                   env_->OpenAt(sys::Cwd(), parent_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW));
+  if (src.info.is_dir()) {
+    RETURN_IF_ERROR(env_->MkdirAt(parent, name, 0755));
+  } else {
+    ASSIGN_OR_RETURN(sys::Fd created, env_->OpenAt(parent, name,
+                                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644));
+  }
+  Status s = [&]() -> Status {
+    ASSIGN_OR_RETURN(sys::Fd target, OpenEntryNoFollow(env_, parent, name));
+    ASSIGN_OR_RETURN(sys::Fd staging_dir, env_->OpenAt(sys::Cwd(), paths_.private_dir,
+                                                      O_PATH | O_DIRECTORY | O_NOFOLLOW));
+    // Unique across the tree: volumes have unique names, rootfs binds
+    // are named after their container.
+    const std::string stage_name =
+        parent_dir == paths_.mounts ? name : parent_dir.substr(parent_dir.rfind('/') + 1) + "-" + name;
+    Staging staging{&staging_dir, paths_.private_dir, stage_name};
+    BindSpec spec{read_only, recursive};
+    return BindByFd(env_, src.fd, source, src.info.is_dir(), target, target_path, spec, staging);
+  }();
+  if (!s.ok()) RemoveEntry(env_, target_path).IgnoreError();
+  return s;
+}
+
+Status VirtioFsSharer::DetachAndRemove(const std::string& path) {
+  RETURN_IF_ERROR(DetachAll(env_, path));
+  return RemoveEntry(env_, path);
+}
+
+Status VirtioFsSharer::Prepare() {
+  RETURN_IF_ERROR(ValidateId("sandbox", config_.sandbox_id));
+  // User errors first, so a bad list changes nothing.
+  std::set<std::string> bases;
+  for (const std::string& src : config_.sandbox_bind_mounts) {
+    ASSIGN_OR_RETURN(std::string base, UsableBaseName("sandbox bind mount", src));
+    if (!bases.insert(base).second)
+      return InvalidArgumentError("sandbox bind mount " + Quote(src) + ": base name " + Quote(base) +
+                                  " used twice");
+    ASSIGN_OR_RETURN(OpenedSource opened, OpenSourceNoFollow(env_, "sandbox bind mount", src));
+    if (!opened.info.is_dir())
+      return InvalidArgumentError("sandbox bind mount " + Quote(src) + ": not a directory");
+  }
+  RETURN_IF_ERROR(BuildShareTree(env_, paths_).WithContext("prepare sandbox " + Quote(config_.sandbox_id)));
+  return ShareSandboxMounts();
+}
+
+Status VirtioFsSharer::ShareSandboxMounts() {
+  if (config_.sandbox_bind_mounts.empty()) return Status::Ok();
+  const std::string dir = paths_.mounts + "/" + kSandboxMountsDir;
+  Status made = env_->MkdirAt(sys::Cwd(), dir, 0755);
+  if (!made.ok() && made.code() != Code::kAlreadyExists) return made;
+  for (const std::string& src : config_.sandbox_bind_mounts) {
+    ASSIGN_OR_RETURN(std::string base, UsableBaseName("sandbox bind mount", src));
+    ASSIGN_OR_RETURN(bool done, IsMountRoot(env_, dir + "/" + base));
+    if (done) continue;
+    RETURN_IF_ERROR(Attach("sandbox bind mount", src, dir, base, /*read_only=*/true,
+                           /*recursive=*/false));
+  }
+  return Status::Ok();
+}
+
+Status VirtioFsSharer::Cleanup() {
+  RETURN_IF_ERROR(ValidateId("sandbox", config_.sandbox_id));
+  const std::string context = "clean up sandbox " + Quote(config_.sandbox_id);
+  auto exists = env_->StatAt(sys::Cwd(), paths_.sandbox, AT_SYMLINK_NOFOLLOW);
+  if (!exists.ok()) {
+    if (exists.status().code() == Code::kNotFound) return Status::Ok();
+    return exists.status().WithContext(context);
+  }
+  // One lazy detach per tree mount takes every share below it along (far
+  // cheaper than unmounting shares one by one; see DESIGN costs).
+  RETURN_IF_ERROR(DetachShareTree(env_, paths_).WithContext(context));
+  return RemoveTreeSameMount(env_, paths_.sandbox).WithContext(context);
+}
+
+Result<std::optional<SharedFile>> VirtioFsSharer::ShareFile(Container& container, Mount& mount) {
+  RETURN_IF_ERROR(CheckContainerId(container));
+  const std::string context = "share " + Quote(mount.source) + " for container " + Quote(container.id);
+  if (mount.mounted)
+    return FailedPreconditionError(context + ": already shared at " + Quote(mount.host_path));
+  ASSIGN_OR_RETURN(std::string hex, RandomHex16(env_));
+  ASSIGN_OR_RETURN(std::string name, VolumeShareName(container.id, mount.destination, hex));
+  RETURN_IF_ERROR(RequirePrepared());
+  const bool read_only = mount.read_only || HasOption(mount, "ro");
+  const bool recursive = HasOption(mount, "rbind");
+  RETURN_IF_ERROR(Attach("mount source", mount.source, paths_.mounts, name, read_only, recursive));
+  mount.host_path = paths_.mounts + "/" + name;
+  mount.mounted = true;
+  SharedFile shared;
+  shared.guest_path = GuestPath(config_.guest_shared_dir, name);
+  return std::optional<SharedFile>(std::move(shared));
+}
+
+Status VirtioFsSharer::UnshareFile(Container& container, Mount& mount) {
+  RETURN_IF_ERROR(CheckContainerId(container));
+  if (mount.host_path.empty()) {
+    if (!mount.mounted) return Status::Ok();
+    return InvalidArgumentError("unshare " + Quote(mount.source) + " for container " +
+                                Quote(container.id) + ": marked mounted but has no host path");
+  }
+  // Only ever unmount a share of this container inside this sandbox's
+  // mounts/ directory, whatever the (persisted, so possibly edited) state says.
+  const std::string prefix = paths_.mounts + "/";
+  const std::string name = mount.host_path.substr(std::min(prefix.size(), mount.host_path.size()));
+  if (mount.host_path.compare(0, prefix.size(), prefix) != 0 ||
+      !IsVolumeShareNameOf(container.id, name) || name == "." || name == "..")
+    return InvalidArgumentError("unshare " + Quote(mount.host_path) + ": not a share of container " +
+                                Quote(container.id) + " in " + Quote(paths_.mounts));
+  RETURN_IF_ERROR(DetachAndRemove(mount.host_path)
+                      .WithContext("unshare " + Quote(mount.source) + " for container " + Quote(container.id)));
+  mount.mounted = false;
+  return Status::Ok();
+}
+
+Status VirtioFsSharer::StartFileEventWatcher() { return Status::Ok(); }
+
+void VirtioFsSharer::StopFileEventWatcher() {}
+
+}  // namespace vmshare::share

@@ -1,0 +1,66 @@
+// VirtioFsSharer: shares container files through a virtio-fs export.
+//
+// Host side (see share_tree.h for the tree and why it propagates):
+//   volume  -> bind at mounts/<cid>-<16 hex>-<basename(dest)>
+//   rootfs  -> bind at mounts/<cid>/rootfs (directory rootfs), or no host
+//              mount and one Storage for the guest (block-device rootfs)
+//   sandbox bind mount -> read-only bind at mounts/sandbox-mounts/<basename>
+// Guest side: the same relative path under config.guest_shared_dir.
+//
+// Mount::host_path records the path UNDER mounts/ (where the bind is made
+// and what UnshareFile detaches); the same share is visible at the same
+// relative path under shared/, which is what virtiofsd serves.
+//
+// Read-only shares are made read-only on the detached mount before it is
+// attached (bind.h), so they are never writable anywhere: under mounts/,
+// under shared/, or in a mount namespace that received them by propagation.
+//
+// Mount options honoured by ShareFile: "ro" (same as Mount::read_only) and
+// "rbind" (include mounts below the source; read-only then covers them all).
+#pragma once
+
+#include <optional>
+
+#include "share/share_tree.h"
+#include "share/sharer.h"
+
+namespace vmshare::share {
+
+class VirtioFsSharer final : public FilesystemSharer {
+ public:
+  // REQUIRES: config validated (NewSharer does it). config.env nullptr
+  // means Env::Default().
+  explicit VirtioFsSharer(SharerConfig config);
+
+  Status Prepare() override;
+  Status Cleanup() override;
+  Result<std::optional<SharedFile>> ShareFile(Container& container, Mount& mount) override;
+  Status UnshareFile(Container& container, Mount& mount) override;
+  Result<SharedFile> ShareRootFilesystem(Container& container) override;
+  Status UnshareRootFilesystem(Container& container) override;
+  // Issue #5 brings volume watching. virtio-fs already shows host-side
+  // changes to the guest, so for now nothing is watched and this returns OK.
+  Status StartFileEventWatcher() override;
+  void StopFileEventWatcher() override;
+
+  const ShareTreePaths& paths() const { return paths_; }
+
+ private:
+  Status CheckContainerId(const Container& container) const;
+  Status RequirePrepared() const;
+  Status ShareSandboxMounts();
+  // Creates `name` in `parent_dir` (a directory or an empty file, matching
+  // the source) and binds the opened source onto it. On error the
+  // mountpoint is removed again.
+  Status Attach(const std::string& what, const std::string& source, const std::string& parent_dir,
+                const std::string& name, bool read_only, bool recursive);
+  // Detaches whatever is mounted at `path` and removes the entry.
+  Status DetachAndRemove(const std::string& path);
+  Result<SharedFile> ShareBlockRootfs(const Container& container) const;
+
+  SharerConfig config_;
+  sys::Env* env_;
+  ShareTreePaths paths_;
+};
+
+}  // namespace vmshare::share
