@@ -89,6 +89,27 @@ struct ExitStatus {
   int code = 0;          // exit code or signal number
 };
 
+// agent: what SpawnContained runs, and how.
+struct ContainedProcessOptions {
+  std::string root;  // absolute path of a mount point; becomes the process's "/"
+  bool mount_proc = false;  // mount a new proc at /proc inside the root
+  std::vector<std::string> argv;  // argv[0] without '/' is looked up in env's PATH
+  std::vector<std::string> env;   // the whole environment
+  std::string cwd = "/";          // inside the root, entered after setuid
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> additional_gids;
+  const Fd* stdout_fd = nullptr;  // default: inherited
+  const Fd* stderr_fd = nullptr;  // default: inherited
+  // stdin is always an empty pipe (EOF at once).
+};
+
+// agent: one child reaped by WaitAnyChild.
+struct ReapedChild {
+  pid_t pid = -1;
+  ExitStatus status;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -179,6 +200,24 @@ class Env {
   // ---- time --------------------------------------------------------------
   virtual int64_t NowNanos() = 0;  // CLOCK_MONOTONIC
   virtual void SleepFor(std::chrono::nanoseconds d) = 0;
+
+  // ---- agent: guest init and containers (posix_env_guest.cc) -------------
+  // Starts argv in a new mount namespace whose root is `root` (pivot_root,
+  // falling back to MS_MOVE + chroot where the current root is the initramfs
+  // rootfs, which pivot_root refuses). See ContainedProcessOptions. Fails
+  // with the step and errno that failed in the child ("pivot_root ...",
+  // "execve ..."); the failed child is left for WaitAnyChild to reap.
+  virtual Result<Child> SpawnContained(const ContainedProcessOptions& options) = 0;
+  // Blocks until any child exits and reaps it. NotFound (ECHILD) when there
+  // are no children.
+  virtual Result<ReapedChild> WaitAnyChild() = 0;
+  // finit_module(2) of an open .ko file. EEXIST (already loaded) is
+  // kAlreadyExists.
+  virtual Status LoadModule(const Fd& module_file, const std::string& params) = 0;
+  // sync(2): flushes every filesystem.
+  virtual void SyncAll() = 0;
+  // reboot(2) with RB_POWER_OFF; returns only on failure.
+  virtual Status PowerOff() = 0;
 };
 
 }  // namespace vmshare::sys

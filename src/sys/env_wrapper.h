@@ -140,6 +140,22 @@ class EnvWrapper : public Env {
     return target_->SleepFor(d);
   }
 
+  // agent
+  Result<Child> SpawnContained(const ContainedProcessOptions& options) override {
+    return target_->SpawnContained(options);
+  }
+  Result<ReapedChild> WaitAnyChild() override {
+    return target_->WaitAnyChild();
+  }
+  Status LoadModule(const Fd& module_file, const std::string& params) override {
+    return target_->LoadModule(module_file, params);
+  }
+  void SyncAll() override {
+    target_->SyncAll();
+  }
+  Status PowerOff() override {
+    return target_->PowerOff();
+  }
  private:
   Env* target_;
 };

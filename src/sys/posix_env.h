@@ -60,6 +60,13 @@ class PosixEnv : public Env {
 
   int64_t NowNanos() override;
   void SleepFor(std::chrono::nanoseconds d) override;
+
+  // agent (posix_env_guest.cc)
+  Result<Child> SpawnContained(const ContainedProcessOptions& options) override;
+  Result<ReapedChild> WaitAnyChild() override;
+  Status LoadModule(const Fd& module_file, const std::string& params) override;
+  void SyncAll() override;
+  Status PowerOff() override;
 };
 
 // Describes a (dir, path) pair for messages: the path if absolute or the dir

@@ -1,0 +1,132 @@
+#include "agent/ttrpc_server.h"
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "agent/ttrpc.h"
+
+namespace vmshare::agent {
+namespace {
+
+RpcResponse Error(RpcCode code, std::string message) {
+  return RpcResponse{static_cast<int32_t>(code), std::move(message), ""};
+}
+
+}  // namespace
+
+void TtrpcServer::Register(const std::string& service, const std::string& method,
+                           RpcHandler handler) {
+  handlers_[{service, method}] = std::move(handler);
+  services_[service] = true;
+}
+
+void TtrpcServer::Reply(const sys::Fd& fd, uint32_t stream_id, const RpcResponse& r) {
+  std::string bytes = EncodeRpcResponse(r);
+  if (bytes.size() > kMaxFrameData) {
+    bytes = EncodeRpcResponse(Error(RpcCode::kResourceExhausted,
+                                    "reply of " + std::to_string(bytes.size()) +
+                                        " bytes exceeds the 4 MiB frame limit"));
+  }
+  std::lock_guard<std::mutex> lock(write_mu_);
+  // A failed write means the peer is gone; the read side will notice.
+  WriteFrame(env_, fd, stream_id, FrameType::kResponse, 0, bytes).IgnoreError();
+}
+
+void TtrpcServer::Dispatch(const sys::Fd& fd, uint32_t stream_id, RpcRequest request,
+                           const std::atomic<bool>* cancelled) {
+  auto it = handlers_.find({request.service, request.method});
+  if (it == handlers_.end()) {
+    if (!services_.contains(request.service)) {
+      Reply(fd, stream_id,
+            Error(RpcCode::kInvalidArgument, request.service + " service does not exist"));
+    } else {
+      Reply(fd, stream_id,
+            Error(RpcCode::kUnimplemented,
+                  "/" + request.service + "/" + request.method + " is not supported"));
+    }
+    return;
+  }
+  CallContext ctx;
+  ctx.cancelled = cancelled;
+  if (request.timeout_nano > 0) ctx.deadline_ns = env_->NowNanos() + request.timeout_nano;
+  Result<std::string> out = it->second(request.payload, ctx);
+  if (ctx.deadline_ns != 0 && env_->NowNanos() > ctx.deadline_ns) {
+    Reply(fd, stream_id, Error(RpcCode::kDeadlineExceeded, "timeout"));
+    return;
+  }
+  if (out.ok()) {
+    Reply(fd, stream_id, RpcResponse{0, "", std::move(out).value()});
+  } else {
+    Reply(fd, stream_id,
+          Error(RpcFromCode(out.status().code()), out.status().message()));
+  }
+  if (after_reply_) after_reply_(request.method);
+}
+
+Status TtrpcServer::Serve(const sys::Fd& fd) {
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::atomic<bool> cancelled{false};
+  std::atomic<int> in_flight{0};
+  std::vector<Worker> workers;
+  auto join_finished = [&] {
+    std::erase_if(workers, [](Worker& w) {
+      if (!w.done->load()) return false;
+      w.thread.join();
+      return true;
+    });
+  };
+  Status why;
+  for (;;) {
+    auto frame = ReadFrame(env_, fd, &stop_);
+    if (!frame.ok()) {
+      why = frame.status();
+      break;
+    }
+    join_finished();
+    const FrameHeader& h = frame->header;
+    if (h.type != static_cast<uint8_t>(FrameType::kRequest)) continue;
+    if (frame->oversized) {
+      Reply(fd, h.stream_id,
+            Error(RpcCode::kInvalidArgument, "frame of " + std::to_string(h.length) +
+                                                 " bytes exceeds the 4 MiB limit"));
+      continue;
+    }
+    if (h.stream_id % 2 == 0) {
+      Reply(fd, h.stream_id,
+            Error(RpcCode::kInvalidArgument,
+                  "stream id " + std::to_string(h.stream_id) + " must be odd"));
+      continue;
+    }
+    if (h.flags & kFlagRemoteOpen) {
+      Reply(fd, h.stream_id, Error(RpcCode::kUnimplemented, "streaming calls are not supported"));
+      continue;
+    }
+    auto request = DecodeRpcRequest(frame->data);
+    if (!request.ok()) {
+      Reply(fd, h.stream_id, Error(RpcCode::kInvalidArgument, request.status().message()));
+      continue;
+    }
+    if (in_flight.load() >= kMaxInFlight) {
+      Reply(fd, h.stream_id, Error(RpcCode::kResourceExhausted, "too many calls in flight"));
+      continue;
+    }
+    ++in_flight;
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    workers.push_back({std::thread([this, &fd, &cancelled, &in_flight, done, id = h.stream_id,
+                                    req = std::move(request).value()]() mutable {
+                         Dispatch(fd, id, std::move(req), &cancelled);
+                         --in_flight;
+                         done->store(true);
+                       }),
+                       done});
+  }
+  cancelled = true;
+  for (auto& w : workers) w.thread.join();
+  return why;
+}
+
+}  // namespace vmshare::agent
