@@ -201,6 +201,18 @@ class Env {
   virtual int64_t NowNanos() = 0;  // CLOCK_MONOTONIC
   virtual void SleepFor(std::chrono::nanoseconds d) = 0;
 
+  // ---- vm: signals and process groups (posix_env_vm.cc) ------------------
+  // Blocks `signals` in the calling thread (call it before starting threads
+  // so every thread inherits the mask) and returns a non-blocking,
+  // close-on-exec signalfd for them. Spawned children get an empty mask.
+  virtual Result<Fd> SignalFd(const std::vector<int>& signals) = 0;
+  // Reads one pending signal from a signalfd: its number, or 0 when none is
+  // pending.
+  virtual Result<int> ReadSignal(const Fd& signal_fd) = 0;
+  // kill(-pgid, sig): signals a whole process group (a child spawned with
+  // new_session leads one). ESRCH is NotFound.
+  virtual Status KillProcessGroup(pid_t pgid, int sig) = 0;
+
   // ---- agent: guest init and containers (posix_env_guest.cc) -------------
   // Starts argv in a new mount namespace whose root is `root` (pivot_root,
   // falling back to MS_MOVE + chroot where the current root is the initramfs

@@ -139,6 +139,16 @@ class EnvWrapper : public Env {
   void SleepFor(std::chrono::nanoseconds d) override {
     return target_->SleepFor(d);
   }
+  // vm
+  Result<Fd> SignalFd(const std::vector<int>& signals) override {
+    return target_->SignalFd(signals);
+  }
+  Result<int> ReadSignal(const Fd& signal_fd) override {
+    return target_->ReadSignal(signal_fd);
+  }
+  Status KillProcessGroup(pid_t pgid, int sig) override {
+    return target_->KillProcessGroup(pgid, sig);
+  }
 
   // agent
   Result<Child> SpawnContained(const ContainedProcessOptions& options) override {

@@ -61,6 +61,11 @@ class PosixEnv : public Env {
   int64_t NowNanos() override;
   void SleepFor(std::chrono::nanoseconds d) override;
 
+  // vm (posix_env_vm.cc)
+  Result<Fd> SignalFd(const std::vector<int>& signals) override;
+  Result<int> ReadSignal(const Fd& signal_fd) override;
+  Status KillProcessGroup(pid_t pgid, int sig) override;
+
   // agent (posix_env_guest.cc)
   Result<Child> SpawnContained(const ContainedProcessOptions& options) override;
   Result<ReapedChild> WaitAnyChild() override;

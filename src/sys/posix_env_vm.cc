@@ -1,0 +1,46 @@
+// PosixEnv: what the VM launcher needs beyond processes — signal delivery
+// through a signalfd (so an interrupted `vmshare run` tears down in order
+// instead of dying in a handler) and process-group kill.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "sys/posix_env.h"
+
+namespace vmshare::sys {
+
+Result<Fd> PosixEnv::SignalFd(const std::vector<int>& signals) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : signals) sigaddset(&set, s);
+  // Blocked first: a signal arriving between the two calls stays pending
+  // and is read from the fd.
+  if (const int e = ::pthread_sigmask(SIG_BLOCK, &set, nullptr); e != 0) return ErrnoError(e, "block signals");
+  const int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "signalfd");
+  return Fd(fd);
+}
+
+Result<int> PosixEnv::ReadSignal(const Fd& signal_fd) {
+  struct signalfd_siginfo info;
+  ssize_t n;
+  do {
+    n = ::read(signal_fd.get(), &info, sizeof info);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN) return 0;
+    return ErrnoError(errno, "read signalfd");
+  }
+  if (n != static_cast<ssize_t>(sizeof info)) return InternalError("read signalfd: short read");
+  return static_cast<int>(info.ssi_signo);
+}
+
+Status PosixEnv::KillProcessGroup(pid_t pgid, int sig) {
+  if (pgid <= 1) return InvalidArgumentError("kill process group " + std::to_string(pgid) + ": not a group");
+  if (::kill(-pgid, sig) < 0) return ErrnoError(errno, "kill process group " + std::to_string(pgid));
+  return Status::Ok();
+}
+
+}  // namespace vmshare::sys
