@@ -1,6 +1,7 @@
 #include "share/share_tree.h"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 
 #include <cerrno>
 
@@ -25,19 +26,72 @@ Result<sys::Fd> OpenDirPath(sys::Env* env, const std::string& path) {
   return env->OpenAt(sys::Cwd(), path, O_PATH | O_NOFOLLOW | O_DIRECTORY);
 }
 
+std::string ProcFd(const sys::Fd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
+
+unsigned long LegacyPropagation(sys::Propagation p) {
+  switch (p) {
+    case sys::Propagation::kShared: return MS_SHARED;
+    case sys::Propagation::kSlave: return MS_SLAVE;
+    case sys::Propagation::kUnbindable: return MS_UNBINDABLE;
+    default: return MS_PRIVATE;
+  }
+}
+
+// Changes the propagation of the attached mount `root` refers to.
+Status SetPropagation(sys::Env* env, const sys::Fd& root, sys::Propagation propagation) {
+  sys::MountAttrs attrs;
+  attrs.propagation = propagation;
+  Status s = env->MountSetattr(root, attrs);
+  if (s.ok() || s.err() != ENOSYS) return s;
+  return env->Mount("", ProcFd(root), "", LegacyPropagation(propagation), "");
+}
+
 // Makes `path` a mount of its own (a bind of itself) with `propagation`.
+// Without the new mount API (open_tree ENOSYS) the same is done with mount(2)
+// on /proc/self/fd/N paths; the window in which the bind briefly has the
+// parent's propagation only exists during Prepare, before anything is shared.
 Status SelfBind(sys::Env* env, const std::string& path, sys::Propagation propagation) {
   ASSIGN_OR_RETURN(sys::Fd dir, OpenDirPath(env, path));
-  ASSIGN_OR_RETURN(sys::Fd tree, env->CloneTree(dir, "", /*recursive=*/false));
+  auto tree = env->CloneTree(dir, "", /*recursive=*/false);
+  if (!tree.ok() && tree.status().err() == ENOSYS) {
+    RETURN_IF_ERROR(env->Mount(ProcFd(dir), ProcFd(dir), "", MS_BIND, ""));
+    ASSIGN_OR_RETURN(sys::Fd root, OpenDirPath(env, path));
+    RETURN_IF_ERROR(env->Mount("", ProcFd(root), "", MS_PRIVATE, ""));
+    if (propagation == sys::Propagation::kPrivate) return Status::Ok();
+    return env->Mount("", ProcFd(root), "", LegacyPropagation(propagation), "");
+  }
+  if (!tree.ok()) return tree.status();
   sys::MountAttrs attrs;
   attrs.propagation = sys::Propagation::kPrivate;
-  RETURN_IF_ERROR(env->MountSetattr(tree, attrs));
-  RETURN_IF_ERROR(env->MoveMount(tree, dir));
-  tree.Reset();
+  RETURN_IF_ERROR(env->MountSetattr(*tree, attrs));
+  RETURN_IF_ERROR(env->MoveMount(*tree, dir));
+  tree->Reset();
   if (propagation == sys::Propagation::kPrivate) return Status::Ok();
   ASSIGN_OR_RETURN(sys::Fd root, OpenDirPath(env, path));
-  attrs.propagation = propagation;
-  return env->MountSetattr(root, attrs);
+  return SetPropagation(env, root, propagation);
+}
+
+// shared/: a read-only (top mount only) slave bind of mounts/.
+Status BindSharedView(sys::Env* env, const ShareTreePaths& paths) {
+  ASSIGN_OR_RETURN(sys::Fd mounts, OpenDirPath(env, paths.mounts));
+  ASSIGN_OR_RETURN(sys::Fd target, OpenDirPath(env, paths.shared));
+  auto tree = env->CloneTree(mounts, "", /*recursive=*/true);
+  if (!tree.ok() && tree.status().err() == ENOSYS) {
+    RETURN_IF_ERROR(env->Mount(ProcFd(mounts), ProcFd(target), "", MS_BIND | MS_REC, ""));
+    ASSIGN_OR_RETURN(sys::Fd root, OpenDirPath(env, paths.shared));
+    RETURN_IF_ERROR(env->Mount("", ProcFd(root), "", MS_SLAVE | MS_REC, ""));
+    return env->Mount("", ProcFd(root), "", MS_REMOUNT | MS_BIND | MS_RDONLY, "");
+  }
+  if (!tree.ok()) return tree.status();
+  // Read-only on the top mount only: shares below keep their own flag.
+  sys::MountAttrs ro;
+  ro.read_only = true;
+  RETURN_IF_ERROR(env->MountSetattr(*tree, ro));
+  sys::MountAttrs slave;
+  slave.propagation = sys::Propagation::kSlave;
+  slave.recursive = true;
+  RETURN_IF_ERROR(env->MountSetattr(*tree, slave));
+  return env->MoveMount(*tree, target);
 }
 
 std::string Dirname(const std::string& path) {
@@ -119,27 +173,11 @@ Status BuildShareTree(sys::Env* env, const ShareTreePaths& paths) {
     // mounts/' peer group yet, so (re)making it a fresh shared group is safe
     // and guarantees shared/ below becomes a slave of the right group.
     ASSIGN_OR_RETURN(sys::Fd root, OpenDirPath(env, paths.mounts));
-    sys::MountAttrs attrs;
-    attrs.propagation = sys::Propagation::kPrivate;
-    RETURN_IF_ERROR(env->MountSetattr(root, attrs));
-    attrs.propagation = sys::Propagation::kShared;
-    RETURN_IF_ERROR(env->MountSetattr(root, attrs));
+    RETURN_IF_ERROR(SetPropagation(env, root, sys::Propagation::kPrivate));
+    RETURN_IF_ERROR(SetPropagation(env, root, sys::Propagation::kShared));
   }
   if (!shared_done) {
-    Status s = [&]() -> Status {
-      ASSIGN_OR_RETURN(sys::Fd mounts, OpenDirPath(env, paths.mounts));
-      ASSIGN_OR_RETURN(sys::Fd target, OpenDirPath(env, paths.shared));
-      ASSIGN_OR_RETURN(sys::Fd tree, env->CloneTree(mounts, "", /*recursive=*/true));
-      // Read-only on the top mount only: shares below keep their own flag.
-      sys::MountAttrs ro;
-      ro.read_only = true;
-      RETURN_IF_ERROR(env->MountSetattr(tree, ro));
-      sys::MountAttrs slave;
-      slave.propagation = sys::Propagation::kSlave;
-      slave.recursive = true;
-      RETURN_IF_ERROR(env->MountSetattr(tree, slave));
-      return env->MoveMount(tree, target);
-    }();
+    Status s = BindSharedView(env, paths);
     RETURN_IF_ERROR(s.WithContext("prepare " + Quote(paths.shared)));
   }
   ASSIGN_OR_RETURN(bool private_done, IsMountRoot(env, paths.private_dir));
