@@ -223,9 +223,10 @@ class Env {
   // Blocks until any child exits and reaps it. NotFound (ECHILD) when there
   // are no children.
   virtual Result<ReapedChild> WaitAnyChild() = 0;
-  // finit_module(2) of an open .ko file. EEXIST (already loaded) is
-  // kAlreadyExists.
-  virtual Status LoadModule(const Fd& module_file, const std::string& params) = 0;
+  // finit_module(2) of an open .ko file; `compressed` (.ko.xz/.zst/.gz) lets
+  // the kernel decompress it. EEXIST (already loaded) is kAlreadyExists.
+  virtual Status LoadModule(const Fd& module_file, const std::string& params,
+                            bool compressed) = 0;
   // sync(2): flushes every filesystem.
   virtual void SyncAll() = 0;
   // reboot(2) with RB_POWER_OFF; returns only on failure.

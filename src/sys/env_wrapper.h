@@ -157,8 +157,8 @@ class EnvWrapper : public Env {
   Result<ReapedChild> WaitAnyChild() override {
     return target_->WaitAnyChild();
   }
-  Status LoadModule(const Fd& module_file, const std::string& params) override {
-    return target_->LoadModule(module_file, params);
+  Status LoadModule(const Fd& module_file, const std::string& params, bool compressed) override {
+    return target_->LoadModule(module_file, params, compressed);
   }
   void SyncAll() override {
     target_->SyncAll();

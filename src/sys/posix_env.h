@@ -69,7 +69,7 @@ class PosixEnv : public Env {
   // agent (posix_env_guest.cc)
   Result<Child> SpawnContained(const ContainedProcessOptions& options) override;
   Result<ReapedChild> WaitAnyChild() override;
-  Status LoadModule(const Fd& module_file, const std::string& params) override;
+  Status LoadModule(const Fd& module_file, const std::string& params, bool compressed) override;
   void SyncAll() override;
   Status PowerOff() override;
 };

@@ -190,8 +190,10 @@ Result<ReapedChild> PosixEnv::WaitAnyChild() {
   return r;
 }
 
-Status PosixEnv::LoadModule(const Fd& module_file, const std::string& params) {
-  if (::syscall(SYS_finit_module, module_file.get(), params.c_str(), 0) < 0) {
+Status PosixEnv::LoadModule(const Fd& module_file, const std::string& params, bool compressed) {
+  constexpr int kModuleInitCompressedFile = 4;  // linux/module.h, 5.17+
+  if (::syscall(SYS_finit_module, module_file.get(), params.c_str(),
+                compressed ? kModuleInitCompressedFile : 0) < 0) {
     const int e = errno;
     return ErrnoError(e, "load kernel module " + DescribeAt(module_file, ""));
   }
