@@ -10,7 +10,7 @@ namespace {
 // Go's decoder treats `null` and a missing key as the zero value; so do we.
 class Reader {
  public:
-  Reader(const std::string& path) : path_(path) {}
+  explicit Reader(const std::string& path) : path_(path) {}
 
   const Status& status() const { return status_; }
 

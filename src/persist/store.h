@@ -13,7 +13,11 @@
 //
 // Concurrency: writers of a sandbox hold Lock(sid, kExclusive), readers
 // Lock(sid, kShared); the store itself does not lock, so callers choose the
-// scope. A StateStore has no mutable state and may be shared by threads.
+// scope. A StateStore has no mutable state and may be shared by threads, but
+// REQUIRES: at most one thread of a process saves a given file at a time
+// (they would share its temp name); holding the exclusive lock ensures it.
+// Loads without a lock are safe: a temp file is only removed once the pid in
+// its name is dead, so a live writer elsewhere is never disturbed.
 #pragma once
 
 #include <map>
