@@ -231,6 +231,9 @@ class Env {
   virtual void SyncAll() = 0;
   // reboot(2) with RB_POWER_OFF; returns only on failure.
   virtual Status PowerOff() = 0;
+  // signal(sig, SIG_IGN) for the whole process (SIGPIPE: a peer that hangs
+  // up must give EPIPE, not kill the agent).
+  virtual Status IgnoreSignal(int sig) = 0;
 };
 
 }  // namespace vmshare::sys

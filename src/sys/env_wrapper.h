@@ -166,6 +166,9 @@ class EnvWrapper : public Env {
   Status PowerOff() override {
     return target_->PowerOff();
   }
+  Status IgnoreSignal(int sig) override {
+    return target_->IgnoreSignal(sig);
+  }
  private:
   Env* target_;
 };

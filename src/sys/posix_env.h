@@ -72,6 +72,7 @@ class PosixEnv : public Env {
   Status LoadModule(const Fd& module_file, const std::string& params, bool compressed) override;
   void SyncAll() override;
   Status PowerOff() override;
+  Status IgnoreSignal(int sig) override;
 };
 
 // Describes a (dir, path) pair for messages: the path if absolute or the dir

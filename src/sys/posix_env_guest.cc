@@ -207,4 +207,9 @@ Status PosixEnv::PowerOff() {
   return Status::Ok();
 }
 
+Status PosixEnv::IgnoreSignal(int sig) {
+  if (::signal(sig, SIG_IGN) == SIG_ERR) return ErrnoError(errno, "ignore signal " + std::to_string(sig));
+  return Status::Ok();
+}
+
 }  // namespace vmshare::sys

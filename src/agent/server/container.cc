@@ -1,0 +1,241 @@
+#include "agent/server/container.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+
+#include "agent/server/in_root.h"
+#include "agent/server/mount_options.h"
+#include "core/ids.h"
+
+namespace vmshare::agent {
+namespace {
+
+constexpr uint64_t kInRoot = sys::kResolveInRoot | sys::kResolveNoMagiclinks;
+constexpr uint32_t kMaxRead = 1u << 20;
+
+std::string FdProcPath(const sys::Fd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
+
+}  // namespace
+
+std::string Containers::BundleRoot(const std::string& cid) const {
+  return paths_.run_dir + "/containers/" + cid + "/rootfs";
+}
+
+Status Containers::MountSpecMount(const sys::Fd& root, const SpecMount& m, Container* c) {
+  const std::string what = "mount " + Quote(m.destination) + " in container " + Quote(c->id);
+  if (m.destination.empty() || m.destination[0] != '/') {
+    return InvalidArgumentError(what + ": destination is not an absolute path");
+  }
+  ASSIGN_OR_RETURN(auto parts, SplitRelative(m.destination, "mount destination"));
+  if (m.type == "proc") {
+    // Made by the process in its own namespace (StartContainer); the
+    // directory must exist before a read-only root is sealed.
+    c->mount_proc = true;
+    return EnsureInRoot(env_, root, parts, /*is_dir=*/true).status().WithContext(what);
+  }
+  const ParsedMountOptions opts = ParseMountOptions(m.options);
+  if (m.type == "bind" || opts.bind) {
+    auto source_info = env_->StatAt(sys::Cwd(), m.source, 0);
+    if (!source_info.ok()) return source_info.status().WithContext(what);
+    auto target = EnsureInRoot(env_, root, parts, source_info->is_dir());
+    if (!target.ok()) return target.status().WithContext(what);
+    ASSIGN_OR_RETURN(sys::Fd tree, env_->CloneTree(sys::Cwd(), m.source, opts.recursive));
+    sys::MountAttrs attrs;
+    attrs.read_only = (opts.flags & MS_RDONLY) != 0;
+    attrs.nosuid = (opts.flags & MS_NOSUID) != 0;
+    attrs.nodev = (opts.flags & MS_NODEV) != 0;
+    attrs.noexec = (opts.flags & MS_NOEXEC) != 0;
+    attrs.recursive = opts.recursive;
+    // Read-only before it is attached: the bind is never visible writable.
+    RETURN_IF_ERROR(env_->MountSetattr(tree, attrs).WithContext(what));
+    return env_->MoveMount(tree, *target).WithContext(what);
+  }
+  // A filesystem of its own (tmpfs, sysfs, mqueue, devpts, ...), mounted
+  // through the resolved target fd, never through the destination string.
+  auto target = EnsureInRoot(env_, root, parts, /*is_dir=*/true);
+  if (!target.ok()) return target.status().WithContext(what);
+  return env_->Mount(m.source.empty() ? m.type : m.source, FdProcPath(*target), m.type,
+                     opts.flags, opts.data)
+      .WithContext(what);
+}
+
+Status Containers::BuildRoot(const CreateContainerRequest& r, Container* c) {
+  const std::string source = (!r.spec.root_path.empty() && r.spec.root_path[0] == '/')
+                                 ? r.spec.root_path
+                                 : paths_.shared_root + "/" + r.container_id + "/rootfs";
+  auto info = env_->StatAt(sys::Cwd(), source, 0);
+  if (!info.ok() || !info->is_dir()) {
+    return NotFoundError("container " + Quote(c->id) + ": root " + Quote(source) +
+                         " is not a directory");
+  }
+  const std::string bundle = BundleRoot(c->id);
+  RETURN_IF_ERROR(MkdirAll(env_, bundle, 0755));
+  {
+    ASSIGN_OR_RETURN(sys::Fd tree, env_->CloneTree(sys::Cwd(), source, /*recursive=*/true));
+    ASSIGN_OR_RETURN(sys::Fd target, env_->OpenAt(sys::Cwd(), bundle, O_PATH | O_DIRECTORY));
+    RETURN_IF_ERROR(env_->MoveMount(tree, target));
+  }
+  // Opened after the move: this fd is the root of the new mount.
+  ASSIGN_OR_RETURN(sys::Fd root, env_->OpenAt(sys::Cwd(), bundle, O_PATH | O_DIRECTORY));
+  for (const auto& m : r.spec.mounts) RETURN_IF_ERROR(MountSpecMount(root, m, c));
+  if (r.spec.root_readonly) {
+    sys::MountAttrs ro;
+    ro.read_only = true;
+    RETURN_IF_ERROR(env_->MountSetattr(root, ro).WithContext("make root of " + Quote(c->id) +
+                                                             " read-only"));
+  }
+  return Status::Ok();
+}
+
+void Containers::Teardown(const Container& c) {
+  const std::string bundle = BundleRoot(c.id);
+  // One lazy detach takes the root and every mount under it.
+  env_->Unmount(bundle, MNT_DETACH).IgnoreError();
+  env_->UnlinkAt(sys::Cwd(), bundle, AT_REMOVEDIR).IgnoreError();
+  env_->UnlinkAt(sys::Cwd(), paths_.run_dir + "/containers/" + c.id, AT_REMOVEDIR).IgnoreError();
+  for (const auto& s : c.storages) {
+    if (!s.shared) storages_->Release(s.mount_point).IgnoreError();
+  }
+}
+
+Status Containers::Create(const CreateContainerRequest& r) {
+  RETURN_IF_ERROR(ValidateId("container", r.container_id));
+  auto c = std::make_shared<Container>();
+  c->id = r.container_id;
+  c->exec_id = r.exec_id;
+  c->spec = r.spec;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (containers_.contains(c->id)) {
+      return AlreadyExistsError("container " + Quote(c->id) + " already exists");
+    }
+    containers_[c->id] = c;  // reserves the id while we build it
+  }
+  Status st;
+  for (const auto& s : r.storages) {
+    st = storages_->Add(s);
+    if (!st.ok()) break;
+    c->storages.push_back(s);
+  }
+  if (st.ok()) st = BuildRoot(r, c.get());
+  if (!st.ok()) {
+    Teardown(*c);
+    std::lock_guard<std::mutex> lock(mu_);
+    containers_.erase(c->id);
+    return st;
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<Containers::Container>> Containers::Find(const ProcessRef& ref) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = containers_.find(ref.container_id);
+  if (it == containers_.end()) {
+    return NotFoundError("container " + Quote(ref.container_id) + " does not exist");
+  }
+  const auto& c = it->second;
+  if (!ref.exec_id.empty() && ref.exec_id != c->exec_id && ref.exec_id != c->id) {
+    return NotFoundError("process " + Quote(ref.exec_id) + " of container " + Quote(c->id) +
+                         " does not exist");
+  }
+  return c;
+}
+
+Status Containers::Start(const std::string& cid) {
+  ASSIGN_OR_RETURN(auto c, Find({cid, ""}));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (c->process) return FailedPreconditionError("container " + Quote(cid) + " already started");
+  if (c->spec.args.empty()) {
+    return InvalidArgumentError("start container " + Quote(cid) + ": spec has no process args");
+  }
+  sys::Fd out_r, out_w, err_r, err_w;
+  RETURN_IF_ERROR(env_->Pipe(&out_r, &out_w));
+  RETURN_IF_ERROR(env_->Pipe(&err_r, &err_w));
+  sys::ContainedProcessOptions o;
+  o.root = BundleRoot(cid);
+  o.mount_proc = c->mount_proc;
+  o.argv = c->spec.args;
+  o.env = c->spec.env;
+  o.cwd = c->spec.cwd;
+  o.uid = c->spec.uid;
+  o.gid = c->spec.gid;
+  o.additional_gids.assign(c->spec.additional_gids.begin(), c->spec.additional_gids.end());
+  o.stdout_fd = &out_w;
+  o.stderr_fd = &err_w;
+  ASSIGN_OR_RETURN(c->process, processes_->Start(o));
+  c->stdout_r = std::make_shared<sys::Fd>(std::move(out_r));
+  c->stderr_r = std::make_shared<sys::Fd>(std::move(err_r));
+  return Status::Ok();
+}
+
+Result<std::string> Containers::Read(const ProcessRef& ref, bool stderr_stream, uint32_t len,
+                                     const CallContext& ctx) {
+  ASSIGN_OR_RETURN(auto c, Find(ref));
+  std::shared_ptr<sys::Fd> fd;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fd = stderr_stream ? c->stderr_r : c->stdout_r;
+  }
+  if (!fd) return FailedPreconditionError("container " + Quote(ref.container_id) + " not started");
+  const size_t n = len == 0 ? kMaxRead : std::min(len, kMaxRead);
+  for (;;) {
+    if (ctx.cancelled != nullptr && ctx.cancelled->load()) {
+      return UnavailableError("read output of " + Quote(ref.container_id) + ": connection closed");
+    }
+    if (ctx.deadline_ns != 0 && env_->NowNanos() > ctx.deadline_ns) {
+      return DeadlineExceededError("read output of " + Quote(ref.container_id) + ": timed out");
+    }
+    ASSIGN_OR_RETURN(short revents, env_->PollOne(*fd, POLLIN, std::chrono::milliseconds(100)));
+    if (revents != 0) return env_->Read(*fd, n);
+  }
+}
+
+Result<int32_t> Containers::Wait(const ProcessRef& ref, const CallContext& ctx) {
+  ASSIGN_OR_RETURN(auto c, Find(ref));
+  std::shared_ptr<ProcessTable::Process> p;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    p = c->process;
+  }
+  if (!p) return FailedPreconditionError("container " + Quote(ref.container_id) + " not started");
+  return processes_->Wait(p, ctx);
+}
+
+Status Containers::Remove(const std::string& cid, uint32_t timeout_seconds,
+                          const CallContext& ctx) {
+  ASSIGN_OR_RETURN(auto c, Find({cid, ""}));
+  std::shared_ptr<ProcessTable::Process> p;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    p = c->process;
+  }
+  if (p && !processes_->Exited(p)) {
+    RETURN_IF_ERROR(processes_->Signal(p, SIGKILL));
+    auto waited = processes_->WaitFor(p, ctx, int64_t{timeout_seconds} * 1'000'000'000);
+    if (!waited.ok()) {
+      return waited.status().WithContext("remove container " + Quote(cid));
+    }
+  }
+  Teardown(*c);
+  std::lock_guard<std::mutex> lock(mu_);
+  containers_.erase(cid);
+  return Status::Ok();
+}
+
+Status Containers::RemoveAll(const CallContext& ctx) {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, c] : containers_) ids.push_back(id);
+  }
+  Status first;
+  for (const auto& id : ids) {
+    Status s = Remove(id, /*timeout_seconds=*/10, ctx);
+    if (first.ok() && !s.ok()) first = s;
+  }
+  return first;
+}
+
+}  // namespace vmshare::agent

@@ -1,0 +1,121 @@
+#include "agent/server/copy_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "agent/server/in_root.h"
+#include "core/ids.h"
+#include "core/types.h"
+
+namespace vmshare::agent {
+namespace {
+
+constexpr uint64_t kResolve =
+    sys::kResolveInRoot | sys::kResolveNoSymlinks | sys::kResolveNoMagiclinks;
+
+// The part of `path` after kGuestSharedDir, compared component by component.
+Result<std::string> RelativeToShared(const std::string& path) {
+  const std::string_view prefix = kGuestSharedDir;
+  auto bad = [&] {
+    return InvalidArgumentError("copy file " + Quote(path) + ": path is not under " +
+                                std::string(prefix) + "/");
+  };
+  if (path.compare(0, prefix.size(), prefix) != 0) return bad();
+  if (path.size() == prefix.size() || path[prefix.size()] != '/') return bad();
+  return path.substr(prefix.size() + 1);
+}
+
+Status RemoveEntry(sys::Env* env, const sys::Fd& dir, const std::string& name) {
+  Status s = env->UnlinkAt(dir, name, 0);
+  if (s.ok() || s.err() == ENOENT) return Status::Ok();
+  if (s.err() == EISDIR || s.err() == EPERM) return env->UnlinkAt(dir, name, AT_REMOVEDIR);
+  return s;
+}
+
+Status CopyDirectory(sys::Env* env, const sys::Fd& parent, const std::string& name,
+                     const CopyFileRequest& r) {
+  auto info = env->StatAt(parent, name, AT_SYMLINK_NOFOLLOW);
+  if (info.ok() && !info->is_dir()) RETURN_IF_ERROR(RemoveEntry(env, parent, name));
+  Status made = env->MkdirAt(parent, name, r.file_mode & 07777);
+  if (!made.ok() && made.err() != EEXIST) return made;
+  ASSIGN_OR_RETURN(sys::Fd dir, env->OpenAt(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+  RETURN_IF_ERROR(env->ChmodFd(dir, r.file_mode & 07777));
+  return env->ChownAt(dir, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid),
+                      AT_EMPTY_PATH);
+}
+
+Status CopySymlink(sys::Env* env, const sys::Fd& parent, const std::string& name,
+                   const CopyFileRequest& r) {
+  if (r.data.empty() || r.data.find('\0') != std::string::npos) {
+    return InvalidArgumentError("bad symlink target " + Quote(r.data));
+  }
+  RETURN_IF_ERROR(RemoveEntry(env, parent, name));
+  RETURN_IF_ERROR(env->SymlinkAt(r.data, parent, name));
+  return env->ChownAt(parent, name, static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid),
+                      AT_SYMLINK_NOFOLLOW);
+}
+
+Status CopyRegular(sys::Env* env, const sys::Fd& parent, const std::string& name,
+                   const CopyFileRequest& r) {
+  if (r.file_size < 0 || r.offset < 0 ||
+      r.offset + static_cast<int64_t>(r.data.size()) > r.file_size) {
+    return InvalidArgumentError("chunk at offset " +
+                                std::to_string(r.offset) + " of " +
+                                std::to_string(r.data.size()) + " bytes does not fit file_size " +
+                                std::to_string(r.file_size));
+  }
+  const std::string tmp = kCopyTempPrefix + name;
+  int flags = O_WRONLY | O_CREAT | O_NOFOLLOW;
+  if (r.offset == 0) flags |= O_TRUNC;
+  ASSIGN_OR_RETURN(sys::Fd fd, env->OpenAt(parent, tmp, flags, 0600));
+  if (!r.data.empty()) {
+    RETURN_IF_ERROR(env->WriteAll(fd, r.data, static_cast<uint64_t>(r.offset)));
+  }
+  ASSIGN_OR_RETURN(sys::FileInfo info, env->StatAt(fd, "", AT_EMPTY_PATH));
+  if (static_cast<int64_t>(info.size) != r.file_size) return Status::Ok();  // more chunks to come
+  RETURN_IF_ERROR(env->ChmodFd(fd, r.file_mode & 07777));
+  RETURN_IF_ERROR(env->ChownAt(fd, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid),
+                               AT_EMPTY_PATH));
+  // rename cannot replace a directory with a file.
+  auto old = env->StatAt(parent, name, AT_SYMLINK_NOFOLLOW);
+  if (old.ok() && old->is_dir()) RETURN_IF_ERROR(env->UnlinkAt(parent, name, AT_REMOVEDIR));
+  return env->RenameAt(parent, tmp, parent, name);
+}
+
+}  // namespace
+
+Status CopyFile(sys::Env* env, const std::string& shared_root, const CopyFileRequest& r) {
+  ASSIGN_OR_RETURN(std::string rel, RelativeToShared(r.path));
+  ASSIGN_OR_RETURN(auto parts, SplitRelative(rel, "copy file"));
+  if (parts.empty()) {
+    return InvalidArgumentError("copy file " + Quote(r.path) + ": names the shared directory");
+  }
+  const std::string& name = parts.back();
+  if (name.rfind(kCopyTempPrefix, 0) == 0) {
+    return InvalidArgumentError("copy file " + Quote(r.path) + ": names starting with " +
+                                kCopyTempPrefix + " are reserved");
+  }
+  RETURN_IF_ERROR(MkdirAll(env, shared_root, 0755));
+  ASSIGN_OR_RETURN(sys::Fd root, env->OpenAt(sys::Cwd(), shared_root, O_PATH | O_DIRECTORY));
+  auto parent = MkdirAllInRoot(env, root, parts, parts.size() - 1, r.dir_mode & 0777, kResolve);
+  if (!parent.ok()) {
+    if (parent.status().err() == ELOOP) {
+      return PermissionDeniedError("copy file " + Quote(r.path) +
+                                   ": a parent directory is a symlink");
+    }
+    return parent.status().WithContext("copy file " + Quote(r.path));
+  }
+  if (parts.size() > 1) {
+    RETURN_IF_ERROR(env->ChownAt(*parent, "", static_cast<uid_t>(r.uid),
+                                 static_cast<gid_t>(r.gid), AT_EMPTY_PATH));
+  }
+  Status s;
+  switch (r.file_mode & S_IFMT) {
+    case S_IFDIR: s = CopyDirectory(env, *parent, name, r); break;
+    case S_IFLNK: s = CopySymlink(env, *parent, name, r); break;
+    default: s = CopyRegular(env, *parent, name, r); break;
+  }
+  return s.WithContext("copy file " + Quote(r.path));
+}
+
+}  // namespace vmshare::agent

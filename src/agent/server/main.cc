@@ -1,0 +1,149 @@
+// vmshare-agent: the guest agent. See `vmshare-agent --help`.
+//
+// Exit status: 0 after DestroySandbox (or, as pid 1, the VM powers off), 2
+// for bad flags, 1 when the channel cannot be set up.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "agent/server/agent_service.h"
+#include "agent/server/init.h"
+#include "agent/ttrpc_server.h"
+#include "sys/env.h"
+
+namespace vmshare::agent {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: vmshare-agent [--socket PATH | --device PATH | --channel NAME]\n"
+    "                     [--shared-root DIR] [--run-dir DIR] [--modules FILE]\n"
+    "                     [--init | --no-init]\n"
+    "  --socket PATH       listen on a unix socket (tests) instead of a virtio-serial port\n"
+    "  --device PATH       serve on this character device\n"
+    "  --channel NAME      virtio-serial port name to look up in /sys/class/virtio-ports\n"
+    "                      (default agent.channel.0)\n"
+    "  --shared-root DIR   where /run/kata-containers/shared/containers is on disk\n"
+    "  --run-dir DIR       container bundles (default /run/vmshare-agent)\n"
+    "  --modules FILE      kernel modules to load at start, one absolute .ko path\n"
+    "                      [params] per line (default /etc/vmshare/modules)\n"
+    "  --init / --no-init  act as init (mount /proc /sys /dev /run, load modules,\n"
+    "                      power off at the end); default: only when pid 1\n";
+
+struct Flags {
+  std::string socket;
+  std::string device;
+  std::string channel = "agent.channel.0";
+  std::string modules = "/etc/vmshare/modules";
+  AgentPaths paths;
+  int init = -1;  // -1: auto
+};
+
+void Log(const std::string& msg) { std::fprintf(stderr, "vmshare-agent: %s\n", msg.c_str()); }
+
+bool ParseFlags(int argc, char** argv, Flags* f) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    bool ok = true;
+    if (a == "--socket") ok = value(&f->socket);
+    else if (a == "--device") ok = value(&f->device);
+    else if (a == "--channel") ok = value(&f->channel);
+    else if (a == "--shared-root") ok = value(&f->paths.shared_root);
+    else if (a == "--run-dir") ok = value(&f->paths.run_dir);
+    else if (a == "--modules") ok = value(&f->modules);
+    else if (a == "--init") f->init = 1;
+    else if (a == "--no-init") f->init = 0;
+    else ok = false;
+    if (!ok) {
+      std::fprintf(stderr, "vmshare-agent: bad argument %s\n%s", argv[i], kUsage);
+      return false;
+    }
+  }
+  return true;
+}
+
+Status ServeSocket(sys::Env* env, TtrpcServer* server, const std::string& path) {
+  ASSIGN_OR_RETURN(sys::Fd listener, env->UnixListen(path));
+  Log("listening on " + path);
+  while (!server->stopped()) {
+    ASSIGN_OR_RETURN(short ready, env->PollOne(listener, POLLIN, std::chrono::milliseconds(100)));
+    if (!ready) continue;
+    auto conn = env->Accept(listener);
+    if (!conn.ok()) continue;
+    Status why = server->Serve(*conn);
+    if (!server->stopped()) Log("connection ended: " + why.ToString());
+  }
+  return Status::Ok();
+}
+
+Status ServeDevice(sys::Env* env, TtrpcServer* server, const std::string& path) {
+  sys::Fd fd;
+  // The node can trail its sysfs entry by a moment.
+  for (int i = 0;; ++i) {
+    auto opened = env->OpenAt(sys::Cwd(), path, O_RDWR | O_NOCTTY);
+    if (opened.ok()) {
+      fd = std::move(opened).value();
+      break;
+    }
+    if (i == 100) return opened.status();
+    env->SleepFor(std::chrono::milliseconds(50));
+  }
+  Log("serving on " + path);
+  while (!server->stopped()) {
+    // Returns when the host side is not connected (POLLHUP): try again.
+    server->Serve(fd).IgnoreError();
+    if (!server->stopped()) env->SleepFor(std::chrono::milliseconds(100));
+  }
+  return Status::Ok();
+}
+
+int Main(int argc, char** argv) {
+  Flags flags;
+  if (!ParseFlags(argc, argv, &flags)) return 2;
+  sys::Env* env = sys::Env::Default();
+  const bool init = flags.init == 1 || (flags.init == -1 && env->GetPid() == 1);
+  env->IgnoreSignal(SIGPIPE).IgnoreError();
+  if (init) {
+    if (Status s = MountEarlyFilesystems(env); !s.ok()) Log(s.ToString());
+    if (Status s = LoadModules(env, flags.modules); !s.ok()) Log(s.ToString());
+  }
+  AgentService service(env, flags.paths);
+  TtrpcServer server(env);
+  service.RegisterOn(&server);
+  Status s;
+  if (!flags.socket.empty()) {
+    s = ServeSocket(env, &server, flags.socket);
+  } else {
+    std::string device = flags.device;
+    if (device.empty()) {
+      auto found = FindVirtioPort(env, flags.channel);
+      if (found.ok()) device = *found;
+      s = found.status();
+    }
+    if (s.ok()) s = ServeDevice(env, &server, device);
+  }
+  if (!s.ok()) Log(s.ToString());
+  if (init) {
+    // pid 1 must never exit (the kernel would panic): power the VM off.
+    Log(service.destroyed() ? "sandbox destroyed, powering off" : "powering off");
+    env->SyncAll();
+    Status off = env->PowerOff();
+    Log(off.ToString());
+    for (;;) env->SleepFor(std::chrono::seconds(60));
+  }
+  return s.ok() ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace vmshare::agent
+
+int main(int argc, char** argv) { return vmshare::agent::Main(argc, argv); }
