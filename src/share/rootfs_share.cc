@@ -63,8 +63,15 @@ Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
                                    " is already a mount point");
   const bool read_only = rootfs.read_only ||
                          std::find(rootfs.options.begin(), rootfs.options.end(), "ro") != rootfs.options.end();
-  Status s = Attach("rootfs", rootfs.source, container_dir, kRootfsDir, read_only, /*recursive=*/false);
+  const std::string old_host_path = rootfs.host_path;
+  auto before = [&]() -> Status {
+    if (!config_.before_mount) return Status::Ok();
+    rootfs.host_path = target;
+    return config_.before_mount(container, rootfs);
+  };
+  Status s = Attach("rootfs", rootfs.source, container_dir, kRootfsDir, read_only, /*recursive=*/false, before);
   if (!s.ok()) {
+    rootfs.host_path = old_host_path;
     env_->UnlinkAt(sys::Cwd(), container_dir, AT_REMOVEDIR).IgnoreError();
     return s.WithContext("share rootfs of container " + Quote(container.id));
   }

@@ -9,6 +9,7 @@
 // the sandbox lock) must not run two methods of one sandbox concurrently.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,13 @@ struct SharerConfig {
   // "mmioblk" (virtio-blk MMIO) or "scsi" (virtio-scsi), as the Kata agent
   // names them.
   std::string block_driver = "blk";
+  // Called by ShareFile and ShareRootFilesystem once the share's host path
+  // is decided (mount.host_path set, mount.mounted still false) and the
+  // source has been opened, right before anything is created or mounted, so
+  // that the caller can persist the share first (DESIGN: every mount is
+  // recorded before it is made, for gc after a crash). An error aborts the
+  // share with nothing created. Empty: no hook.
+  std::function<Status(const Container& container, const Mount& mount)> before_mount;
 };
 
 class FilesystemSharer {

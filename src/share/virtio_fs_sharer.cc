@@ -52,8 +52,9 @@ Status VirtioFsSharer::RequirePrepared() const {
 
 Status VirtioFsSharer::Attach(const std::string& what, const std::string& source,
                               const std::string& parent_dir, const std::string& name,
-                              bool read_only, bool recursive) {
+                              bool read_only, bool recursive, const std::function<Status()>& before) {
   ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(env_, what, source));
+  if (before) RETURN_IF_ERROR(before());
   const std::string target_path = parent_dir + "/" + name;
   ASSIGN_OR_RETURN(sys::Fd parent,
                    env_->OpenAt(sys::Cwd(), parent_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW));
@@ -140,8 +141,19 @@ Result<std::optional<SharedFile>> VirtioFsSharer::ShareFile(Container& container
   RETURN_IF_ERROR(RequirePrepared());
   const bool read_only = mount.read_only || HasOption(mount, "ro");
   const bool recursive = HasOption(mount, "rbind");
-  RETURN_IF_ERROR(Attach("mount source", mount.source, paths_.mounts, name, read_only, recursive));
-  mount.host_path = paths_.mounts + "/" + name;
+  const std::string host_path = paths_.mounts + "/" + name;
+  const std::string old_host_path = mount.host_path;
+  auto before = [&]() -> Status {
+    if (!config_.before_mount) return Status::Ok();
+    mount.host_path = host_path;
+    return config_.before_mount(container, mount);
+  };
+  Status s = Attach("mount source", mount.source, paths_.mounts, name, read_only, recursive, before);
+  if (!s.ok()) {
+    mount.host_path = old_host_path;
+    return s;
+  }
+  mount.host_path = host_path;
   mount.mounted = true;
   SharedFile shared;
   shared.guest_path = GuestPath(config_.guest_shared_dir, name);

@@ -19,6 +19,7 @@
 // "rbind" (include mounts below the source; read-only then covers them all).
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "share/share_tree.h"
@@ -49,11 +50,12 @@ class VirtioFsSharer final : public FilesystemSharer {
   Status CheckContainerId(const Container& container) const;
   Status RequirePrepared() const;
   Status ShareSandboxMounts();
-  // Creates `name` in `parent_dir` (a directory or an empty file, matching
-  // the source) and binds the opened source onto it. On error the
-  // mountpoint is removed again.
+  // Opens `source`, calls `before` (if any), creates `name` in
+  // `parent_dir` (a directory or an empty file, matching the source) and
+  // binds the source onto it. On error the mountpoint is removed again.
   Status Attach(const std::string& what, const std::string& source, const std::string& parent_dir,
-                const std::string& name, bool read_only, bool recursive);
+                const std::string& name, bool read_only, bool recursive,
+                const std::function<Status()>& before = {});
   // Detaches whatever is mounted at `path` and removes the entry.
   Status DetachAndRemove(const std::string& path);
   Result<SharedFile> ShareBlockRootfs(const Container& container) const;

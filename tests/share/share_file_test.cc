@@ -315,3 +315,54 @@ TEST_F(ShareFileTest, WatcherStartsAndStops) {
 
 }  // namespace
 }  // namespace vmshare::testing
+
+namespace vmshare::testing {
+namespace {
+
+class BeforeMountTest : public ShareFixture {};
+
+TEST_F(BeforeMountTest, HookSeesTheHostPathBeforeAnythingIsMade) {
+  std::vector<std::string> recorded;
+  bool fail = false;
+  auto cfg = Config();
+  cfg.before_mount = [&](const Container& c, const Mount& m) -> Status {
+    EXPECT_EQ(c.id, "c1");
+    EXPECT_FALSE(m.mounted);
+    EXPECT_FALSE(Exists(m.host_path)) << "hook must run before the mountpoint exists";
+    recorded.push_back(m.host_path);
+    if (fail) return InternalError("persist state: disk full");
+    return Status::Ok();
+  };
+  sharer_ = MakeSharer(cfg);
+  ASSERT_OK(sharer_->Prepare());
+  Container c{"c1", {}};
+
+  Mount m = BindMount(MakeVolume("v"), "/v");
+  ASSERT_TRUE(sharer_->ShareFile(c, m).ok());
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0], m.host_path);
+
+  c.state.rootfs.source = MakeVolume("rootfs");
+  ASSERT_TRUE(sharer_->ShareRootFilesystem(c).ok());
+  ASSERT_EQ(recorded.size(), 2u);
+  EXPECT_EQ(recorded[1], c.state.rootfs.host_path);
+
+  // A user error is reported before the hook: nothing gets recorded.
+  Mount missing = BindMount(src_ + "/missing", "/m");
+  EXPECT_EQ(sharer_->ShareFile(c, missing).status().code(), Code::kNotFound);
+  EXPECT_EQ(recorded.size(), 2u);
+
+  // A failing hook aborts the share with nothing made.
+  fail = true;
+  const int before = CountMountsUnder(SandboxDir() + "/");
+  Mount aborted = BindMount(src_ + "/v", "/w");
+  auto r = sharer_->ShareFile(c, aborted);
+  EXPECT_EQ(r.status().code(), Code::kInternal);
+  EXPECT_FALSE(aborted.mounted);
+  EXPECT_TRUE(aborted.host_path.empty());
+  EXPECT_FALSE(Exists(recorded.back()));
+  EXPECT_EQ(CountMountsUnder(SandboxDir() + "/"), before);
+}
+
+}  // namespace
+}  // namespace vmshare::testing
