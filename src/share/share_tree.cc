@@ -165,6 +165,12 @@ Status BuildShareTree(sys::Env* env, const ShareTreePaths& paths) {
 
   ASSIGN_OR_RETURN(bool shared_done, IsMountRoot(env, paths.shared));
   ASSIGN_OR_RETURN(bool mounts_done, IsMountRoot(env, paths.mounts));
+  if (shared_done && !mounts_done) {
+    // shared/ is a slave of a mounts/ that is gone: it would never see a new
+    // share again. Rebuild it from scratch below.
+    RETURN_IF_ERROR(DetachAll(env, paths.shared));
+    shared_done = false;
+  }
   if (!mounts_done) {
     RETURN_IF_ERROR(SelfBind(env, paths.mounts, sys::Propagation::kShared)
                         .WithContext("prepare " + Quote(paths.mounts)));

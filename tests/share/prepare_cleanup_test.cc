@@ -153,3 +153,25 @@ TEST(NewSharerTest, RejectsBadConfig) {
 
 }  // namespace
 }  // namespace vmshare::testing
+
+namespace vmshare::testing {
+namespace {
+
+class PrepareRepairTest : public ShareFixture {};
+
+// Someone detached mounts/ behind our back: Prepare rebuilds a tree in which
+// shares reach shared/ again.
+TEST_F(PrepareRepairTest, PrepareRepairsADetachedMountsDir) {
+  ASSERT_OK(sharer_->Prepare());
+  ASSERT_OK(sys::Env::Default()->Unmount(Mounts(), MNT_DETACH));
+  ASSERT_OK(sharer_->Prepare());
+  Container c{"c1", {}};
+  Mount m = BindMount(MakeVolume("v"), "/v");
+  ASSERT_TRUE(sharer_->ShareFile(c, m).ok());
+  const std::string name = m.host_path.substr(Mounts().size() + 1);
+  EXPECT_EQ(ReadFile(Shared() + "/" + name + "/f"), "hello");
+  EXPECT_EQ(CountMountsUnder(SandboxDir() + "/"), 5);
+}
+
+}  // namespace
+}  // namespace vmshare::testing
