@@ -8,9 +8,7 @@
 namespace vmshare::vm {
 namespace {
 
-bool KvmDeviceOpens(sys::Env* env) {
-  return env->OpenAt(sys::Cwd(), "/dev/kvm", O_RDWR | O_CLOEXEC).ok();
-}
+bool KvmDeviceOpens(sys::Env* env) { return env->OpenAt(sys::Cwd(), "/dev/kvm", O_RDWR | O_CLOEXEC).ok(); }
 
 std::string ReadCache(sys::Env* env, const std::string& path) {
   if (path.empty()) return "";
@@ -37,10 +35,10 @@ void WriteCache(sys::Env* env, const std::string& path, const std::string& accel
 bool KvmRunsGuest(sys::Env* env, const AccelProbe& probe) {
   if (!KvmDeviceOpens(env)) return false;
   sys::ChildOptions o;
-  o.argv = {probe.qemu_binary, "-accel", "kvm", "-machine", "q35", "-m", "128M",
-            "-nodefaults", "-display", "none", "-monitor", "none", "-serial", "none",
-            "-no-user-config", "-no-reboot", "-nic", "none", "-kernel", probe.kernel,
-            "-append", "panic=-1 quiet"};
+  o.argv = {probe.qemu_binary, "-accel",     "kvm",  "-machine", "q35",     "-m",         "128M",
+            "-nodefaults",     "-display",   "none", "-monitor", "none",    "-serial",    "none",
+            "-no-user-config", "-no-reboot", "-nic", "none",     "-kernel", probe.kernel, "-append",
+            "panic=-1 quiet"};
   o.stdout_path = "/dev/null";
   o.stderr_path = "/dev/null";
   o.new_session = true;

@@ -60,8 +60,8 @@ Status Launcher::WaitForSocket(const std::string& path, const char* name, sys::C
     if (info.ok() && S_ISSOCK(info->mode)) return Status::Ok();
     Result<sys::ExitStatus> st = env_->Wait(owner, milliseconds(0));
     if (st.ok()) {
-      return UnavailableError("wait for socket " + Quote(path) + ": " + name + " exited with " + (st->exited ? "status " : "signal ") +
-                              std::to_string(st->code));
+      return UnavailableError("wait for socket " + Quote(path) + ": " + name + " exited with " +
+                              (st->exited ? "status " : "signal ") + std::to_string(st->code));
     }
     if (env_->NowNanos() >= deadline)
       return DeadlineExceededError("wait for socket " + Quote(path) + ": not there after " +
@@ -153,8 +153,8 @@ Status Launcher::Stop(milliseconds qemu_deadline) {
     if (!st.ok() && st.status().code() == Code::kDeadlineExceeded) {
       KillQemu();
       WaitQemu(milliseconds(5000)).status().IgnoreError();
-      first = DeadlineExceededError("stop qemu: still running after " + std::to_string(qemu_deadline.count()) +
-                                    " ms, killed");
+      first = DeadlineExceededError("stop qemu: still running after " +
+                                    std::to_string(qemu_deadline.count()) + " ms, killed");
     }
     std::lock_guard<std::mutex> lock(qemu_mu_);
     if (qemu_.pid > 0) EndChild(qemu_, "qemu", milliseconds(0)).IgnoreError();

@@ -97,7 +97,7 @@ class Launcher {
   // Reaping QEMU and killing it from another thread must not interleave,
   // or a kill could reach a recycled pid.
   std::mutex qemu_mu_;
-  sys::Child qemu_;  // GUARDED_BY(qemu_mu_)
+  sys::Child qemu_;                           // GUARDED_BY(qemu_mu_)
   std::optional<sys::ExitStatus> qemu_exit_;  // GUARDED_BY(qemu_mu_)
   bool run_dir_made_ = false;
 };

@@ -12,6 +12,8 @@ std::string KernelCommandLine(const QemuConfig& c) {
 
 std::vector<std::string> BuildQemuArgs(const QemuConfig& c) {
   const std::string mem = std::to_string(c.memory_mb) + "M";
+  // One option and its value per line.
+  // clang-format off
   std::vector<std::string> a = {
       c.binary,
       "-name", "vmshare",
@@ -39,10 +41,12 @@ std::vector<std::string> BuildQemuArgs(const QemuConfig& c) {
       "-chardev", "socket,id=agent,path=" + c.agent_socket + ",server=on,wait=off",
       "-device", "virtserialport,bus=serial0.0,chardev=agent,name=" + c.agent_port_name,
   };
+  // clang-format on
   return a;
 }
 
 std::vector<std::string> BuildVirtiofsdArgs(const VirtiofsdConfig& c) {
+  // clang-format off
   return {
       c.binary,
       "--socket-path=" + c.socket_path,
@@ -51,6 +55,7 @@ std::vector<std::string> BuildVirtiofsdArgs(const VirtiofsdConfig& c) {
       "-o", "announce_submounts",
       "-f",
   };
+  // clang-format on
 }
 
 }  // namespace vmshare::vm

@@ -16,12 +16,12 @@ struct QemuConfig {
   int cpus = 1;
   std::string kernel;
   std::string initrd;
-  std::string extra_append;      // appended to the kernel command line
-  std::string virtiofs_socket;   // virtiofsd's vhost-user socket
+  std::string extra_append;     // appended to the kernel command line
+  std::string virtiofs_socket;  // virtiofsd's vhost-user socket
   std::string fs_tag = "kataShared";
-  std::string agent_socket;      // host end of the agent virtio-serial port
+  std::string agent_socket;  // host end of the agent virtio-serial port
   std::string agent_port_name = "agent.channel.0";
-  std::string console_log;       // the guest's serial console goes here
+  std::string console_log;  // the guest's serial console goes here
 };
 
 // The kernel command line: console on the first serial port, quiet, and a
@@ -38,8 +38,8 @@ std::vector<std::string> BuildQemuArgs(const QemuConfig& c);
 // What virtiofsd needs.
 struct VirtiofsdConfig {
   std::string binary = "/usr/lib/qemu/virtiofsd";
-  std::string socket_path;   // vhost-user socket it creates
-  std::string source;        // the directory it exports (the sandbox's shared/)
+  std::string socket_path;     // vhost-user socket it creates
+  std::string source;          // the directory it exports (the sandbox's shared/)
   std::string cache = "auto";  // auto | always | none
 };
 

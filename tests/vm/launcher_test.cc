@@ -13,9 +13,9 @@
 #include <filesystem>
 #include <string>
 
+#include "support/test_util.h"
 #include "sys/env.h"
 #include "testing_vm.h"
-#include "support/test_util.h"
 
 namespace vmshare::vm {
 namespace {
@@ -49,8 +49,10 @@ std::string ReadAgentPort(sys::Env* env, Launcher& l, const std::string& want) {
   sys::Fd fd;
   for (int i = 0; i < 600 && !fd.valid(); ++i) {
     Result<sys::Fd> c = env->UnixConnect(l.agent_socket());
-    if (c.ok()) fd = std::move(*c);
-    else env->SleepFor(milliseconds(50));
+    if (c.ok())
+      fd = std::move(*c);
+    else
+      env->SleepFor(milliseconds(50));
   }
   if (!fd.valid()) return "";
   std::string got;

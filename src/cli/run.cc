@@ -1,0 +1,121 @@
+// `vmshare run`: the main job. Reads an OCI bundle (or the built-in example),
+// and hands it to vm::RunContainer, which boots a guest, shares the bundle's
+// rootfs and mounts, runs the process and tears everything down. The
+// process's output goes to our stdout/stderr; its exit status becomes ours.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/bundle.h"
+#include "cli/commands.h"
+#include "vm/runner.h"
+
+#ifndef VMSHARE_EXAMPLE_BUNDLE
+#error "VMSHARE_EXAMPLE_BUNDLE must be defined by the build"
+#endif
+
+namespace vmshare::cli {
+namespace {
+
+struct RunFlags {
+  std::string bundle;
+  std::string accel = "auto";
+  std::string root;  // overrides the global --root when given here
+  int timeout_s = 0;
+  std::string shared_fs = "virtio-fs";
+  std::string guest_dir;
+  int memory_mb = 512;
+  bool timings = false;
+  std::vector<std::string> command;
+};
+
+void WriteStream(int stream, std::string_view data) {
+  std::FILE* f = stream == 1 ? stdout : stderr;
+  std::fwrite(data.data(), 1, data.size(), f);
+  std::fflush(f);
+}
+
+void PrintTimings(const vm::RunTimings& t) {
+  auto ms = [](int64_t ns) { return static_cast<double>(ns) / 1e6; };
+  std::fprintf(stderr,
+               "vmshare run timings (ms, accel %s): prepare %.1f image %.1f boot %.1f share %.1f "
+               "create %.1f exec %.1f run %.1f teardown %.1f to_first_output %.1f\n",
+               t.accel.c_str(), ms(t.prepare), ms(t.image), ms(t.boot), ms(t.share), ms(t.create), ms(t.exec),
+               ms(t.run), ms(t.teardown), ms(t.to_first_output));
+}
+
+Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
+  sys::Env* env = sys::Env::Default();
+  // Before any thread starts, so that every thread has them blocked and a
+  // ^C or kill reaches the signalfd, which tears the run down in order.
+  ASSIGN_OR_RETURN(sys::Fd signals, env->SignalFd({SIGINT, SIGTERM, SIGHUP}));
+
+  const std::string dir = f.bundle.empty() ? std::string(VMSHARE_EXAMPLE_BUNDLE) : f.bundle;
+  ASSIGN_OR_RETURN(Bundle bundle, ReadBundle(env, dir));
+
+  vm::RunRequest r;
+  r.root = f.root.empty() ? g.root : f.root;
+  r.shared_fs = f.shared_fs;
+  r.accel = f.accel;
+  r.guest_dir = f.guest_dir;
+  r.memory_mb = f.memory_mb;
+  r.timeout = std::chrono::seconds(f.timeout_s);
+  r.rootfs = bundle.rootfs;
+  r.rootfs_readonly = bundle.rootfs_readonly;
+  r.args = f.command.empty() ? bundle.process.args : f.command;
+  r.env = bundle.process.env;
+  r.cwd = bundle.process.cwd;
+  r.uid = bundle.process.uid;
+  r.gid = bundle.process.gid;
+  for (Mount m : bundle.mounts) {
+    if (IsHostBind(m)) {
+      m.read_only = m.read_only || HasReadOnlyOption(m.options);
+      r.host_mounts.push_back(std::move(m));
+    } else {
+      r.guest_mounts.push_back(std::move(m));
+    }
+  }
+  if (r.args.empty())
+    return InvalidArgumentError("run: bundle " + dir + " has no process.args and no command was given");
+  // Progress is for people: only when stderr is a terminal (or -v).
+  const bool chatty = g.verbose || ::isatty(2) == 1;
+  if (chatty)
+    r.on_progress = [](std::string_view what) {
+      std::fprintf(stderr, "vmshare: %.*s\n", static_cast<int>(what.size()), what.data());
+    };
+  r.on_output = WriteStream;
+  r.signal_fd = &signals;
+
+  ASSIGN_OR_RETURN(vm::RunOutcome outcome, vm::RunContainer(env, r));
+  if (f.timings) PrintTimings(outcome.timings);
+  return outcome.exit_code;
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
+  auto flags = std::make_shared<RunFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "boot a guest, run a bundle's process in it with its files shared, and clean up");
+  cmd->add_option("--bundle", flags->bundle, "OCI bundle directory (default: the built-in example)");
+  cmd->add_option("--accel", flags->accel, "accelerator: auto, kvm or tcg")
+      ->check(CLI::IsMember({"auto", "kvm", "tcg"}))
+      ->capture_default_str();
+  cmd->add_option("--root", flags->root, "state and share-tree root (default: the global --root)");
+  cmd->add_option("--timeout", flags->timeout_s, "seconds the whole run may take (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--shared-fs", flags->shared_fs, "how files reach the guest")
+      ->check(CLI::IsMember({"virtio-fs"}))
+      ->capture_default_str();
+  cmd->add_option("--guest-dir", flags->guest_dir, "directory with vmlinuz and initramfs.img");
+  cmd->add_option("--memory", flags->memory_mb, "guest memory in MiB")->check(CLI::Range(128, 65536));
+  cmd->add_flag("--timings", flags->timings, "print how long each phase took to stderr");
+  cmd->add_option("command", flags->command, "command to run instead of the bundle's process.args");
+  cmd->positionals_at_end();
+  cmd->callback([flags, &g, action] { *action = [flags, &g] { return Run(*flags, g); }; });
+}
+
+}  // namespace vmshare::cli
