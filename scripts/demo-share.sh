@@ -39,7 +39,7 @@ say "mounts under $root"
 grep " $root" /proc/self/mountinfo | awk '{print $5, $6}'
 say "a write through the read-only volume fails"
 ro=$(find "$root/sandboxes/demo/shared" -maxdepth 1 -name 'web-*-app')
-if echo x > "$ro/new-file" 2>"$work/err"; then echo "UNEXPECTED: write succeeded"; exit 1; fi
+if (echo x > "$ro/new-file") 2>"$work/err"; then echo "UNEXPECTED: write succeeded"; exit 1; fi
 cat "$work/err"
 say "vmshare state show demo"
 "$vmshare" --root "$root" state show demo

@@ -24,11 +24,22 @@ nlohmann::json StoragesJson(const std::vector<Storage>& v) {
   return a;
 }
 
-void PrintJson(const nlohmann::json& j) {
-  const std::string text = j.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
+namespace {
+
+void PrintText(const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
+}
+
+}  // namespace
+
+void PrintJson(const nlohmann::json& j) {
+  PrintText(j.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace));
+}
+
+void PrintOrderedJson(const nlohmann::ordered_json& j) {
+  PrintText(j.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 }  // namespace vmshare::cli

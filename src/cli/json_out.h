@@ -13,5 +13,6 @@ nlohmann::json StoragesJson(const std::vector<Storage>& v);
 
 // Prints `j` on stdout, indented, with a final newline.
 void PrintJson(const nlohmann::json& j);
+void PrintOrderedJson(const nlohmann::ordered_json& j);
 
 }  // namespace vmshare::cli

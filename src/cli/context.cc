@@ -1,0 +1,45 @@
+#include "cli/context.h"
+
+namespace vmshare::cli {
+
+std::string StateRoot(const GlobalOptions& g) { return g.root + "/sbs"; }
+
+Result<std::unique_ptr<share::FilesystemSharer>> SharerFor(const GlobalOptions& g, const std::string& sid,
+                                                          const SandboxState& state) {
+  share::SharerConfig config;
+  config.env = sys::Env::Default();
+  config.root = g.root;
+  config.sandbox_id = sid;
+  config.sandbox_bind_mounts = state.bind_mounts;
+  return share::NewSharer(state.shared_fs, std::move(config));
+}
+
+Status UnshareContainer(share::FilesystemSharer& sharer, persist::StateStore& store, const std::string& sid,
+                        const std::string& cid, ContainerState state) {
+  Container c{cid, state};
+  for (Mount& m : c.state.mounts) {
+    if (m.host_path.empty() && !m.mounted) continue;
+    Status s = sharer.UnshareFile(c, m);
+    if (!s.ok()) {
+      store.SaveContainer(sid, cid, c.state).IgnoreError();  // the unshare error is the one to report
+      return s.WithContext("unshare container \"" + cid + "\"");
+    }
+    m.host_path.clear();
+    m.mounted = false;
+  }
+  Status s = sharer.UnshareRootFilesystem(c);
+  if (!s.ok()) {
+    store.SaveContainer(sid, cid, c.state).IgnoreError();
+    return s.WithContext("unshare container \"" + cid + "\"");
+  }
+  return store.RemoveContainer(sid, cid);
+}
+
+Result<persist::SandboxRecord> LoadExistingSandbox(persist::StateStore& store, const std::string& sid) {
+  auto rec = store.LoadSandbox(sid);
+  if (!rec.ok() && rec.status().code() == Code::kNotFound)
+    return NotFoundError("sandbox \"" + sid + "\" does not exist (run `vmshare sandbox prepare " + sid + "` first)");
+  return rec;
+}
+
+}  // namespace vmshare::cli
