@@ -21,9 +21,9 @@ Result<OpenedSource> OpenSourceNoFollow(sys::Env* env, std::string_view what,
   if (!fd.ok()) {
     if (fd.status().code() == Code::kNotFound)
       return NotFoundError(std::string(what) + " " + Quote(path) + ": does not exist");
-    if (fd.status().err() == ELOOP || fd.status().err() == EXDEV)
+    if (fd.status().err() == ELOOP)
       return InvalidArgumentError(std::string(what) + " " + Quote(path) +
-                                  ": resolves through a magic link, refused");
+                                  ": resolves through a magic link (or too many symlinks), refused");
     return fd.status().WithContext(std::string(what));
   }
   ASSIGN_OR_RETURN(sys::FileInfo info, env->StatAt(*fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
