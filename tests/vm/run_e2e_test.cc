@@ -1,0 +1,203 @@
+// `vmshare run` end to end: a real guest (TCG), the real agent, virtiofsd,
+// and a fresh example bundle per test. Each test checks what the guest saw or
+// did through the shared files, then that nothing of the run is left: no
+// QEMU or virtiofsd process, no socket, no mount and no sandbox directory.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "support/test_util.h"
+#include "sys/env.h"
+#include "testing_vm.h"
+
+namespace vmshare::vm {
+namespace {
+
+using std::chrono::milliseconds;
+using vmshare::testing::CountMountsUnder;
+using vmshare::testing::ReadFile;
+using vmshare::testing::TempDir;
+namespace fs = std::filesystem;
+
+struct RunResult {
+  sys::ExitStatus status;
+  std::string out;
+  std::string err;
+};
+
+// Processes whose command line mentions `needle` (QEMU's and virtiofsd's
+// name the run's socket paths, which are under the test's root).
+std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
+  std::vector<pid_t> found;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(needle) != std::string::npos && ProcessAlive(std::stoi(name)))
+      found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
+// Every entry under `dir`, recursively (sockets included).
+std::vector<std::string> EntriesUnder(const std::string& dir) {
+  std::vector<std::string> v;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    v.push_back(it->path().string());
+  return v;
+}
+
+class RunE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_ROOT();
+    if (!HaveQemu()) GTEST_SKIP() << "qemu-system-x86_64 or virtiofsd not installed";
+    root_ = tmp_ / "root";
+    bundle_ = tmp_ / "bundle";
+    const std::string gen = std::string(VMSHARE_SOURCE_DIR) + "/scripts/guest/make-example-bundle.sh";
+    ASSERT_EQ(std::system((gen + " --out " + bundle_).c_str()), 0);
+  }
+
+  void TearDown() override {
+    if (root_.empty()) return;
+    ExpectNothingLeft();
+  }
+
+  // What a finished run must leave: at most the shared, empty parents.
+  void ExpectNothingLeft() {
+    EXPECT_EQ(ProcessesMentioning(root_ + "/").size(), 0u) << "a qemu or virtiofsd process is left";
+    EXPECT_EQ(CountMountsUnder(root_ + "/"), 0) << "a mount is left under " << root_;
+    for (const std::string& e : EntriesUnder(root_)) {
+      const std::string rel = e.substr(root_.size());
+      EXPECT_TRUE(rel == "/sandboxes" || rel == "/vm" || rel == "/kvm-probe" || rel.rfind("/state", 0) == 0)
+          << "left behind: " << e;
+    }
+  }
+
+  sys::Child Start(const std::vector<std::string>& command) {
+    sys::ChildOptions o;
+    o.argv = {VMSHARE_BIN, "run", "--root", root_, "--bundle", bundle_, "--accel", "tcg"};
+    if (!command.empty()) {
+      o.argv.push_back("--");
+      o.argv.insert(o.argv.end(), command.begin(), command.end());
+    }
+    o.stdout_path = tmp_ / "out";
+    o.stderr_path = tmp_ / "err";
+    Result<sys::Child> c = env_->Spawn(o);
+    EXPECT_OK(c);
+    return c.ok() ? std::move(*c) : sys::Child{};
+  }
+
+  RunResult Run(const std::vector<std::string>& command) {
+    fs::remove(tmp_ / "out");
+    fs::remove(tmp_ / "err");
+    sys::Child c = Start(command);
+    RunResult r;
+    Result<sys::ExitStatus> st = env_->Wait(c, milliseconds(300000));
+    if (!st.ok()) {
+      env_->Kill(c, SIGKILL).IgnoreError();
+      env_->Wait(c).status().IgnoreError();
+      ADD_FAILURE() << "vmshare run did not end: " << st.status().ToString();
+    } else {
+      r.status = *st;
+    }
+    r.out = ReadFile(tmp_ / "out");
+    r.err = ReadFile(tmp_ / "err");
+    return r;
+  }
+
+  sys::Env* env_ = sys::Env::Default();
+  TempDir tmp_;
+  std::string root_;
+  std::string bundle_;
+};
+
+TEST_F(RunE2eTest, RootfsFilesAreVisibleInTheGuest) {
+  RunResult r = Run({"/bin/cat", "/etc/vmshare-example"});
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.err;
+  EXPECT_EQ(r.out, "this file is in the container's root filesystem\n") << r.err;
+}
+
+TEST_F(RunE2eTest, GuestWriteToReadWriteVolumeIsVisibleOnTheHost) {
+  RunResult r = Run({"/bin/sh", "-c", "echo from the guest > /data/new.txt && cat /data/host-note.txt"});
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.err;
+  EXPECT_EQ(r.out, "written on the host before the run\n") << r.err;
+  EXPECT_EQ(ReadFile(bundle_ + "/volumes/data/new.txt"), "from the guest\n");
+}
+
+TEST_F(RunE2eTest, ReadOnlyVolumeStaysReadOnlyEvenAfterGuestRemount) {
+  RunResult r = Run({"/bin/sh", "-c",
+                     "touch /readonly/first; echo touch=$?; "
+                     "mount -o remount,rw /readonly; echo remount=$?; "
+                     "echo x > /readonly/second; echo write=$?; "
+                     "cat /readonly/README"});
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.err;
+  EXPECT_NE(r.out.find("touch=1"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("write=1"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("a read-only volume"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(bundle_ + "/volumes/readonly/first"));
+  EXPECT_FALSE(fs::exists(bundle_ + "/volumes/readonly/second"));
+}
+
+TEST_F(RunE2eTest, ConfigmapVolumeIsVisible) {
+  RunResult r = Run({"/bin/sh", "-c", "cat /etc/app-config/greeting; readlink /etc/app-config/..data"});
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.err;
+  EXPECT_EQ(r.out, "hello from a configmap\n..2026_11_22_10_00_00.000000001\n") << r.err;
+}
+
+TEST_F(RunE2eTest, ExitStatusIsPropagated) {
+  RunResult r = Run({"/bin/sh", "-c", "echo out; echo err >&2; exit 7"});
+  EXPECT_TRUE(r.status.exited);
+  EXPECT_EQ(r.status.code, 7) << r.err;
+  EXPECT_EQ(r.out, "out\n");
+  EXPECT_NE(r.err.find("err\n"), std::string::npos) << r.err;
+}
+
+TEST_F(RunE2eTest, BundleProcessRunsWithoutCommand) {
+  RunResult r = Run({});
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.err;
+  EXPECT_NE(r.out.find("hello from a configmap"), std::string::npos) << r.out << r.err;
+  EXPECT_TRUE(fs::exists(bundle_ + "/volumes/data/from-guest.txt"));
+}
+
+TEST_F(RunE2eTest, SigtermMidRunLeavesNothing) {
+  fs::remove(tmp_ / "out");
+  sys::Child c = Start({"/bin/sh", "-c", "echo started; sleep 600"});
+  // Wait until the process runs in the guest: everything is up then.
+  bool started = false;
+  for (int i = 0; i < 3000 && !started; ++i) {
+    started = ReadFile(tmp_ / "out").find("started") != std::string::npos;
+    if (!started) env_->SleepFor(milliseconds(100));
+  }
+  ASSERT_TRUE(started) << ReadFile(tmp_ / "err");
+  EXPECT_GT(ProcessesMentioning(root_ + "/").size(), 0u);
+  ASSERT_OK(env_->Kill(c, SIGTERM));
+  Result<sys::ExitStatus> st = env_->Wait(c, milliseconds(60000));
+  ASSERT_OK(st);
+  EXPECT_TRUE(st->exited);
+  EXPECT_NE(st->code, 0);
+  EXPECT_NE(ReadFile(tmp_ / "err").find("interrupted by SIGTERM"), std::string::npos)
+      << ReadFile(tmp_ / "err");
+}
+
+TEST_F(RunE2eTest, MissingBundleIsAClearErrorAndChangesNothing) {
+  bundle_ = tmp_ / "no-such-bundle";
+  RunResult r = Run({"/bin/true"});
+  EXPECT_TRUE(r.status.exited);
+  EXPECT_EQ(r.status.code, 1);
+  EXPECT_NE(r.err.find("no-such-bundle"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(root_ + "/sandboxes"));
+}
+
+}  // namespace
+}  // namespace vmshare::vm
