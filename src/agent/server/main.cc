@@ -13,6 +13,7 @@
 
 #include "agent/server/agent_service.h"
 #include "agent/server/init.h"
+#include "agent/server/vmshare_service.h"
 #include "agent/ttrpc_server.h"
 #include "sys/env.h"
 
@@ -119,6 +120,8 @@ int Main(int argc, char** argv) {
   AgentService service(env, flags.paths);
   TtrpcServer server(env);
   service.RegisterOn(&server);
+  VmshareService vmshare_service(env, flags.paths.shared_root);
+  vmshare_service.RegisterOn(&server);
   Status s;
   if (!flags.socket.empty()) {
     s = ServeSocket(env, &server, flags.socket);

@@ -1,0 +1,175 @@
+#include "agent/server/vmshare_service.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "agent/server/in_root.h"
+#include "core/ids.h"
+#include "core/types.h"
+
+namespace vmshare::agent {
+namespace {
+
+constexpr uint64_t kResolve =
+    sys::kResolveInRoot | sys::kResolveNoSymlinks | sys::kResolveNoMagiclinks;
+// Below a directory being removed: never out of it, never into a mount.
+constexpr uint64_t kResolveBelow = sys::kResolveBeneath | sys::kResolveNoSymlinks |
+                                   sys::kResolveNoMagiclinks | sys::kResolveNoXdev;
+
+// An entry named by a guest path: its parent directory (resolved in the
+// shared root) and its last component.
+struct Located {
+  sys::Fd parent;
+  std::string name;
+  std::string rel;  // the path relative to the shared root
+};
+
+Result<Located> Locate(sys::Env* env, const std::string& shared_root, const std::string& op,
+                       const std::string& path) {
+  const std::string_view prefix = kGuestSharedDir;
+  if (path.compare(0, prefix.size(), prefix) != 0 || path.size() == prefix.size() ||
+      path[prefix.size()] != '/') {
+    return InvalidArgumentError(op + " " + Quote(path) + ": path is not under " +
+                                std::string(prefix) + "/");
+  }
+  ASSIGN_OR_RETURN(auto parts, SplitRelative(path.substr(prefix.size() + 1), op));
+  if (parts.empty()) {
+    return InvalidArgumentError(op + " " + Quote(path) + ": names the shared directory");
+  }
+  ASSIGN_OR_RETURN(sys::Fd root, env->OpenAt(sys::Cwd(), shared_root, O_PATH | O_DIRECTORY));
+  auto parent = env->OpenAt2(root, JoinComponents(parts, parts.size() - 1),
+                             O_PATH | O_DIRECTORY, 0, kResolve);
+  if (!parent.ok()) {
+    if (parent.status().err() == ELOOP || parent.status().err() == EXDEV) {
+      return PermissionDeniedError(op + " " + Quote(path) + ": a parent directory is a symlink");
+    }
+    return parent.status().WithContext(op + " " + Quote(path));
+  }
+  return Located{std::move(parent).value(), parts.back(), JoinComponents(parts, parts.size())};
+}
+
+// rm -r of `name` in `dir`, depth first, without following symlinks or
+// crossing mounts.
+Status RemoveTree(sys::Env* env, const sys::Fd& dir, const std::string& name, int depth) {
+  if (depth > 4096) return ErrnoError(ELOOP, "remove " + Quote(name));
+  Status s = env->UnlinkAt(dir, name, 0);
+  if (s.ok() || s.err() == ENOENT) return Status::Ok();
+  if (s.err() != EISDIR && s.err() != EPERM) return s;
+  ASSIGN_OR_RETURN(sys::Fd sub,
+                   env->OpenAt2(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, kResolveBelow));
+  ASSIGN_OR_RETURN(auto entries, env->ReadDir(sub));
+  for (const auto& e : entries) RETURN_IF_ERROR(RemoveTree(env, sub, e.name, depth + 1));
+  s = env->UnlinkAt(dir, name, AT_REMOVEDIR);
+  return s.err() == ENOENT ? Status::Ok() : s;
+}
+
+}  // namespace
+
+Status VmshareService::Rename(const RenameRequest& r) {
+  ASSIGN_OR_RETURN(Located from, Locate(env_, shared_root_, "rename", r.from));
+  ASSIGN_OR_RETURN(Located to, Locate(env_, shared_root_, "rename", r.to));
+  return env_->RenameAt(from.parent, from.name, to.parent, to.name)
+      .WithContext("rename " + Quote(r.from) + " to " + Quote(r.to));
+}
+
+Status VmshareService::Remove(const RemoveRequest& r) {
+  auto where = Locate(env_, shared_root_, "remove", r.path);
+  // Nothing to remove below a missing parent.
+  if (!where.ok() && where.status().err() == ENOENT) return Status::Ok();
+  if (!where.ok()) return where.status();
+  Status s;
+  if (r.recursive) {
+    s = RemoveTree(env_, where->parent, where->name, 0);
+  } else {
+    s = env_->UnlinkAt(where->parent, where->name, 0);
+    if (s.err() == EISDIR || s.err() == EPERM) {
+      s = env_->UnlinkAt(where->parent, where->name, AT_REMOVEDIR);
+    }
+    if (s.err() == ENOENT) s = Status::Ok();
+  }
+  return s.WithContext("remove " + Quote(r.path));
+}
+
+Status VmshareService::MountTmpfs(const MountTmpfsRequest& r) {
+  const std::string context = "mount tmpfs on " + Quote(r.path);
+  RETURN_IF_ERROR(MkdirAll(env_, shared_root_, 0755));
+  ASSIGN_OR_RETURN(Located where, Locate(env_, shared_root_, "mount tmpfs", r.path));
+  ASSIGN_OR_RETURN(sys::Fd root, env_->OpenAt(sys::Cwd(), shared_root_, O_PATH | O_DIRECTORY));
+  ASSIGN_OR_RETURN(auto parts, SplitRelative(where.rel, "mount tmpfs"));
+  auto dir = MkdirAllInRoot(env_, root, parts, parts.size(), 0755, kResolve);
+  if (!dir.ok()) return dir.status().WithContext(context);
+  ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(*dir, "", AT_EMPTY_PATH));
+  if (!info.mount_root) {
+    char data[32];
+    std::snprintf(data, sizeof data, "mode=%o", r.mode & 07777);
+    RETURN_IF_ERROR(env_->Mount("tmpfs", "/proc/self/fd/" + std::to_string(dir->get()), "tmpfs",
+                                MS_NOSUID | MS_NODEV, data)
+                        .WithContext(context));
+  }
+  // The mount's root, reopened: the fd above still names the directory below.
+  ASSIGN_OR_RETURN(sys::Fd top, env_->OpenAt2(root, where.rel, O_RDONLY | O_DIRECTORY, 0, kResolve));
+  RETURN_IF_ERROR(env_->ChmodFd(top, r.mode & 07777));
+  return env_->ChownAt(top, "", 0, 0, AT_EMPTY_PATH);
+}
+
+Result<ReadDirResponse> VmshareService::ReadDir(const ReadDirRequest& r) {
+  ASSIGN_OR_RETURN(Located where, Locate(env_, shared_root_, "read dir", r.path));
+  auto dir = env_->OpenAt2(where.parent, where.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
+                           kResolveBelow & ~sys::kResolveNoXdev);
+  if (!dir.ok()) return dir.status().WithContext("read dir " + Quote(r.path));
+  ASSIGN_OR_RETURN(auto names, env_->ReadDir(*dir));
+  std::sort(names.begin(), names.end(),
+            [](const sys::DirEntry& a, const sys::DirEntry& b) { return a.name < b.name; });
+  const uint32_t max = r.max_entries == 0 ? kMaxDirEntries : std::min(r.max_entries, kMaxDirEntries);
+  ReadDirResponse out;
+  for (const auto& e : names) {
+    if (!r.start_after.empty() && e.name <= r.start_after) continue;
+    if (out.entries.size() == max) {
+      out.more = true;
+      break;
+    }
+    auto info = env_->StatAt(*dir, e.name, AT_SYMLINK_NOFOLLOW);
+    if (!info.ok()) continue;  // removed meanwhile
+    GuestDirEntry g{e.name, info->mode, info->uid, info->gid, info->size, ""};
+    if (info->is_lnk()) {
+      auto target = env_->ReadlinkAt(*dir, e.name);
+      if (target.ok()) g.link_target = *target;
+    }
+    out.entries.push_back(std::move(g));
+  }
+  return out;
+}
+
+void VmshareService::RegisterOn(TtrpcServer* server) {
+  auto empty = [](Status s) -> Result<std::string> {
+    if (!s.ok()) return s;
+    return std::string();
+  };
+  server->Register(kVmshareService, "Rename",
+                   [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+                     ASSIGN_OR_RETURN(auto r, DecodeRenameRequest(payload));
+                     return empty(Rename(r));
+                   });
+  server->Register(kVmshareService, "Remove",
+                   [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+                     ASSIGN_OR_RETURN(auto r, DecodeRemoveRequest(payload));
+                     return empty(Remove(r));
+                   });
+  server->Register(kVmshareService, "MountTmpfs",
+                   [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+                     ASSIGN_OR_RETURN(auto r, DecodeMountTmpfsRequest(payload));
+                     return empty(MountTmpfs(r));
+                   });
+  server->Register(kVmshareService, "ReadDir",
+                   [this](const std::string& payload, const CallContext&) -> Result<std::string> {
+                     ASSIGN_OR_RETURN(auto r, DecodeReadDirRequest(payload));
+                     ASSIGN_OR_RETURN(auto out, ReadDir(r));
+                     return EncodeReadDirResponse(out);
+                   });
+}
+
+}  // namespace vmshare::agent
