@@ -252,7 +252,8 @@ Json ContainerToJson(const ContainerState& s, const Json* base) {
 
   j["Process"] = ProcessJson(s.process.empty() ? Process{} : s.process.front(), BaseObject(base, "Process"));
   Json vm = BaseObject(base, kVmshareKey);
-  if (s.process.size() > 1) {
+  // A lone zero Process would read back as "none" from "Process"; keep it here.
+  if (s.process.size() > 1 || (s.process.size() == 1 && s.process.front() == Process{})) {
     Json all = Json::array();
     for (const auto& p : s.process) all.push_back(ProcessJson(p, Json::object()));
     vm["Processes"] = std::move(all);
@@ -277,6 +278,7 @@ Json ContainerToJson(const ContainerState& s, const Json* base) {
   Json mounts = nullptr;
   for (const auto& m : s.mounts) {
     Json e = BaseElement(base, "Mounts", "Destination", m.destination);
+    e.erase("FsType");  // Type carries it now; a stale one would be read back
     WriteMount(m, &e);
     mounts.push_back(std::move(e));
   }
