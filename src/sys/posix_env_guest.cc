@@ -69,7 +69,7 @@ struct Prepared {
   gid_t gid;
   std::vector<gid_t> groups;
   int stdin_fd, stdout_fd, stderr_fd;
-  int sync_fd, report_fd;
+  int sync_fd, sync_write_fd, report_fd;
 };
 
 [[noreturn]] void ContainedChild(const Prepared& p) {
@@ -79,6 +79,8 @@ struct Prepared {
     ::_exit(127);
   };
   char c;
+  // Our copy of the write end would keep the read below from seeing EOF.
+  ::close(p.sync_write_fd);
   if (::read(p.sync_fd, &c, 1) < 0) fail(kStepSync);
   if (::unshare(CLONE_NEWNS) < 0) fail(kStepUnshare);
   // Nothing the container mounts may propagate back to the agent, and
@@ -146,6 +148,7 @@ Result<Child> PosixEnv::SpawnContained(const ContainedProcessOptions& o) {
   Fd report_r(report[0]), report_w(report[1]);
   p.stdin_fd = in_r.get();
   p.sync_fd = sync_r.get();
+  p.sync_write_fd = sync_w.get();
   p.report_fd = report_w.get();
 
   const pid_t pid = ::fork();
