@@ -32,8 +32,9 @@ constexpr char kUsage[] =
     "  --run-dir DIR       container bundles (default /run/vmshare-agent)\n"
     "  --modules FILE      kernel modules to load at start, one absolute .ko path\n"
     "                      [params] per line (default /etc/vmshare/modules)\n"
-    "  --init / --no-init  act as init (mount /proc /sys /dev /run, load modules,\n"
-    "                      power off at the end); default: only when pid 1\n";
+    "  --init / --no-init  act as init (mount /proc /sys /dev /run, load modules);\n"
+    "                      default: only when pid 1. Only pid 1 powers off at the end\n"
+    "                      (sync + reboot(RB_POWER_OFF)); otherwise the agent exits 0.\n";
 
 struct Flags {
   std::string socket;
@@ -135,9 +136,11 @@ int Main(int argc, char** argv) {
     if (s.ok()) s = ServeDevice(env, &server, device);
   }
   if (!s.ok()) Log(s.ToString());
-  if (init) {
-    // pid 1 must never exit (the kernel would panic): power the VM off.
+  if (init && env->GetPid() == 1) {
+    // pid 1 must never exit (the kernel would panic): power the VM off. The
+    // pause lets the host read DestroySandbox's reply off the channel first.
     Log(service.destroyed() ? "sandbox destroyed, powering off" : "powering off");
+    env->SleepFor(std::chrono::milliseconds(200));
     env->SyncAll();
     Status off = env->PowerOff();
     Log(off.ToString());
