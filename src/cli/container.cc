@@ -40,7 +40,7 @@ Result<int> Share(const GlobalOptions& g, const ShareArgs& a) {
   ASSIGN_OR_RETURN(rec, store.LoadSandbox(a.sid));
   if (rec.containers.count(a.cid))
     return AlreadyExistsError("share container \"" + a.cid + "\": already shared in sandbox \"" + a.sid + "\"");
-  ASSIGN_OR_RETURN(auto sharer, SharerFor(g, a.sid, rec.sandbox));
+  ASSIGN_OR_RETURN(auto sharer, SharerFor(g, a.sid, rec.sandbox, &store));
 
   Container c;
   c.id = a.cid;
@@ -52,8 +52,9 @@ Result<int> Share(const GlobalOptions& g, const ShareArgs& a) {
   c.state.rootfs.read_only = bundle.rootfs_readonly;
   for (const Mount& m : bundle.mounts)
     if (IsHostBind(m)) c.state.mounts.push_back(m);
-  // Recorded before anything is mounted, so a crash mid-share leaves a
-  // container that `container unshare` or `sandbox cleanup --force` finds.
+  // Recorded before anything is mounted (and again before each mount, by the
+  // sharer's hook), so a crash mid-share leaves a container that
+  // `container unshare` or `sandbox cleanup --force` finds.
   RETURN_IF_ERROR(store.SaveContainer(a.sid, a.cid, c.state));
 
   auto fail = [&](const Status& s) -> Result<int> {

@@ -5,12 +5,20 @@ namespace vmshare::cli {
 std::string StateRoot(const GlobalOptions& g) { return g.root + "/sbs"; }
 
 Result<std::unique_ptr<share::FilesystemSharer>> SharerFor(const GlobalOptions& g, const std::string& sid,
-                                                          const SandboxState& state) {
+                                                          const SandboxState& state,
+                                                          persist::StateStore* store) {
   share::SharerConfig config;
   config.env = sys::Env::Default();
   config.root = g.root;
   config.sandbox_id = sid;
   config.sandbox_bind_mounts = state.bind_mounts;
+  if (store != nullptr) {
+    // The mount being shared is one of container.state's, already carrying
+    // its host path: saving the container's state records it.
+    config.before_mount = [store, sid](const Container& c, const Mount&) {
+      return store->SaveContainer(sid, c.id, c.state);
+    };
+  }
   return share::NewSharer(state.shared_fs, std::move(config));
 }
 

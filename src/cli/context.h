@@ -16,9 +16,13 @@ namespace vmshare::cli {
 // <root>/sbs: Kata's persist layout below vmshare's root.
 std::string StateRoot(const GlobalOptions& g);
 
-// The sharer for sandbox `sid` as its persisted state describes it.
+// The sharer for sandbox `sid` as its persisted state describes it. With a
+// store, every share is recorded in the container's persisted state before it
+// is mounted (DESIGN: intent before action), so a crash mid-share leaves a
+// record that `container unshare`, `sandbox cleanup --force` and gc act on.
 Result<std::unique_ptr<share::FilesystemSharer>> SharerFor(const GlobalOptions& g, const std::string& sid,
-                                                          const SandboxState& state);
+                                                          const SandboxState& state,
+                                                          persist::StateStore* store = nullptr);
 
 // Unshares every mount recorded for the container, then its rootfs, then
 // removes its state. Stops at the first failure, after saving what is still
