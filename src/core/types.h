@@ -92,6 +92,18 @@ struct SharedFile {
   bool operator==(const SharedFile&) const = default;
 };
 
+// vmshare: a host process started for a sandbox (virtiofsd, qemu), recorded
+// before it is spawned and updated once it runs, so that `vmshare gc` can
+// kill it after a crash, and only while the pid still names that process:
+// pid plus its start time (/proc/<pid>/stat field 22, clock ticks after boot).
+struct RecordedProcess {
+  std::string role;               // "virtiofsd", "qemu", ...
+  int pid = 0;                    // 0 while only intended
+  uint64_t start_time_ticks = 0;  // 0 while only intended
+  std::string state;              // "starting", "running" or "exited"
+  bool operator==(const RecordedProcess&) const = default;
+};
+
 // The sandbox fields vmshare persists. Kata's persist.json has many more; the
 // ones named here keep Kata's meaning, and `vmshare` holds what only we use.
 struct SandboxState {
@@ -100,6 +112,7 @@ struct SandboxState {
   std::string sandbox_container;    // SandboxContainer
   std::string shared_fs = "virtio-fs";  // vmshare: "virtio-fs" or "none"
   std::vector<std::string> bind_mounts;  // vmshare: sandbox bind mount sources
+  std::vector<RecordedProcess> processes;  // vmshare: see RecordedProcess
   bool operator==(const SandboxState&) const = default;
 };
 

@@ -303,6 +303,13 @@ Result<SandboxState> SandboxFromJson(const Json& doc, const std::string& path) {
     const std::string at = std::string(kVmshareKey) + ".";
     r.String(*vm, "SharedFs", at, &s.shared_fs);
     r.Strings(*vm, "BindMounts", at, &s.bind_mounts);
+    r.Array(*vm, "Processes", at, [&](const Json& p, const std::string& pat) {
+      RecordedProcess& rp = s.processes.emplace_back();
+      r.String(p, "Role", pat, &rp.role);
+      r.Int(p, "Pid", pat, &rp.pid);
+      r.Int(p, "StartTimeTicks", pat, &rp.start_time_ticks);
+      r.String(p, "State", pat, &rp.state);
+    });
   }
   if (!r.status().ok()) return r.status();
   return s;
@@ -316,6 +323,14 @@ Json SandboxToJson(const SandboxState& s, const Json* base) {
   Json vm = BaseObject(base, kVmshareKey);
   vm["SharedFs"] = s.shared_fs;
   vm["BindMounts"] = StringsOrNull(s.bind_mounts);
+  if (s.processes.empty()) {
+    vm.erase("Processes");
+  } else {
+    Json all = Json::array();
+    for (const auto& p : s.processes)
+      all.push_back({{"Role", p.role}, {"Pid", p.pid}, {"StartTimeTicks", p.start_time_ticks}, {"State", p.state}});
+    vm["Processes"] = std::move(all);
+  }
   j[kVmshareKey] = std::move(vm);
   return j;
 }

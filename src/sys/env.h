@@ -234,6 +234,19 @@ class Env {
   // signal(sig, SIG_IGN) for the whole process (SIGPIPE: a peer that hangs
   // up must give EPIPE, not kill the agent).
   virtual Status IgnoreSignal(int sig) = 0;
+
+  // ---- gc (crash recovery and the host-filesystem guard, issue #6) -------
+  // pidfd_open(2) of a process vmshare did not start; the Child's pidfd then
+  // names that process even if the pid is recycled (Kill signals through it,
+  // PollOne(pidfd, POLLIN) reports its exit). ESRCH is NotFound. The Child
+  // is not ours to Wait for.
+  virtual Result<Child> OpenProcess(pid_t pid) = 0;
+  // fstatfs(2): the filesystem's magic number (PROC_SUPER_MAGIC, ...).
+  virtual Result<uint64_t> FsMagic(const Fd& fd) = 0;
+  // umount2 of exactly the mount whose root `fd` (an O_PATH fd of a mount
+  // root, opened without following symlinks) refers to, through
+  // /proc/self/fd/N, so no path is resolved again. flags: 0 or MNT_DETACH.
+  virtual Status UnmountFd(const Fd& fd, int flags) = 0;
 };
 
 }  // namespace vmshare::sys

@@ -169,6 +169,10 @@ class EnvWrapper : public Env {
   Status IgnoreSignal(int sig) override {
     return target_->IgnoreSignal(sig);
   }
+  // gc
+  Result<Child> OpenProcess(pid_t pid) override { return target_->OpenProcess(pid); }
+  Result<uint64_t> FsMagic(const Fd& fd) override { return target_->FsMagic(fd); }
+  Status UnmountFd(const Fd& fd, int flags) override { return target_->UnmountFd(fd, flags); }
  private:
   Env* target_;
 };

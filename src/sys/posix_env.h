@@ -73,6 +73,10 @@ class PosixEnv : public Env {
   void SyncAll() override;
   Status PowerOff() override;
   Status IgnoreSignal(int sig) override;
+  // gc (posix_env_gc.cc)
+  Result<Child> OpenProcess(pid_t pid) override;
+  Result<uint64_t> FsMagic(const Fd& fd) override;
+  Status UnmountFd(const Fd& fd, int flags) override;
 };
 
 // Describes a (dir, path) pair for messages: the path if absolute or the dir
