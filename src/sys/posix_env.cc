@@ -1,5 +1,6 @@
 // PosixEnv: files, directories, locks and mounts.
 #include "sys/posix_env.h"
+#include "sys/retry.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,15 +17,6 @@
 
 namespace vmshare::sys {
 namespace {
-
-template <typename F>
-auto RetryEintr(F f) {
-  decltype(f()) r;
-  do {
-    r = f();
-  } while (r == -1 && errno == EINTR);
-  return r;
-}
 
 Status Err(std::string_view op, const Fd& dir, const std::string& path) {
   const int e = errno;

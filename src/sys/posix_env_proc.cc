@@ -17,18 +17,10 @@
 #include <ctime>
 
 #include "sys/posix_env.h"
+#include "sys/retry.h"
 
 namespace vmshare::sys {
 namespace {
-
-template <typename F>
-auto RetryEintr(F f) {
-  decltype(f()) r;
-  do {
-    r = f();
-  } while (r == -1 && errno == EINTR);
-  return r;
-}
 
 Status LastError(std::string_view what) {
   const int e = errno;
