@@ -28,5 +28,6 @@ void AddSandboxCommands(CLI::App& app, const GlobalOptions& g, Action* action);
 void AddContainerCommands(CLI::App& app, const GlobalOptions& g, Action* action);
 void AddStateCommands(CLI::App& app, const GlobalOptions& g, Action* action);
 void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action);
+void AddGcCommand(CLI::App& app, const GlobalOptions& g, Action* action);
 
 }  // namespace vmshare::cli

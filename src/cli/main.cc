@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   AddContainerCommands(app, g, &action);
   AddStateCommands(app, g, &action);
   AddRunCommand(app, g, &action);
+  AddGcCommand(app, g, &action);
 
   CLI11_PARSE(app, argc, argv);
 
