@@ -4,7 +4,9 @@
 
 #include "core/ids.h"
 #include "share/sharer.h"
+#include "share/copy_sharer.h"
 #include "share/virtio_fs_sharer.h"
+#include "share/watcher_sharer.h"
 
 namespace vmshare::share {
 namespace {
@@ -28,12 +30,21 @@ Status ValidateConfig(const SharerConfig& config) {
 Result<std::unique_ptr<FilesystemSharer>> NewSharer(std::string_view shared_fs, SharerConfig config) {
   RETURN_IF_ERROR(ValidateConfig(config));
   if (config.env == nullptr) config.env = sys::Env::Default();
+  // Both strategies sit behind WatchingSharer, which takes watched volumes.
   if (shared_fs == "virtio-fs") {
-    std::unique_ptr<FilesystemSharer> sharer = std::make_unique<VirtioFsSharer>(std::move(config));
+    auto inner = std::make_unique<VirtioFsSharer>(config);
+    std::string watchable = inner->paths().mounts + "/" + kWatchableDir;
+    std::unique_ptr<FilesystemSharer> sharer =
+        std::make_unique<WatchingSharer>(std::move(config), std::move(inner), std::move(watchable));
+    return sharer;
+  }
+  if (shared_fs == "none") {
+    std::unique_ptr<FilesystemSharer> sharer =
+        std::make_unique<WatchingSharer>(config, std::make_unique<CopySharer>(config), "");
     return sharer;
   }
   return InvalidArgumentError("shared filesystem " + Quote(shared_fs) +
-                              ": unknown sharing mode (want \"virtio-fs\")");
+                              ": unknown sharing mode (want \"virtio-fs\" or \"none\")");
 }
 
 }  // namespace vmshare::share

@@ -11,34 +11,14 @@
 
 #include "core/ids.h"
 #include "share/bind.h"
+#include "share/block_rootfs.h"
 #include "share/guest_paths.h"
 #include "share/virtio_fs_sharer.h"
 
 namespace vmshare::share {
 
 Result<SharedFile> VirtioFsSharer::ShareBlockRootfs(const Container& container) const {
-  const Mount& rootfs = container.state.rootfs;
-  if (rootfs.type.empty())
-    return InvalidArgumentError("share rootfs of container " + Quote(container.id) + ": block device " +
-                                Quote(rootfs.block_device_id) + " has no filesystem type");
-  Storage storage;
-  storage.driver = config_.block_driver;
-  storage.source = rootfs.block_device_id;
-  storage.fstype = rootfs.type;
-  storage.options = rootfs.options;
-  if (rootfs.read_only && std::find(storage.options.begin(), storage.options.end(), "ro") == storage.options.end())
-    storage.options.push_back("ro");
-  // Every clone of an xfs image carries the same UUID; without nouuid the
-  // guest refuses to mount a second container's copy.
-  if (rootfs.type == "xfs" &&
-      std::find(storage.options.begin(), storage.options.end(), "nouuid") == storage.options.end())
-    storage.options.push_back("nouuid");
-  const std::string guest = GuestPath(config_.guest_shared_dir, container.id + "/" + kRootfsDir);
-  storage.mount_point = guest;
-  SharedFile shared;
-  shared.container_storages.push_back(std::move(storage));
-  shared.guest_path = guest;
-  return shared;
+  return BlockRootfsShare(container, config_.block_driver, config_.guest_shared_dir);
 }
 
 Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {

@@ -20,6 +20,10 @@
 #include "core/types.h"
 #include "sys/env.h"
 
+namespace vmshare::agent {
+class AgentClient;
+}  // namespace vmshare::agent
+
 namespace vmshare::share {
 
 // Everything a sharer needs to know about its sandbox.
@@ -50,6 +54,26 @@ struct SharerConfig {
   // recorded before it is made, for gc after a crash). An error aborts the
   // share with nothing created. Empty: no hook.
   std::function<Status(const Container& container, const Mount& mount)> before_mount;
+
+  // Issue #5: copying into the guest and watched volumes.
+  // The agent channel, asked for whenever the guest must be reached (it may
+  // only exist once the VM is up): nullptr (or no function) means no guest
+  // yet. Copy mode ("none") needs it to share anything; virtio-fs mode needs
+  // it to copy watched volumes (without it their copy waits for the watcher).
+  std::function<agent::AgentClient*()> agent;
+  // Kubelet root; watched volumes live below <kubelet_root>/pods/. Resolved
+  // once if it is a symlink; both forms match.
+  std::string kubelet_root = "/var/lib/kubelet";
+  // The sandbox's containers as persisted: StartFileEventWatcher derives its
+  // watch set from their mounts (plus what this sharer shares afterwards).
+  std::function<Result<std::vector<Container>>()> containers;
+  // Progress of long copies: the host path being copied and the bytes sent
+  // so far (called every few MiB and once at the end of each share).
+  std::function<void(const std::string& path, uint64_t bytes)> copy_progress;
+  // The watcher's reports, from its thread: OK after a watched volume
+  // (host directory) was brought up to date in the guest, else why not
+  // (it retries by rescanning).
+  std::function<void(const std::string& volume, const Status& status)> watch_report;
 };
 
 class FilesystemSharer {

@@ -235,6 +235,12 @@ class Env {
   // up must give EPIPE, not kill the agent).
   virtual Status IgnoreSignal(int sig) = 0;
 
+  // ---- watch (the volume watcher, issue #5) -------------------------------
+  // poll(2) on several fds for `events` each; returns their revents in the
+  // same order (all 0 on timeout). A negative timeout waits forever.
+  virtual Result<std::vector<short>> PollMany(const std::vector<const Fd*>& fds, short events,
+                                              std::chrono::milliseconds timeout) = 0;
+
   // ---- gc (crash recovery and the host-filesystem guard, issue #6) -------
   // pidfd_open(2) of a process vmshare did not start; the Child's pidfd then
   // names that process even if the pid is recycled (Kill signals through it,

@@ -169,6 +169,11 @@ class EnvWrapper : public Env {
   Status IgnoreSignal(int sig) override {
     return target_->IgnoreSignal(sig);
   }
+  // watch
+  Result<std::vector<short>> PollMany(const std::vector<const Fd*>& fds, short events,
+                                      std::chrono::milliseconds timeout) override {
+    return target_->PollMany(fds, events, timeout);
+  }
   // gc
   Result<Child> OpenProcess(pid_t pid) override { return target_->OpenProcess(pid); }
   Result<uint64_t> FsMagic(const Fd& fd) override { return target_->FsMagic(fd); }

@@ -73,6 +73,9 @@ class PosixEnv : public Env {
   void SyncAll() override;
   Status PowerOff() override;
   Status IgnoreSignal(int sig) override;
+  // watch
+  Result<std::vector<short>> PollMany(const std::vector<const Fd*>& fds, short events,
+                                      std::chrono::milliseconds timeout) override;
   // gc (posix_env_gc.cc)
   Result<Child> OpenProcess(pid_t pid) override;
   Result<uint64_t> FsMagic(const Fd& fd) override;
