@@ -4,7 +4,7 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo bench fuzz clean
+.PHONY: all deps configure build test demo bench fuzz chaos clean
 
 all: build
 
@@ -32,6 +32,11 @@ bench: build
 FUZZ_SECONDS ?= 600
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+# A long chaos run (tests/chaos): CHAOS_TRIALS kill-at-random-then-gc trials.
+CHAOS_TRIALS ?= 5000
+chaos: build
+	VMSHARE_CHAOS_TRIALS=$(CHAOS_TRIALS) $(BUILD)/tests/chaos/chaos_test --gtest_filter='Chaos.*'
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,144 @@
+// The chaos loop: prepare / share / share / unshare / cleanup with the
+// vmshare binary, one of them (or the first gc) SIGKILLed at a random
+// instant, then `vmshare gc`. After every trial: every state file that
+// exists after the crash parses; after gc no mount under --root, no entry
+// left in its sandboxes/, sbs/ or vm/, no recorded process alive; and every
+// shared source's files are byte-identical to before.
+//
+// A stand-in for virtiofsd (a sleeping child) is recorded in the sandbox's
+// state after prepare, as the vm runner records its processes; gc must kill
+// it when the trial crashed before it was stopped.
+//
+// VMSHARE_CHAOS_TRIALS (default 300) and VMSHARE_CHAOS_SEED (default: time)
+// select the run; `make chaos` runs a long one.
+#include <cstdlib>
+#include <random>
+
+#include "chaos/chaos_support.h"
+#include "persist/processes.h"
+#include "persist/store.h"
+
+namespace vmshare::chaos {
+namespace {
+
+using std::chrono::microseconds;
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+struct Stats {
+  int trials = 0;
+  int killed_mid_command = 0;  // the SIGKILL landed while a command ran
+  int gc_killed = 0;           // the first gc itself was killed
+  int processes_killed_by_gc = 0;
+  int failures = 0;
+  std::vector<std::string> failure_notes;
+};
+
+TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
+  REQUIRE_ROOT();
+  const int trials = EnvInt("VMSHARE_CHAOS_TRIALS", 300);
+  const unsigned seed = static_cast<unsigned>(EnvInt("VMSHARE_CHAOS_SEED", static_cast<int>(::time(nullptr))));
+  std::mt19937 rng(seed);
+  World w;
+  sys::Env* env = sys::Env::Default();
+  Stats st;
+
+  const std::vector<std::vector<std::string>> steps = {
+      {"sandbox", "prepare", "s1"},
+      {"container", "share", "s1", "c1", "--bundle", w.bundle()},
+      {"container", "share", "s1", "c2", "--bundle", w.bundle()},
+      {"container", "unshare", "s1", "c1"},
+      {"sandbox", "cleanup", "s1", "--force"},
+  };
+
+  for (int t = 0; t < trials; ++t) {
+    ++st.trials;
+    std::vector<std::string> problems;
+    // Which step is killed (steps.size(): none), and when.
+    const size_t kill_step = std::uniform_int_distribution<size_t>(0, steps.size())(rng);
+    const microseconds delay(std::uniform_int_distribution<int>(0, 15000)(rng));
+    std::optional<sys::Child> helper;
+    bool crashed = false;
+
+    for (size_t i = 0; i < steps.size() && !crashed; ++i) {
+      if (i == steps.size() - 1 && helper) {
+        // An orderly run stops its processes before cleaning up.
+        env->Kill(*helper, SIGKILL).IgnoreError();
+        (void)env->Wait(*helper);
+        persist::StateStore store(env, w.root() + "/sbs");
+        Status s = persist::RecordProcessExited(store, "s1", "virtiofsd");
+        if (!s.ok()) problems.push_back("record exited: " + s.ToString());
+        helper.reset();
+      }
+      CmdResult r = i == kill_step ? w.Vmshare(steps[i], delay) : w.Vmshare(steps[i]);
+      if (i == kill_step) {
+        crashed = true;
+        if (r.killed) ++st.killed_mid_command;
+      } else if (r.code != 0) {
+        problems.push_back("step " + std::to_string(i) + " failed: " + r.err);
+        crashed = true;
+      }
+      if (i == 0 && !crashed && std::uniform_int_distribution<int>(0, 1)(rng) == 1) {
+        auto child = SpawnSleeper();
+        if (!child.ok()) {
+          problems.push_back("spawn: " + child.status().ToString());
+        } else {
+          persist::StateStore store(env, w.root() + "/sbs");
+          Status s = persist::RecordProcessStarted(store, env, "s1", "virtiofsd", child->pid);
+          if (!s.ok()) problems.push_back("record started: " + s.ToString());
+          helper = std::move(*child);
+        }
+      }
+    }
+
+    for (const std::string& p : w.StateFileProblems()) problems.push_back("state file: " + p);
+
+    // Sometimes the first gc is killed too; the second must finish the job.
+    if (std::uniform_int_distribution<int>(0, 9)(rng) == 0) {
+      CmdResult g = w.Vmshare({"gc"}, microseconds(std::uniform_int_distribution<int>(0, 8000)(rng)));
+      if (g.killed) ++st.gc_killed;
+    }
+    CmdResult g = w.Vmshare({"gc"});
+    if (g.code != 0) problems.push_back("gc failed (" + std::to_string(g.code) + "): " + g.err + g.out);
+    if (helper) {
+      // gc kills it, through its pidfd; give the kill a moment to land.
+      auto ev = env->PollOne(helper->pidfd, POLLIN, std::chrono::milliseconds(5000));
+      if (ev.ok() && *ev != 0) ++st.processes_killed_by_gc;
+      else problems.push_back("recorded process " + std::to_string(helper->pid) + " survived gc");
+      env->Kill(*helper, SIGKILL).IgnoreError();
+      (void)env->Wait(*helper);
+    }
+    for (const std::string& l : w.Leftovers()) problems.push_back("left after gc: " + l);
+    if (w.AllSums() != w.initial_sums()) problems.push_back("a source file changed or was lost");
+    if (t % 10 == 0) {
+      CmdResult again = w.Vmshare({"gc"});
+      if (again.code != 0 || nlohmann::json::parse(again.out, nullptr, false)["sandboxes"].size() != 0)
+        problems.push_back("second gc was not a no-op: " + again.out + again.err);
+    }
+
+    if (!problems.empty()) {
+      ++st.failures;
+      std::string note = "trial " + std::to_string(t) + " (kill step " + std::to_string(kill_step) + " after " +
+                         std::to_string(delay.count()) + " us):";
+      for (const auto& p : problems) note += "\n  " + p;
+      if (st.failure_notes.size() < 5) st.failure_notes.push_back(note);
+      w.Vmshare({"sandbox", "cleanup", "s1", "--force"});  // don't let one failure cascade
+      w.Vmshare({"gc"});
+    }
+  }
+
+  std::printf("chaos: seed %u, %d trials, %d SIGKILLs mid-command, %d gc runs killed, %d recorded processes "
+              "killed by gc, %d failures\n",
+              seed, st.trials, st.killed_mid_command, st.gc_killed, st.processes_killed_by_gc, st.failures);
+  ::testing::Test::RecordProperty("trials", st.trials);
+  ::testing::Test::RecordProperty("failures", st.failures);
+  for (const auto& n : st.failure_notes) ADD_FAILURE() << n;
+  EXPECT_EQ(st.failures, 0);
+  EXPECT_GE(st.killed_mid_command, trials / 10) << "the kills should land mid-command often";
+}
+
+}  // namespace
+}  // namespace vmshare::chaos
