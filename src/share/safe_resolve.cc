@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "core/ids.h"
+#include "share/host_guard.h"
 
 namespace vmshare::share {
 
@@ -30,6 +31,7 @@ Result<OpenedSource> OpenSourceNoFollow(sys::Env* env, std::string_view what,
   if (info.is_lnk())
     return InvalidArgumentError(std::string(what) + " " + Quote(path) +
                                 ": is a symbolic link; give the path it points to");
+  RETURN_IF_ERROR(RefuseHostKernelFs(env, *fd, what, path));
   return OpenedSource{std::move(fd).value(), info};
 }
 
