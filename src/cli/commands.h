@@ -15,6 +15,7 @@ namespace vmshare::cli {
 struct GlobalOptions {
   std::string root = "/run/vmshare";  // --root
   bool verbose = false;               // -v: debug logs on stderr
+  std::string kubelet_root = "/var/lib/kubelet";  // --kubelet-root: where watched volumes live
 };
 
 // What a subcommand runs once CLI11 has parsed its flags. It returns the
@@ -29,5 +30,6 @@ void AddContainerCommands(CLI::App& app, const GlobalOptions& g, Action* action)
 void AddStateCommands(CLI::App& app, const GlobalOptions& g, Action* action);
 void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action);
 void AddGcCommand(CLI::App& app, const GlobalOptions& g, Action* action);
+void AddWatchCommand(CLI::App& app, const GlobalOptions& g, Action* action);
 
 }  // namespace vmshare::cli

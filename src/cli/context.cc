@@ -12,6 +12,7 @@ Result<std::unique_ptr<share::FilesystemSharer>> SharerFor(const GlobalOptions& 
   config.root = g.root;
   config.sandbox_id = sid;
   config.sandbox_bind_mounts = state.bind_mounts;
+  config.kubelet_root = g.kubelet_root;
   if (store != nullptr) {
     // The mount being shared is one of container.state's, already carrying
     // its host path: saving the container's state records it.

@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   GlobalOptions g;
   app.add_option("--root", g.root, "state and share-tree root")->capture_default_str();
   app.add_flag("-v,--verbose", g.verbose, "debug logs on stderr");
+  app.add_option("--kubelet-root", g.kubelet_root,
+                 "kubelet root; configmap/secret/projected/downward-API volumes below it are watched")
+      ->capture_default_str();
 
   Action action;
   AddSandboxCommands(app, g, &action);
@@ -23,6 +26,7 @@ int main(int argc, char** argv) {
   AddStateCommands(app, g, &action);
   AddRunCommand(app, g, &action);
   AddGcCommand(app, g, &action);
+  AddWatchCommand(app, g, &action);
 
   CLI11_PARSE(app, argc, argv);
 
