@@ -12,7 +12,6 @@
 namespace vmshare::agent {
 namespace {
 
-constexpr uint64_t kInRoot = sys::kResolveInRoot | sys::kResolveNoMagiclinks;
 constexpr uint32_t kMaxRead = 1u << 20;
 
 std::string FdProcPath(const sys::Fd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
