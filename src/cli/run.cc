@@ -59,6 +59,7 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
   vm::RunRequest r;
   r.root = f.root.empty() ? g.root : f.root;
   r.shared_fs = f.shared_fs;
+  r.kubelet_root = g.kubelet_root;
   r.accel = f.accel;
   r.guest_dir = f.guest_dir;
   r.memory_mb = f.memory_mb;
@@ -108,7 +109,7 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
   cmd->add_option("--timeout", flags->timeout_s, "seconds the whole run may take (0: no limit)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--shared-fs", flags->shared_fs, "how files reach the guest")
-      ->check(CLI::IsMember({"virtio-fs"}))
+      ->check(CLI::IsMember({"virtio-fs", "none"}))
       ->capture_default_str();
   cmd->add_option("--guest-dir", flags->guest_dir, "directory with vmlinuz and initramfs.img");
   cmd->add_option("--memory", flags->memory_mb, "guest memory in MiB")->check(CLI::Range(128, 65536));

@@ -134,10 +134,16 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
   const std::string sid = NewRunSandboxId(env);
   const std::string cid = sid;
 
+  // The guest exists only once booted; the sharer asks for its agent when it
+  // copies (shared_fs none, watched volumes) and from the volume watcher.
+  std::unique_ptr<Guest> guest;
+  std::atomic<bool> booted{false};
   share::SharerConfig sc;
   sc.env = env;
   sc.root = req.root;
   sc.sandbox_id = sid;
+  sc.kubelet_root = req.kubelet_root;
+  sc.agent = [&guest, &booted]() -> agent::AgentClient* { return booted ? &guest->agent() : nullptr; };
   ASSIGN_OR_RETURN(std::unique_ptr<share::FilesystemSharer> sharer, share::NewSharer(req.shared_fs, sc));
 
   // Everything below ends in the teardown at the bottom; `failure` is the
@@ -153,7 +159,10 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
   step(sharer->Prepare());
   lap(&t.prepare);
 
-  std::unique_ptr<Guest> guest;
+  // shared_fs none: the launcher always starts virtiofsd, so it gets an empty
+  // directory of its own, which the guest never mounts.
+  const bool copy_mode = req.shared_fs == "none";
+  const std::string empty_export = req.root + "/vm/" + sid + ".no-share";
   if (failure.ok()) {
     Result<GuestImage> image = FindGuestImage(env, req.guest_dir);
     AccelProbe probe;
@@ -169,6 +178,11 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
       GuestConfig gc;
       gc.launch.run_dir = req.root + "/vm/" + sid;
       gc.launch.shared_dir = req.root + "/sandboxes/" + sid + "/shared";
+      if (copy_mode) {
+        gc.launch.shared_dir = empty_export;
+        Status empty = env->MkdirAt(sys::Cwd(), empty_export, 0700);
+        if (!empty.ok() && empty.err() != EEXIST) step(empty.WithContext("create vm dir"));
+      }
       gc.launch.image = *image;
       gc.launch.accel = *accel;
       gc.launch.memory_mb = req.memory_mb;
@@ -188,7 +202,9 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
       share.source = kShareTag;
       share.fstype = "virtiofs";
       share.mount_point = kGuestSharedDir;
-      step(guest->agent().CreateSandbox({share}, sid, "vmshare"));
+      std::vector<Storage> storages;
+      if (!copy_mode) storages.push_back(share);
+      booted = step(guest->agent().CreateSandbox(storages, sid, "vmshare"));
     }
   }
   lap(&t.boot);
@@ -226,6 +242,8 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
     for (const Mount& m : req.guest_mounts)
       create.spec.mounts.push_back({m.source, m.destination, m.type, m.options});
   }
+  // Watched volumes (configmaps, secrets, ...) follow the host from now on.
+  if (failure.ok()) step(sharer->StartFileEventWatcher());
   lap(&t.share);
 
   // Create and start.
@@ -277,11 +295,15 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
   auto keep = [&](Status s) {
     if (teardown.ok() && !s.ok()) teardown = std::move(s);
   };
+  sharer->StopFileEventWatcher();
   const bool guest_alive = guest && stopper.reason().ok() && guest->launcher().QemuRunning();
+  // Without a live guest there is nothing to remove copies from.
+  if (!guest_alive) booted = false;
   if (created && guest_alive) keep(guest->agent().RemoveContainer(cid, kRemoveTimeoutSeconds));
   for (auto it = shared_mounts.rbegin(); it != shared_mounts.rend(); ++it)
     keep(sharer->UnshareFile(container, container.state.mounts[*it]));
   if (rootfs_shared) keep(sharer->UnshareRootFilesystem(container));
+  booted = false;
   if (guest) {
     keep(guest->Shutdown(kShutdownDeadline));
     stopper.SetGuest(nullptr);
@@ -289,6 +311,7 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
   }
   // Cleanup is idempotent and also undoes a half-done Prepare.
   keep(sharer->Cleanup());
+  if (copy_mode) env->UnlinkAt(sys::Cwd(), empty_export, AT_REMOVEDIR).IgnoreError();
   lap(&t.teardown);
 
   if (Status why = stopper.reason(); !why.ok()) return why;
