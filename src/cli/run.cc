@@ -27,6 +27,7 @@ struct RunFlags {
   int timeout_s = 0;
   std::string shared_fs = "virtio-fs";
   std::string guest_dir;
+  std::string console_log;
   int memory_mb = 512;
   bool timings = false;
   std::vector<std::string> command;
@@ -62,6 +63,7 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
   r.kubelet_root = g.kubelet_root;
   r.accel = f.accel;
   r.guest_dir = f.guest_dir;
+  r.console_log = f.console_log;
   r.memory_mb = f.memory_mb;
   r.timeout = std::chrono::seconds(f.timeout_s);
   r.rootfs = bundle.rootfs;
@@ -112,6 +114,7 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
       ->check(CLI::IsMember({"virtio-fs", "none"}))
       ->capture_default_str();
   cmd->add_option("--guest-dir", flags->guest_dir, "directory with vmlinuz and initramfs.img");
+  cmd->add_option("--console-log", flags->console_log, "keep the guest's console output in this file");
   cmd->add_option("--memory", flags->memory_mb, "guest memory in MiB")->check(CLI::Range(128, 65536));
   cmd->add_flag("--timings", flags->timings, "print how long each phase took to stderr");
   cmd->add_option("command", flags->command, "command to run instead of the bundle's process.args");

@@ -26,7 +26,7 @@ struct GuestConfig {
   LaunchConfig launch;
   std::chrono::milliseconds boot_timeout{60000};
   // Each Health/Check try; a guest still booting does not answer it.
-  std::chrono::milliseconds check_interval{1000};
+  std::chrono::milliseconds check_interval{250};
 };
 
 class Guest {

@@ -20,7 +20,7 @@ Launcher::Launcher(sys::Env* env, LaunchConfig config)
     : env_(env),
       config_(std::move(config)),
       agent_socket_(config_.run_dir + "/agent.sock"),
-      console_log_(config_.run_dir + "/console.log") {}
+      console_log_(config_.console_log.empty() ? config_.run_dir + "/console.log" : config_.console_log) {}
 
 Launcher::~Launcher() { Kill(); }
 

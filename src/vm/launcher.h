@@ -40,6 +40,9 @@ struct LaunchConfig {
   std::string qemu_binary = "qemu-system-x86_64";
   std::string virtiofsd_binary = "/usr/lib/qemu/virtiofsd";
   std::string extra_append;
+  // Where the guest console goes; empty: <run_dir>/console.log (removed with
+  // the run dir). A path given here is the caller's and is kept.
+  std::string console_log;
   std::chrono::milliseconds virtiofsd_socket_timeout{5000};
 };
 

@@ -187,6 +187,7 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
       gc.launch.accel = *accel;
       gc.launch.memory_mb = req.memory_mb;
       gc.launch.cpus = req.cpus;
+      gc.launch.console_log = req.console_log;
       gc.boot_timeout = req.boot_timeout;
       guest = std::make_unique<Guest>(env, gc);
       stopper.SetGuest(guest.get());
@@ -299,7 +300,10 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
   const bool guest_alive = guest && stopper.reason().ok() && guest->launcher().QemuRunning();
   // Without a live guest there is nothing to remove copies from.
   if (!guest_alive) booted = false;
-  if (created && guest_alive) keep(guest->agent().RemoveContainer(cid, kRemoveTimeoutSeconds));
+  // After a failure the agent may be stuck: DestroySandbox (bounded) and the
+  // poweroff take the container down with everything else.
+  if (created && guest_alive && failure.ok())
+    keep(guest->agent().RemoveContainer(cid, kRemoveTimeoutSeconds));
   for (auto it = shared_mounts.rbegin(); it != shared_mounts.rend(); ++it)
     keep(sharer->UnshareFile(container, container.state.mounts[*it]));
   if (rootfs_shared) keep(sharer->UnshareRootFilesystem(container));

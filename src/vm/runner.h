@@ -26,13 +26,14 @@
 namespace vmshare::vm {
 
 struct RunRequest {
-  std::string root = "/run/vmshare";  // vmshare's host root
+  std::string root = "/run/vmshare";    // vmshare's host root
   std::string shared_fs = "virtio-fs";  // or "none" (files are copied into the guest)
   // Kubelet root: configmap/secret/projected/downward-API volumes below it
   // are copied into the guest and kept in sync while the process runs.
   std::string kubelet_root = "/var/lib/kubelet";
   std::string accel = "auto";  // auto | kvm | tcg
   std::string guest_dir;       // empty: FindGuestImage's default
+  std::string console_log;     // non-empty: keep the guest console in this file
   int memory_mb = 512;
   int cpus = 1;
   // 0: no limit. Otherwise the whole run (boot included) must end within it;
