@@ -78,8 +78,8 @@ void FuzzOne(std::string_view text) {
   }
 
   // The same text through ReadBundle on a real directory.
-  static ScratchDir* scratch = new ScratchDir("bundle");
-  const std::string bundle_dir = scratch->path();
+  static ScratchDir scratch("bundle");  // removed at exit
+  const std::string bundle_dir = scratch.path();
   WriteFileOrDie(bundle_dir + "/config.json", text);
   const Snapshot before = TakeSnapshot(bundle_dir);
   auto read = cli::ReadBundle(sys::Env::Default(), bundle_dir);

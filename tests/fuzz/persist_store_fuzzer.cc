@@ -123,9 +123,9 @@ void CheckErrorNamesFile(const Status& s, const std::string& sandbox_dir, const 
 }
 
 void FuzzOne(std::string_view input) {
-  static ScratchDir* scratch = new ScratchDir("store");
-  ClearDir(scratch->path());
-  const std::string root = scratch->path() + "/state";
+  static ScratchDir scratch("store");  // removed at exit
+  ClearDir(scratch.path());
+  const std::string root = scratch.path() + "/state";
   const std::string sandbox_dir = root + "/" + kSid;
   std::error_code ec;
   std::filesystem::create_directories(sandbox_dir, ec);
