@@ -10,6 +10,7 @@
 #include "share/copy_tree.h"
 #include "share/guest_paths.h"
 #include "share/safe_resolve.h"
+#include "share/share_tree.h"
 
 namespace vmshare::share {
 namespace {
@@ -30,7 +31,9 @@ Status CopySharer::Prepare() {
     return UnimplementedError("prepare sandbox " + Quote(config_.sandbox_id) + ": sandbox bind mount " +
                               Quote(config_.sandbox_bind_mounts.front()) +
                               ": not supported with shared_fs \"none\"");
-  return Status::Ok();
+  // Nothing of the sandbox lives on the host; the root is made so that
+  // callers can keep their own files below it (the VM runner does).
+  return MakeDirs(env_, config_.root, 0755).WithContext("prepare sandbox " + Quote(config_.sandbox_id));
 }
 
 Status CopySharer::Cleanup() {
