@@ -11,6 +11,7 @@ namespace {
 
 struct GcArgs {
   std::string sid;
+  bool sid_given = false;  // an explicit "" is an invalid id, not "all"
   bool dry_run = false;
 };
 
@@ -37,7 +38,7 @@ nlohmann::ordered_json ReportJson(const GcReport& r) {
 Result<int> Gc(const GlobalOptions& g, const GcArgs& a) {
   sys::Env* env = sys::Env::Default();
   std::vector<std::string> ids;
-  if (!a.sid.empty()) {
+  if (a.sid_given) {
     RETURN_IF_ERROR(ValidateId("sandbox", a.sid));
     ids.push_back(a.sid);
   } else {
@@ -68,9 +69,12 @@ void AddGcCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
   auto args = std::make_shared<GcArgs>();
   auto* gc = app.add_subcommand("gc", "remove what crashed vmshare processes left behind (mounts, processes, "
                                       "directories, state) for sandboxes no live vmshare holds");
-  gc->add_option("SID", args->sid, "only this sandbox (default: every sandbox under --root)");
+  auto* sid = gc->add_option("SID", args->sid, "only this sandbox (default: every sandbox under --root)");
   gc->add_flag("--dry-run", args->dry_run, "print what would be done (JSON), change nothing");
-  gc->callback([&g, args, action] { *action = [&g, args] { return Gc(g, *args); }; });
+  gc->callback([&g, args, sid, action] {
+    args->sid_given = sid->count() > 0;
+    *action = [&g, args] { return Gc(g, *args); };
+  });
 }
 
 }  // namespace vmshare::cli
