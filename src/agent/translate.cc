@@ -1,5 +1,7 @@
 #include "agent/translate.h"
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "agent.pb.h"
 #include "health.pb.h"
 #include "oci.pb.h"
@@ -8,8 +10,20 @@
 namespace vmshare::agent {
 namespace {
 
+// Protobuf logs every malformed string field to stderr; input from the other
+// side of the channel is untrusted, so it must not be able to flood our log.
+// The decode error is returned as a Status instead.
+void SilenceProtobufLog() {
+  static const bool once = [] {
+    google::protobuf::SetLogHandler(nullptr);
+    return true;
+  }();
+  (void)once;
+}
+
 template <typename M>
 Result<M> Parse(std::string_view bytes, std::string_view name) {
+  SilenceProtobufLog();
   M m;
   if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
       !m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
