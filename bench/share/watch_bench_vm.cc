@@ -86,6 +86,9 @@ struct VmSandbox {
     gc.launch.image = *image;
     gc.launch.accel = accel.ok() ? *accel : "tcg";
     this->accel = gc.launch.accel;
+    // The guest's shared root is on its RAM root filesystem: room for the
+    // 256 MiB file and its temp copy.
+    gc.launch.memory_mb = 1536;
     gc.boot_timeout = std::chrono::milliseconds(180000);
     auto g = std::make_unique<vm::Guest>(env, gc);
     if (Status b = g->Boot(); !b.ok()) {

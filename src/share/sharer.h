@@ -2,7 +2,8 @@
 //
 // The interface is Kata's FilesystemSharer (seeds/fs_share.go) in C++: eight
 // methods, the same contracts. A strategy implements it in one file
-// (virtio_fs_sharer.cc today; a copy sharer for shared_fs = "none" later) and
+// (virtio_fs_sharer.cc; copy_sharer.cc for shared_fs = "none"; both behind
+// watcher_sharer.cc, which takes watched Kubernetes volumes) and
 // NewSharer() in factory.cc is the only code that names strategies.
 //
 // Thread safety: a sharer serialises nothing itself. Callers (the CLI holds
@@ -125,9 +126,9 @@ class FilesystemSharer {
 
   // Starts watching volumes whose content the guest must see change
   // (configmaps, secrets, projected and downward-API volumes) and pushing
-  // the changes into the guest. Issue #5 implements watching; until then the
-  // virtio-fs sharer watches nothing (virtio-fs shows host changes to the
-  // guest by itself) and returns OK.
+  // the changes into the guest, in both modes (watcher_sharer.h, watcher.h):
+  // every watched volume shared so far, or recorded in
+  // SharerConfig::containers, is rescanned first. Idempotent.
   virtual Status StartFileEventWatcher() = 0;
 
   // Stops the watcher started by StartFileEventWatcher. Safe to call when
