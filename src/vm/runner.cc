@@ -290,6 +290,23 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
     mark = now;
   }
 
+  // A guest that died under the run (kernel panic, poweroff) shows up as a
+  // broken agent channel; say so, with the console's last words, while the
+  // console log still exists.
+  // QEMU closes the channel as it exits, so give it a moment to finish.
+  if (!failure.ok() && failure.code() == Code::kUnavailable && guest && stopper.reason().ok() &&
+      guest->launcher().WaitQemu(milliseconds(2000)).ok()) {
+    std::string msg = "the guest died during the run (kernel panic or poweroff): " + failure.message();
+    std::string console = guest->launcher().ConsoleTail(16384);
+    // The panic line says why; the stack trace after it rarely helps a user.
+    if (size_t panic = console.rfind("Kernel panic"); panic != std::string::npos)
+      console = console.substr(panic, 600);
+    else if (console.size() > 1000)
+      console = console.substr(console.size() - 1000);
+    if (!console.empty()) msg += "\n--- guest console ---\n" + console;
+    failure = Status(failure.code(), msg, failure.err());
+  }
+
   // Teardown: every step runs; its errors count only if the run succeeded.
   progress("tearing down");
   Status teardown;

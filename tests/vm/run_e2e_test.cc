@@ -190,6 +190,15 @@ TEST_F(RunE2eTest, SigtermMidRunLeavesNothing) {
       << ReadFile(tmp_ / "err");
 }
 
+TEST_F(RunE2eTest, GuestPanicMidRunFailsTheRunAndLeavesNothing) {
+  // sysrq 'c' crashes the guest kernel; panic=-1 and -no-reboot end QEMU.
+  RunResult r = Run({"/bin/sh", "-c", "echo crashing; echo c > /proc/sysrq-trigger; sleep 600"});
+  EXPECT_TRUE(r.status.exited);
+  EXPECT_EQ(r.status.code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("the guest died during the run"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Kernel panic"), std::string::npos) << r.err;
+}
+
 TEST_F(RunE2eTest, MissingBundleIsAClearErrorAndChangesNothing) {
   bundle_ = tmp_ / "no-such-bundle";
   RunResult r = Run({"/bin/true"});
