@@ -144,6 +144,10 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
   sc.sandbox_id = sid;
   sc.kubelet_root = req.kubelet_root;
   sc.agent = [&guest, &booted]() -> agent::AgentClient* { return booted ? &guest->agent() : nullptr; };
+  // Copies (shared_fs none) report every few MiB.
+  sc.copy_progress = [&progress](const std::string& path, uint64_t bytes) {
+    progress("copied " + std::to_string(bytes >> 20) + " MiB of " + path);
+  };
   ASSIGN_OR_RETURN(std::unique_ptr<share::FilesystemSharer> sharer, share::NewSharer(req.shared_fs, sc));
 
   // Everything below ends in the teardown at the bottom; `failure` is the
