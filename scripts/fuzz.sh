@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer fuzzers (tests/fuzz) with clang, ASan and UBSan in
+# Builds the libFuzzer fuzzers (tests/fuzz, tests/agent/fuzz) with clang, ASan and UBSan in
 # their own build directory and runs each for FUZZ_SECONDS, then prints the
 # executions and crashes of each. Exits non-zero when any fuzzer crashed or
 # broke a property; the input is left in $BUILD/artifacts/<fuzzer>/.
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 FUZZ_PARALLEL=${FUZZ_PARALLEL:-1}
 FUZZ_NICE=${FUZZ_NICE:-10}
-FUZZERS=${FUZZERS:-"persist_schema_fuzzer persist_store_fuzzer bundle_fuzzer"}
+FUZZERS=${FUZZERS:-"persist_schema_fuzzer persist_store_fuzzer bundle_fuzzer agent_frame_fuzzer agent_request_fuzzer"}
 BUILD=${FUZZ_BUILD:-build-fuzz}
 
 # clang and its libFuzzer/sanitizer runtimes are needed here only, so they are
@@ -47,11 +47,17 @@ run_one() {
   local name=$1 work="$BUILD/fuzz-corpus/$1" art="$BUILD/artifacts/$1/"
   mkdir -p "$work" "$art"
   # Seeds and regressions are read-only inputs; new finds go to $work.
-  local dict=tests/fuzz/persist.dict
-  [ "$name" = bundle_fuzzer ] && dict=tests/fuzz/bundle.dict
-  nice -n "$FUZZ_NICE" "$BUILD/tests/fuzz/$name" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
-    -dict="$dict" -print_final_stats=1 -artifact_prefix="$art" "$work" \
-    "tests/fuzz/corpus/$name" "tests/fuzz/regressions/$name" >"$BUILD/$name.log" 2>&1 || true
+  local src=tests/fuzz args=()
+  case "$name" in
+    agent_*) src=tests/agent/fuzz; args+=(-rss_limit_mb=2048) ;;
+    bundle_fuzzer) args+=(-dict=tests/fuzz/bundle.dict) ;;
+    *) args+=(-dict=tests/fuzz/persist.dict) ;;
+  esac
+  local inputs=("$src/corpus/$name")
+  [ -d "$src/regressions/$name" ] && inputs+=("$src/regressions/$name")
+  nice -n "$FUZZ_NICE" "$BUILD/$src/$name" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+    "${args[@]}" -print_final_stats=1 -artifact_prefix="$art" "$work" \
+    "${inputs[@]}" >"$BUILD/$name.log" 2>&1 || true
 }
 
 echo "fuzz: running $FUZZERS for ${FUZZ_SECONDS}s each (parallel=$FUZZ_PARALLEL, nice $FUZZ_NICE)"
