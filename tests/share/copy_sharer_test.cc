@@ -2,6 +2,7 @@
 // the agent's shared root through CopyFile, with modes, owners and
 // symlinks as links; special files are skipped; writable directories are
 // copied once per sandbox; rootfs copies and block storages; refusals.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -104,6 +105,42 @@ TEST_F(CopySharerTest, TreeWithBigFileSymlinksAndSpecialFiles) {
 
   ASSERT_OK(sharer_->UnshareFile(c, m));
   EXPECT_FALSE(fs::exists(g));
+}
+
+// Offsets past 2 GiB (int64 on the wire; the file is streamed, never held
+// whole). The source is sparse; the copy is written out in full.
+TEST_F(CopySharerTest, FileLargerThan2GiB) {
+  const std::string dir = src_ + "/huge";
+  fs::create_directories(dir);
+  const off_t size = (off_t{2} << 30) + 4096 + 3;
+  {
+    int fd = ::open((dir + "/f").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "head", 4, 0), 4);
+    ASSERT_EQ(::pwrite(fd, "mid", 3, (off_t{2} << 30) - 1), 3);
+    ASSERT_EQ(::pwrite(fd, "end", 3, size - 3), 3);
+    ::close(fd);
+  }
+  Container c{"c1", {}};
+  Mount m = Bind(dir, "/huge", /*ro=*/true);
+  auto shared = sharer_->ShareFile(c, m);
+  ASSERT_OK(shared.status());
+  const std::string g = agent_->Host((*shared)->guest_path) + "/f";
+  struct stat st;
+  ASSERT_EQ(::stat(g.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, size);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  int fd = ::open(g.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  char buf[4] = {};
+  EXPECT_EQ(::pread(fd, buf, 4, 0), 4);
+  EXPECT_EQ(std::string(buf, 4), "head");
+  EXPECT_EQ(::pread(fd, buf, 3, (off_t{2} << 30) - 1), 3);
+  EXPECT_EQ(std::string(buf, 3), "mid");
+  EXPECT_EQ(::pread(fd, buf, 3, size - 3), 3);
+  EXPECT_EQ(std::string(buf, 3), "end");
+  ::close(fd);
+  ASSERT_OK(sharer_->UnshareFile(c, m));
 }
 
 TEST_F(CopySharerTest, SpecialSourceIsNotShared) {
