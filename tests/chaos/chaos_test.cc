@@ -54,12 +54,16 @@ TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
       {"sandbox", "cleanup", "s1", "--force"},
   };
 
+  // How long each step takes when it is not killed (a running mean), so the
+  // kill instant is drawn from the step's own duration, not a fixed window.
+  std::vector<double> step_us(steps.size(), 15000.0);
   for (int t = 0; t < trials; ++t) {
     ++st.trials;
     std::vector<std::string> problems;
     // Which step is killed (steps.size(): none), and when.
     const size_t kill_step = std::uniform_int_distribution<size_t>(0, steps.size())(rng);
-    const microseconds delay(std::uniform_int_distribution<int>(0, 15000)(rng));
+    const double window = kill_step < steps.size() ? step_us[kill_step] * 1.1 : 0.0;
+    const microseconds delay(std::uniform_int_distribution<int>(0, static_cast<int>(window))(rng));
     std::optional<sys::Child> helper;
     bool crashed = false;
 
@@ -73,7 +77,9 @@ TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
         if (!s.ok()) problems.push_back("record exited: " + s.ToString());
         helper.reset();
       }
+      const int64_t t0 = env->NowNanos();
       CmdResult r = i == kill_step ? w.Vmshare(steps[i], delay) : w.Vmshare(steps[i]);
+      if (i != kill_step) step_us[i] = 0.8 * step_us[i] + 0.2 * static_cast<double>(env->NowNanos() - t0) / 1000.0;
       if (i == kill_step) {
         crashed = true;
         if (r.killed) ++st.killed_mid_command;
