@@ -92,6 +92,11 @@ class WatchE2eTest : public ::testing::TestWithParam<std::string> {
     const std::string m = LastLine(ReadFile(tmp_ / "out"), "MOVE ");
     return m.empty() ? 0 : std::stoi(m);
   }
+  // The guest may print a snapshot before the event that led to it.
+  int MovesOnceAt(int want) {
+    for (int i = 0; i < 200 && Moves() < want; ++i) env_->SleepFor(milliseconds(50));
+    return Moves();
+  }
 
   sys::Env* env_ = sys::Env::Default();
   TempDir tmp_;
@@ -127,7 +132,7 @@ TEST_P(WatchE2eTest, KubeletUpdatesReachTheGuestAtomically) {
     ASSERT_TRUE(writer.Write(payload)) << what;
     ++n;
     EXPECT_TRUE(GuestShows(HostSnapshot())) << what;
-    EXPECT_EQ(Moves(), n) << what << ": the guest saw one ..data move per update";
+    EXPECT_EQ(MovesOnceAt(n), n) << what << ": the guest saw one ..data move per update";
   }
   ASSERT_TRUE(writer.Write({{"greeting", {"v6:g", 0440}}, {"n/e/s/t", {"v6:deep", 0440}}}, /*gid=*/2345));
   ++n;
