@@ -100,9 +100,7 @@ int main(int argc, char** argv) {
   }
   int moves = 0, mixes = 0;
   std::string last;
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    ::poll(&p, 1, 20);
+  auto drain = [&] {
     alignas(inotify_event) char buf[8192];
     for (;;) {
       const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -113,6 +111,11 @@ int main(int argc, char** argv) {
         off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
       }
     }
+  };
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    ::poll(&p, 1, 20);
+    drain();
     std::string snap, mix;
     if (Snapshot(dir, &snap, &mix)) {
       if (!mix.empty()) {
@@ -124,6 +127,7 @@ int main(int argc, char** argv) {
     }
     if (::access(stop.c_str(), F_OK) == 0) break;
   }
+  drain();  // the move that made the stop key visible may be unread yet
   std::printf("END moves=%d mixes=%d\n", moves, mixes);
   return 0;
 }
