@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <sys/mount.h>
 
-#include <algorithm>
 #include <charconv>
 #include <set>
 
