@@ -13,12 +13,16 @@ struct ShareArgs {
   std::string sid;
   std::string cid;
   std::string bundle;
+  std::string agent_socket;
 };
 
 struct UnshareArgs {
   std::string sid;
   std::string cid;
+  std::string agent_socket;
 };
+
+constexpr char kAgentHelp[] = "unix socket of the guest agent (needed when the sandbox copies: --shared-fs none)";
 
 // Undoes a partly done share. Errors here are secondary to the one being
 // reported; what cannot be undone stays recorded in the container's state.
@@ -40,7 +44,7 @@ Result<int> Share(const GlobalOptions& g, const ShareArgs& a) {
   ASSIGN_OR_RETURN(rec, store.LoadSandbox(a.sid));
   if (rec.containers.count(a.cid))
     return AlreadyExistsError("share container \"" + a.cid + "\": already shared in sandbox \"" + a.sid + "\"");
-  ASSIGN_OR_RETURN(auto sharer, SharerFor(g, a.sid, rec.sandbox, &store));
+  ASSIGN_OR_RETURN(auto sharer, SharerFor(g, a.sid, rec.sandbox, &store, a.agent_socket));
 
   Container c;
   c.id = a.cid;
@@ -97,7 +101,7 @@ Result<int> Unshare(const GlobalOptions& g, const UnshareArgs& a) {
   auto it = rec.containers.find(a.cid);
   if (it == rec.containers.end())
     return NotFoundError("unshare container \"" + a.cid + "\": not shared in sandbox \"" + a.sid + "\"");
-  ASSIGN_OR_RETURN(auto sharer, SharerFor(g, a.sid, rec.sandbox));
+  ASSIGN_OR_RETURN(auto sharer, SharerFor(g, a.sid, rec.sandbox, nullptr, a.agent_socket));
   RETURN_IF_ERROR(UnshareContainer(*sharer, store, a.sid, a.cid, it->second));
   PrintJson({{"container_id", a.cid}, {"unshared", true}});
   return 0;
@@ -114,12 +118,14 @@ void AddContainerCommands(CLI::App& app, const GlobalOptions& g, Action* action)
   share->add_option("SID", sa->sid, "sandbox id")->required();
   share->add_option("CID", sa->cid, "container id")->required();
   share->add_option("--bundle", sa->bundle, "OCI bundle directory (holding config.json)")->required();
+  share->add_option("--agent", sa->agent_socket, kAgentHelp);
   share->callback([&g, sa, action] { *action = [&g, sa] { return Share(g, *sa); }; });
 
   auto ua = std::make_shared<UnshareArgs>();
   auto* unshare = container->add_subcommand("unshare", "unshare everything recorded for a container");
   unshare->add_option("SID", ua->sid, "sandbox id")->required();
   unshare->add_option("CID", ua->cid, "container id")->required();
+  unshare->add_option("--agent", ua->agent_socket, kAgentHelp);
   unshare->callback([&g, ua, action] { *action = [&g, ua] { return Unshare(g, *ua); }; });
 }
 

@@ -1,12 +1,17 @@
 #include "cli/context.h"
 
+#include <spdlog/spdlog.h>
+
+#include "agent/client.h"
+
 namespace vmshare::cli {
 
 std::string StateRoot(const GlobalOptions& g) { return g.root + "/sbs"; }
 
 Result<std::unique_ptr<share::FilesystemSharer>> SharerFor(const GlobalOptions& g, const std::string& sid,
                                                           const SandboxState& state,
-                                                          persist::StateStore* store) {
+                                                          persist::StateStore* store,
+                                                          const std::string& agent_socket) {
   share::SharerConfig config;
   config.env = sys::Env::Default();
   config.root = g.root;
@@ -18,6 +23,22 @@ Result<std::unique_ptr<share::FilesystemSharer>> SharerFor(const GlobalOptions& 
     // its host path: saving the container's state records it.
     config.before_mount = [store, sid](const Container& c, const Mount&) {
       return store->SaveContainer(sid, c.id, c.state);
+    };
+  }
+  if (!agent_socket.empty()) {
+    // Connected on first use, and kept for the sharer's lifetime.
+    auto client = std::make_shared<std::unique_ptr<agent::AgentClient>>();
+    config.agent = [client, agent_socket]() -> agent::AgentClient* {
+      if (!*client) {
+        auto c = agent::AgentClient::Connect(sys::Env::Default(), agent_socket);
+        if (!c.ok()) {
+          // The sharer reports the missing agent in its own error.
+          spdlog::error("connect to the agent: {}", c.status().ToString());
+          return nullptr;
+        }
+        *client = std::move(c).value();
+      }
+      return client->get();
     };
   }
   return share::NewSharer(state.shared_fs, std::move(config));

@@ -20,9 +20,12 @@ std::string StateRoot(const GlobalOptions& g);
 // store, every share is recorded in the container's persisted state before it
 // is mounted (DESIGN: intent before action), so a crash mid-share leaves a
 // record that `container unshare`, `sandbox cleanup --force` and gc act on.
+// With an agent socket, the sharer reaches the guest agent there (connected
+// on first use): copy mode ("none") and watched volumes need it.
 Result<std::unique_ptr<share::FilesystemSharer>> SharerFor(const GlobalOptions& g, const std::string& sid,
                                                           const SandboxState& state,
-                                                          persist::StateStore* store = nullptr);
+                                                          persist::StateStore* store = nullptr,
+                                                          const std::string& agent_socket = "");
 
 // Unshares every mount recorded for the container, then its rootfs, then
 // removes its state. Stops at the first failure, after saving what is still

@@ -17,6 +17,7 @@ struct PrepareArgs {
 struct CleanupArgs {
   std::string sid;
   bool force = false;
+  std::string agent_socket;
 };
 
 Result<int> Prepare(const GlobalOptions& g, const PrepareArgs& a) {
@@ -68,7 +69,7 @@ Result<int> Cleanup(const GlobalOptions& g, const CleanupArgs& a) {
   // With no state at all the share tree may still exist (a crash right
   // after Prepare started): Cleanup is idempotent, so run it with defaults.
   SandboxState state = rec.ok() ? rec->sandbox : SandboxState{};
-  ASSIGN_OR_RETURN(auto sharer, SharerFor(g, a.sid, state));
+  ASSIGN_OR_RETURN(auto sharer, SharerFor(g, a.sid, state, nullptr, a.agent_socket));
   if (!rec.ok()) {
     RETURN_IF_ERROR(sharer->Cleanup());
     PrintJson({{"sandbox_id", a.sid}, {"cleaned", true}});
@@ -114,6 +115,8 @@ void AddSandboxCommands(CLI::App& app, const GlobalOptions& g, Action* action) {
   auto* cleanup = sandbox->add_subcommand("cleanup", "remove the sandbox's share tree and state (idempotent)");
   cleanup->add_option("SID", ca->sid, "sandbox id")->required();
   cleanup->add_flag("--force", ca->force, "unshare containers that are still shared first");
+  cleanup->add_option("--agent", ca->agent_socket,
+                      "unix socket of the guest agent (to unshare copied containers with --force)");
   cleanup->callback([&g, ca, action] { *action = [&g, ca] { return Cleanup(g, *ca); }; });
 }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "share/watch_agent.h"
 #include "support/test_util.h"
 #include "sys/env.h"
 
@@ -217,6 +218,37 @@ TEST_F(CliTest, ShareTwiceRefused) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("already shared"), std::string::npos) << r.err;
   EXPECT_EQ(CountMountsUnder(SandboxDir() + "/mounts/"), mounts);
+}
+
+// Copy mode (no shared filesystem): the files reach the guest through the
+// real agent's CopyFile, and nothing is mounted on the host.
+TEST_F(CliTest, CopyModeThroughTheAgent) {
+  testing::RunningAgent agent(tmp_.path(), tmp_ / "guest-shared");
+  ASSERT_TRUE(agent.ok()) << agent.log();
+  agent.Disconnect();  // the vmshare commands below connect themselves
+  const std::string sock = tmp_ / "agent.sock";
+  ASSERT_EQ(Vmshare({"sandbox", "prepare", "s1", "--shared-fs", "none"}).code, 0);
+
+  // Without the agent the share fails, says why, and leaves no state.
+  CmdResult r = Vmshare({"container", "share", "s1", "c1", "--bundle", tmp_ / "bundle"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no guest agent connection"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(root_ + "/sbs/s1/c1"));
+
+  r = Vmshare({"container", "share", "s1", "c1", "--bundle", tmp_ / "bundle", "--agent", sock});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto shared = nlohmann::json::parse(r.out);
+  EXPECT_EQ(ReadFile(agent.Host(shared["rootfs"]["guest_path"].get<std::string>() + "/etc/motd")), "hello\n");
+  EXPECT_EQ(ReadFile(agent.Host(shared["mounts"][0]["guest_path"].get<std::string>() + "/a")), "rw volume\n");
+  EXPECT_EQ(ReadFile(agent.Host(shared["mounts"][1]["guest_path"].get<std::string>() + "/b")), "ro volume\n");
+  EXPECT_EQ(CountMountsUnder(root_), 0) << "copy mode mounts nothing on the host";
+
+  r = Vmshare({"container", "unshare", "s1", "c1", "--agent", sock});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(agent.Host(shared["rootfs"]["guest_path"].get<std::string>())));
+  EXPECT_FALSE(fs::exists(agent.Host(shared["mounts"][0]["guest_path"].get<std::string>())));
+  ASSERT_EQ(Vmshare({"sandbox", "cleanup", "s1"}).code, 0);
+  EXPECT_FALSE(fs::exists(root_ + "/sbs/s1"));
 }
 
 }  // namespace

@@ -62,6 +62,9 @@ class RunningAgent {
   bool ok() const { return client_ != nullptr; }
   std::string log() const { return ReadFile(log_); }
   agent::AgentClient* client() { return client_.get(); }
+  // Closes the test's own connection: the agent serves one host connection
+  // at a time (as on a virtio-serial port), so another client can then talk.
+  void Disconnect() { client_.reset(); }
   // The host-visible path of a guest path (kGuestSharedDir/...).
   std::string Host(const std::string& guest_path) const {
     const std::string prefix = kGuestSharedDir;
