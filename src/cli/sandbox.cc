@@ -71,7 +71,11 @@ Result<int> Cleanup(const GlobalOptions& g, const CleanupArgs& a) {
   SandboxState state = rec.ok() ? rec->sandbox : SandboxState{};
   ASSIGN_OR_RETURN(auto sharer, SharerFor(g, a.sid, state, nullptr, a.agent_socket));
   if (!rec.ok()) {
+    // Locked like any other change (gc or a racing prepare must not see a
+    // half-removed tree); the lock's directory goes with the rest.
+    ASSIGN_OR_RETURN(auto lock, store.Lock(a.sid, persist::LockMode::kExclusive));
     RETURN_IF_ERROR(sharer->Cleanup());
+    RETURN_IF_ERROR(store.DestroySandbox(a.sid));
     PrintJson({{"sandbox_id", a.sid}, {"cleaned", true}});
     return 0;
   }
