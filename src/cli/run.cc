@@ -2,6 +2,7 @@
 // and hands it to vm::RunContainer, which boots a guest, shares the bundle's
 // rootfs and mounts, runs the process and tears everything down. The
 // process's output goes to our stdout/stderr; its exit status becomes ours.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -11,6 +12,8 @@
 
 #include "cli/bundle.h"
 #include "cli/commands.h"
+#include "cli/context.h"
+#include "persist/processes.h"
 #include "vm/runner.h"
 
 #ifndef VMSHARE_EXAMPLE_BUNDLE
@@ -92,9 +95,35 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
   r.on_output = WriteStream;
   r.signal_fd = &signals;
 
-  ASSIGN_OR_RETURN(vm::RunOutcome outcome, vm::RunContainer(env, r));
-  if (f.timings) PrintTimings(outcome.timings);
-  return outcome.exit_code;
+  // The run is a sandbox like any other: recorded before anything is made,
+  // locked while this process lives (gc leaves a locked sandbox alone), its
+  // virtiofsd and qemu recorded by pid and start time, so that after a
+  // SIGKILL `vmshare gc` finds and removes everything.
+  persist::StateStore store(env, r.root + "/sbs");
+  r.sandbox_id = vm::NewRunSandboxId(env);
+  const std::string sid = r.sandbox_id;
+  ASSIGN_OR_RETURN(persist::SandboxLock lock, store.Lock(sid, persist::LockMode::kExclusive));
+  SandboxState state;
+  state.state = "running";
+  state.shared_fs = r.shared_fs;
+  RETURN_IF_ERROR(store.SaveSandbox(sid, state));
+  r.on_process = [&store, env, sid](std::string_view role, pid_t pid) {
+    return pid == 0 ? persist::RecordProcessIntent(store, sid, std::string(role))
+                    : persist::RecordProcessStarted(store, env, sid, std::string(role), pid);
+  };
+
+  Result<vm::RunOutcome> outcome = vm::RunContainer(env, r);
+  // The state goes only when the run left nothing behind; otherwise it is
+  // what gc needs.
+  const bool left_tree = env->StatAt(sys::Cwd(), r.root + "/sandboxes/" + sid, AT_SYMLINK_NOFOLLOW).ok() ||
+                         env->StatAt(sys::Cwd(), r.root + "/vm/" + sid, AT_SYMLINK_NOFOLLOW).ok();
+  if (!left_tree) {
+    Status destroyed = store.DestroySandbox(sid);
+    if (!destroyed.ok() && outcome.ok()) return destroyed;
+  }
+  if (!outcome.ok()) return outcome.status();
+  if (f.timings) PrintTimings(outcome->timings);
+  return outcome->exit_code;
 }
 
 }  // namespace

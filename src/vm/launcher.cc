@@ -48,7 +48,9 @@ Status Launcher::StartVirtiofsd() {
   o.stderr_path = config_.run_dir + "/virtiofsd.log";
   o.new_session = true;
   o.die_with_parent = true;
+  RETURN_IF_ERROR(Record("virtiofsd", 0));
   ASSIGN_OR_RETURN(virtiofsd_, env_->Spawn(o));
+  RETURN_IF_ERROR(Record("virtiofsd", virtiofsd_.pid));
   return WaitForSocket(vc.socket_path, "virtiofsd", virtiofsd_, config_.virtiofsd_socket_timeout);
 }
 
@@ -88,10 +90,16 @@ Status Launcher::StartQemu() {
   o.stderr_path = config_.run_dir + "/qemu.log";
   o.new_session = true;
   o.die_with_parent = true;
+  RETURN_IF_ERROR(Record("qemu", 0));
   std::lock_guard<std::mutex> lock(qemu_mu_);
   ASSIGN_OR_RETURN(qemu_, env_->Spawn(o));
   qemu_exit_.reset();
-  return Status::Ok();
+  return Record("qemu", qemu_.pid);
+}
+
+Status Launcher::Record(std::string_view role, pid_t pid) {
+  if (!config_.on_process) return Status::Ok();
+  return config_.on_process(role, pid).WithContext("record " + std::string(role) + " process");
 }
 
 pid_t Launcher::qemu_pid() {

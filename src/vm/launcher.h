@@ -18,6 +18,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <string_view>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -44,6 +46,11 @@ struct LaunchConfig {
   // the run dir). A path given here is the caller's and is kept.
   std::string console_log;
   std::chrono::milliseconds virtiofsd_socket_timeout{5000};
+  // Called with pid 0 right before a process ("virtiofsd", "qemu") is
+  // started, and with its pid right after, so the caller can record it in
+  // persisted state (intent before action; gc kills what a crash left). An
+  // error before the start aborts it. Empty: nothing is recorded.
+  std::function<Status(std::string_view role, pid_t pid)> on_process;
 };
 
 class Launcher {
@@ -87,6 +94,8 @@ class Launcher {
   Status WaitForSocket(const std::string& path, const char* name, sys::Child& owner,
                        std::chrono::milliseconds timeout);
   Status StartQemu();
+  // Reports a process start to config_.on_process.
+  Status Record(std::string_view role, pid_t pid);
   // Waits for `child` up to `deadline`, then SIGKILLs its process group and
   // reaps it. OK when it exited by itself.
   Status EndChild(sys::Child& child, const char* name, std::chrono::milliseconds deadline);

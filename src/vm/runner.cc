@@ -131,7 +131,7 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
   if (req.args.empty()) return InvalidArgumentError("run: the process has no args");
 
   Stopper stopper(env, req.signal_fd, req.timeout);
-  const std::string sid = NewRunSandboxId(env);
+  const std::string sid = req.sandbox_id.empty() ? NewRunSandboxId(env) : req.sandbox_id;
   const std::string cid = sid;
 
   // The guest exists only once booted; the sharer asks for its agent when it
@@ -192,6 +192,7 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
       gc.launch.memory_mb = req.memory_mb;
       gc.launch.cpus = req.cpus;
       gc.launch.console_log = req.console_log;
+      gc.launch.on_process = req.on_process;
       gc.boot_timeout = req.boot_timeout;
       guest = std::make_unique<Guest>(env, gc);
       stopper.SetGuest(guest.get());

@@ -55,6 +55,12 @@ struct RunRequest {
   // Mounts the guest makes itself (proc, tmpfs, ...), passed through.
   std::vector<Mount> guest_mounts;
 
+  // The sandbox id; empty: NewRunSandboxId(). A caller that persists the
+  // run's state (cli/run.cc) picks it first.
+  std::string sandbox_id;
+  // See LaunchConfig::on_process.
+  std::function<Status(std::string_view role, pid_t pid)> on_process;
+
   // Called on the calling thread as the run moves on: "preparing", ...
   std::function<void(std::string_view)> on_progress;
   // Called with the process's output as it arrives (stream 1 = stdout,

@@ -78,7 +78,7 @@ class RunE2eTest : public ::testing::Test {
     EXPECT_EQ(CountMountsUnder(root_ + "/"), 0) << "a mount is left under " << root_;
     for (const std::string& e : EntriesUnder(root_)) {
       const std::string rel = e.substr(root_.size());
-      EXPECT_TRUE(rel == "/sandboxes" || rel == "/vm" || rel == "/kvm-probe" || rel.rfind("/state", 0) == 0)
+      EXPECT_TRUE(rel == "/sandboxes" || rel == "/vm" || rel == "/kvm-probe" || rel == "/sbs")
           << "left behind: " << e;
     }
   }
@@ -188,6 +188,41 @@ TEST_F(RunE2eTest, SigtermMidRunLeavesNothing) {
   EXPECT_NE(st->code, 0);
   EXPECT_NE(ReadFile(tmp_ / "err").find("interrupted by SIGTERM"), std::string::npos)
       << ReadFile(tmp_ / "err");
+}
+
+// SIGKILL gives vmshare no chance to tear down: its guest dies with it
+// (parent-death signal), and `vmshare gc` removes the rest from the recorded
+// state. Before the kill, gc leaves the live run alone.
+TEST_F(RunE2eTest, SigkillMidRunThenGcLeavesNothing) {
+  fs::remove(tmp_ / "out");
+  sys::Child c = Start({"/bin/sh", "-c", "echo started; sleep 600"});
+  bool started = false;
+  for (int i = 0; i < 3000 && !started; ++i) {
+    started = ReadFile(tmp_ / "out").find("started") != std::string::npos;
+    if (!started) env_->SleepFor(milliseconds(100));
+  }
+  ASSERT_TRUE(started) << ReadFile(tmp_ / "err");
+  auto gc = [&] {
+    sys::ChildOptions o;
+    o.argv = {VMSHARE_BIN, "--root", root_, "gc"};
+    o.stdout_path = tmp_ / "gc.out";
+    o.stderr_path = tmp_ / "gc.err";
+    Result<sys::Child> g = env_->Spawn(o);
+    EXPECT_OK(g);
+    Result<sys::ExitStatus> st = env_->Wait(*g, milliseconds(60000));
+    EXPECT_OK(st);
+    EXPECT_TRUE(st.ok() && st->exited && st->code == 0) << ReadFile(tmp_ / "gc.err");
+  };
+  gc();
+  EXPECT_NE(ReadFile(tmp_ / "gc.out").find("a live vmshare process holds its lock"), std::string::npos)
+      << ReadFile(tmp_ / "gc.out");
+  EXPECT_GT(CountMountsUnder(root_ + "/"), 0) << "gc must not touch a live run";
+
+  ASSERT_OK(env_->Kill(c, SIGKILL));
+  ASSERT_OK(env_->Wait(c, milliseconds(60000)));
+  EXPECT_GT(CountMountsUnder(root_ + "/"), 0) << "a killed run leaves its mounts to gc";
+  gc();
+  // TearDown checks that no process, mount or directory is left.
 }
 
 TEST_F(RunE2eTest, GuestPanicMidRunFailsTheRunAndLeavesNothing) {
