@@ -33,10 +33,13 @@ FUZZ_SECONDS ?= 600
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
-# A long chaos run (tests/chaos): CHAOS_TRIALS kill-at-random-then-gc trials.
+# A long chaos run (tests/chaos): CHAOS_TRIALS kill-at-random-then-gc trials
+# of the share commands, and CHAOS_RUN_TRIALS of `vmshare run` (each boots a
+# guest).
 CHAOS_TRIALS ?= 5000
+CHAOS_RUN_TRIALS ?= 30
 chaos: build
-	VMSHARE_CHAOS_TRIALS=$(CHAOS_TRIALS) $(BUILD)/tests/chaos/chaos_test --gtest_filter='Chaos.*'
+	VMSHARE_CHAOS_TRIALS=$(CHAOS_TRIALS) VMSHARE_CHAOS_RUN_TRIALS=$(CHAOS_RUN_TRIALS) $(BUILD)/tests/chaos/chaos_test --gtest_filter='Chaos.*'
 
 clean:
 	rm -rf $(BUILD)

@@ -11,6 +11,7 @@
 //
 // VMSHARE_CHAOS_TRIALS (default 300) and VMSHARE_CHAOS_SEED (default: time)
 // select the run; `make chaos` runs a long one.
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 
@@ -144,6 +145,77 @@ TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
   for (const auto& n : st.failure_notes) ADD_FAILURE() << n;
   EXPECT_EQ(st.failures, 0);
   EXPECT_GE(st.killed_mid_command, trials / 10) << "the kills should land mid-command often";
+}
+
+// Processes whose command line mentions `needle` (a run's qemu and
+// virtiofsd name the run's directories).
+std::vector<std::string> ProcessesMentioning(const std::string& needle) {
+  std::vector<std::string> found;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid == std::to_string(::getpid())) continue;
+    std::string cmd = ReadFile(e.path().string() + "/cmdline");
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find(needle) != std::string::npos && cmd.find("chaos_test") == std::string::npos)
+      found.push_back(pid + ": " + cmd);
+  }
+  return found;
+}
+
+// The long run's second loop: `vmshare run` (a real guest under TCG) SIGKILLed
+// at a random instant between start and a few seconds past boot, then gc.
+// Its guest dies with it (parent-death signal); gc removes the mounts, the
+// directories and the state, and kills any recorded process still alive.
+// Off by default (each trial boots a guest); `make chaos` sets
+// VMSHARE_CHAOS_RUN_TRIALS.
+TEST(Chaos, KillVmshareRunAtRandomThenGcLeavesNothing) {
+  REQUIRE_ROOT();
+  const int trials = EnvInt("VMSHARE_CHAOS_RUN_TRIALS", 0);
+  if (trials <= 0) GTEST_SKIP() << "set VMSHARE_CHAOS_RUN_TRIALS (make chaos does)";
+  const unsigned seed = static_cast<unsigned>(EnvInt("VMSHARE_CHAOS_SEED", static_cast<int>(::time(nullptr))));
+  std::mt19937 rng(seed);
+  World w;
+  // The example bundle's busybox rootfs (read-only), with the world's volumes.
+  nlohmann::json config = {
+      {"ociVersion", "1.0.2"},
+      {"process", {{"args", {"/bin/sh", "-c", "ls /data /readonly >/dev/null; sleep 3"}}, {"cwd", "/"}}},
+      {"root", {{"path", std::string(VMSHARE_EXAMPLE_BUNDLE) + "/rootfs"}, {"readonly", true}}},
+      {"mounts",
+       {{{"destination", "/data"}, {"type", "bind"}, {"source", w.path("data")}, {"options", {"rbind", "rw"}}},
+        {{"destination", "/readonly"}, {"type", "bind"}, {"source", w.path("config")}, {"options", {"rbind", "ro"}}}}}};
+  fs::create_directories(w.path("runbundle"));
+  WriteFile(w.path("runbundle/config.json"), config.dump());
+
+  int failures = 0, killed = 0;
+  for (int t = 0; t < trials; ++t) {
+    std::vector<std::string> problems;
+    const microseconds delay(std::uniform_int_distribution<int>(0, 6'000'000)(rng));
+    CmdResult r = w.Vmshare({"run", "--bundle", w.path("runbundle"), "--accel", "tcg"}, delay);
+    if (r.killed) ++killed;
+    else if (r.code != 0) problems.push_back("run failed: " + r.err);
+    for (const std::string& p : w.StateFileProblems()) problems.push_back("state file: " + p);
+    CmdResult g = w.Vmshare({"gc"});
+    if (g.code != 0) problems.push_back("gc failed: " + g.err + g.out);
+    // The guest's processes die with vmshare; give the kernel a moment.
+    std::vector<std::string> procs;
+    for (int i = 0; i < 50; ++i) {
+      procs = ProcessesMentioning(w.root() + "/");
+      if (procs.empty()) break;
+      sys::Env::Default()->SleepFor(std::chrono::milliseconds(100));
+    }
+    for (const auto& p : procs) problems.push_back("process left: " + p);
+    for (const std::string& l : w.Leftovers()) problems.push_back("left after gc: " + l);
+    if (w.AllSums() != w.initial_sums()) problems.push_back("a source file changed or was lost");
+    if (!problems.empty()) {
+      ++failures;
+      std::string note = "run trial " + std::to_string(t) + " (kill after " + std::to_string(delay.count()) + " us):";
+      for (const auto& p : problems) note += "\n  " + p;
+      ADD_FAILURE() << note;
+      w.Vmshare({"gc"});
+    }
+  }
+  std::printf("chaos run: seed %u, %d trials, %d killed mid-run, %d failures\n", seed, trials, killed, failures);
+  EXPECT_EQ(failures, 0);
 }
 
 }  // namespace
