@@ -3,6 +3,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include "agent.pb.h"
+#include "agent/wire_util.h"
 #include "health.pb.h"
 #include "oci.pb.h"
 #include "ttrpc.pb.h"
@@ -24,19 +25,12 @@ void SilenceProtobufLog() {
 template <typename M>
 Result<M> Parse(std::string_view bytes, std::string_view name) {
   SilenceProtobufLog();
-  M m;
-  if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
-      !m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return InvalidArgumentError("decode " + std::string(name) + ": malformed protobuf");
-  }
-  return m;
+  return ParseProto<M>(bytes, name);
 }
 
 template <typename M>
 std::string Serialize(const M& m) {
-  std::string out;
-  m.SerializeToString(&out);
-  return out;
+  return SerializeProto(m);
 }
 
 template <typename Repeated>

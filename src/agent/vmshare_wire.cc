@@ -1,40 +1,19 @@
 #include "agent/vmshare_wire.h"
 
-#include <climits>
-
+#include "agent/wire_util.h"
 #include "vmshare.pb.h"
 
 namespace vmshare::agent {
-namespace {
-
-template <typename M>
-Result<M> Parse(std::string_view bytes, std::string_view name) {
-  M m;
-  if (bytes.size() > static_cast<size_t>(INT_MAX) ||
-      !m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return InvalidArgumentError("decode " + std::string(name) + ": malformed protobuf");
-  }
-  return m;
-}
-
-template <typename M>
-std::string Serialize(const M& m) {
-  std::string out;
-  m.SerializeToString(&out);
-  return out;
-}
-
-}  // namespace
 
 std::string EncodeRenameRequest(const RenameRequest& r) {
   ::vmshare::RenameRequest p;
   p.set_from(r.from);
   p.set_to(r.to);
-  return Serialize(p);
+  return SerializeProto(p);
 }
 
 Result<RenameRequest> DecodeRenameRequest(std::string_view bytes) {
-  ASSIGN_OR_RETURN(auto p, Parse<::vmshare::RenameRequest>(bytes, "RenameRequest"));
+  ASSIGN_OR_RETURN(auto p, ParseProto<::vmshare::RenameRequest>(bytes, "RenameRequest"));
   return RenameRequest{p.from(), p.to()};
 }
 
@@ -42,11 +21,11 @@ std::string EncodeRemoveRequest(const RemoveRequest& r) {
   ::vmshare::RemoveRequest p;
   p.set_path(r.path);
   p.set_recursive(r.recursive);
-  return Serialize(p);
+  return SerializeProto(p);
 }
 
 Result<RemoveRequest> DecodeRemoveRequest(std::string_view bytes) {
-  ASSIGN_OR_RETURN(auto p, Parse<::vmshare::RemoveRequest>(bytes, "RemoveRequest"));
+  ASSIGN_OR_RETURN(auto p, ParseProto<::vmshare::RemoveRequest>(bytes, "RemoveRequest"));
   return RemoveRequest{p.path(), p.recursive()};
 }
 
@@ -54,11 +33,11 @@ std::string EncodeMountTmpfsRequest(const MountTmpfsRequest& r) {
   ::vmshare::MountTmpfsRequest p;
   p.set_path(r.path);
   p.set_mode(r.mode);
-  return Serialize(p);
+  return SerializeProto(p);
 }
 
 Result<MountTmpfsRequest> DecodeMountTmpfsRequest(std::string_view bytes) {
-  ASSIGN_OR_RETURN(auto p, Parse<::vmshare::MountTmpfsRequest>(bytes, "MountTmpfsRequest"));
+  ASSIGN_OR_RETURN(auto p, ParseProto<::vmshare::MountTmpfsRequest>(bytes, "MountTmpfsRequest"));
   return MountTmpfsRequest{p.path(), p.mode()};
 }
 
@@ -67,11 +46,11 @@ std::string EncodeReadDirRequest(const ReadDirRequest& r) {
   p.set_path(r.path);
   p.set_start_after(r.start_after);
   p.set_max_entries(r.max_entries);
-  return Serialize(p);
+  return SerializeProto(p);
 }
 
 Result<ReadDirRequest> DecodeReadDirRequest(std::string_view bytes) {
-  ASSIGN_OR_RETURN(auto p, Parse<::vmshare::ReadDirRequest>(bytes, "ReadDirRequest"));
+  ASSIGN_OR_RETURN(auto p, ParseProto<::vmshare::ReadDirRequest>(bytes, "ReadDirRequest"));
   return ReadDirRequest{p.path(), p.start_after(), p.max_entries()};
 }
 
@@ -87,11 +66,11 @@ std::string EncodeReadDirResponse(const ReadDirResponse& r) {
     q->set_link_target(e.link_target);
   }
   p.set_more(r.more);
-  return Serialize(p);
+  return SerializeProto(p);
 }
 
 Result<ReadDirResponse> DecodeReadDirResponse(std::string_view bytes) {
-  ASSIGN_OR_RETURN(auto p, Parse<::vmshare::ReadDirResponse>(bytes, "ReadDirResponse"));
+  ASSIGN_OR_RETURN(auto p, ParseProto<::vmshare::ReadDirResponse>(bytes, "ReadDirResponse"));
   ReadDirResponse r;
   r.more = p.more();
   for (const auto& q : p.entries()) {
