@@ -33,6 +33,7 @@
 #include "core/types.h"
 #include "share/share_tree.h"
 #include "share/sharer.h"
+#include "share/watch_bench_util.h"
 #include "sys/env.h"
 
 namespace vmshare {
@@ -40,15 +41,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
-}
-
-void Write(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary) << data;
-}
+using bench::NowNs;
+using bench::Write;
 
 struct Agent {
   Agent(const std::string& dir, const std::string& shared_root) : shared_root(shared_root) {
@@ -202,9 +196,7 @@ void BM_WatchUpdateLatency(benchmark::State& state, const std::string& mode) {
   ::close(ino);
   sharer->StopFileEventWatcher();
   if (lat_us.empty()) return;
-  std::sort(lat_us.begin(), lat_us.end());
-  state.counters["p50_us"] = lat_us[lat_us.size() / 2];
-  state.counters["p99_us"] = lat_us[std::min(lat_us.size() - 1, lat_us.size() * 99 / 100)];
+  bench::SetLatencyCounters(state, lat_us);
   state.counters["updates"] = static_cast<double>(lat_us.size());
 }
 
@@ -240,21 +232,12 @@ void CopyBench(benchmark::State& state, const std::function<uint64_t(const std::
 }
 
 void BM_CopyOneFile256MiB(benchmark::State& state) {
-  CopyBench(state, [](const std::string& dir) {
-    fs::create_directories(dir);
-    Write(dir + "/big", std::string(256u << 20, 'x'));
-    return uint64_t{256u << 20};
-  });
+  CopyBench(state, bench::MakeOneFile256MiB);
 }
 BENCHMARK(BM_CopyOneFile256MiB)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 
 void BM_Copy1000Files4KiB(benchmark::State& state) {
-  CopyBench(state, [](const std::string& dir) {
-    fs::create_directories(dir);
-    const std::string data(4096, 'y');
-    for (int i = 0; i < 1000; ++i) Write(dir + "/f" + std::to_string(i), data);
-    return uint64_t{1000 * 4096};
-  });
+  CopyBench(state, bench::Make1000Files4KiB);
 }
 BENCHMARK(BM_Copy1000Files4KiB)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 

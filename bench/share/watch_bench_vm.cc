@@ -28,6 +28,7 @@
 #include "agent/vmshare_client.h"
 #include "core/types.h"
 #include "share/sharer.h"
+#include "share/watch_bench_util.h"
 #include "vm/accel.h"
 #include "vm/guest.h"
 #include "vm/guest_image.h"
@@ -37,13 +38,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
-}
-
-void Write(const std::string& path, const std::string& data) { std::ofstream(path, std::ios::binary) << data; }
+using bench::NowNs;
+using bench::Write;
 
 // A prepared sandbox and a booted guest for one mode.
 struct VmSandbox {
@@ -204,9 +200,7 @@ void BM_VmWatchUpdateLatency(benchmark::State& state, const std::string& mode) {
   sb.sharer->StopFileEventWatcher();
   sb.sharer->UnshareFile(c, m).IgnoreError();
   if (lat_us.empty()) return;
-  std::sort(lat_us.begin(), lat_us.end());
-  state.counters["p50_us"] = lat_us[lat_us.size() / 2];
-  state.counters["p99_us"] = lat_us[std::min(lat_us.size() - 1, lat_us.size() * 99 / 100)];
+  bench::SetLatencyCounters(state, lat_us);
   state.SetLabel("accel " + sb.accel);
 }
 BENCHMARK_CAPTURE(BM_VmWatchUpdateLatency, virtio_fs, std::string("virtio-fs"))
@@ -240,21 +234,12 @@ void VmCopy(benchmark::State& state, const std::function<uint64_t(const std::str
 }
 
 void BM_VmCopyOneFile256MiB(benchmark::State& state) {
-  VmCopy(state, [](const std::string& dir) {
-    fs::create_directories(dir);
-    Write(dir + "/big", std::string(256u << 20, 'x'));
-    return uint64_t{256u << 20};
-  });
+  VmCopy(state, bench::MakeOneFile256MiB);
 }
 BENCHMARK(BM_VmCopyOneFile256MiB)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 void BM_VmCopy1000Files4KiB(benchmark::State& state) {
-  VmCopy(state, [](const std::string& dir) {
-    fs::create_directories(dir);
-    const std::string data(4096, 'y');
-    for (int i = 0; i < 1000; ++i) Write(dir + "/f" + std::to_string(i), data);
-    return uint64_t{1000 * 4096};
-  });
+  VmCopy(state, bench::Make1000Files4KiB);
 }
 BENCHMARK(BM_VmCopy1000Files4KiB)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 
