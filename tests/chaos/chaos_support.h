@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "persist/schema.h"
+#include "support/run_vmshare.h"
 #include "support/test_util.h"
 #include "sys/env.h"
 #include "sys/mountinfo.h"
@@ -29,12 +30,7 @@ using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
 
-struct CmdResult {
-  int code = -1;      // exit code, or -signal when killed
-  bool killed = false;
-  std::string out;
-  std::string err;
-};
+using testing::CmdResult;
 
 // FNV-1a of name and content of every file under `dir` (sorted walk).
 inline std::map<std::string, uint64_t> Checksums(const std::string& dir) {
@@ -94,28 +90,7 @@ class World {
   // that long (if it is still running).
   CmdResult Vmshare(const std::vector<std::string>& args,
                     std::optional<std::chrono::microseconds> kill_after = {}) const {
-    std::vector<std::string> argv = {VMSHARE_BIN, "--root", root_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const std::string out = tmp_ / "stdout", err = tmp_ / "stderr";
-    ::unlink(out.c_str());
-    ::unlink(err.c_str());
-    sys::Env* env = sys::Env::Default();
-    auto child = env->Spawn({.argv = argv, .stdout_path = out, .stderr_path = err});
-    EXPECT_TRUE(child.ok()) << child.status().ToString();
-    if (!child.ok()) return {};
-    if (kill_after) {
-      env->SleepFor(*kill_after);
-      env->Kill(*child, SIGKILL).IgnoreError();  // it may have exited: the pidfd makes that harmless
-    }
-    auto st = env->Wait(*child);
-    EXPECT_TRUE(st.ok());
-    if (!st.ok()) return {};
-    CmdResult r;
-    r.killed = !st->exited;
-    r.code = st->exited ? st->code : -st->code;
-    r.out = ReadFile(out);
-    r.err = ReadFile(err);
-    return r;
+    return testing::RunVmshare(VMSHARE_BIN, root_, args, tmp_ / "stdout", tmp_ / "stderr", kill_after);
   }
 
   // Every persist.json under the state root parses and decodes. Returns the

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "share/watch_agent.h"
+#include "support/run_vmshare.h"
 #include "support/test_util.h"
 #include "sys/env.h"
 
@@ -22,11 +23,7 @@ using testing::TempDir;
 using testing::WriteFile;
 namespace fs = std::filesystem;
 
-struct CmdResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using testing::CmdResult;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -63,18 +60,9 @@ class CliTest : public ::testing::Test {
   }
 
   CmdResult Vmshare(std::vector<std::string> args) {
-    std::vector<std::string> argv = {VMSHARE_BIN, "--root", root_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const std::string out = tmp_ / "stdout", err = tmp_ / "stderr";
-    ::unlink(out.c_str());
-    ::unlink(err.c_str());
-    sys::Env* env = sys::Env::Default();
-    auto child = env->Spawn({.argv = argv, .stdout_path = out, .stderr_path = err});
-    EXPECT_TRUE(child.ok()) << child.status().ToString();
-    if (!child.ok()) return {};
-    auto st = env->Wait(*child);
-    EXPECT_TRUE(st.ok() && st->exited);
-    return {st->code, ReadFile(out), ReadFile(err)};
+    CmdResult r = testing::RunVmshare(VMSHARE_BIN, root_, args, tmp_ / "stdout", tmp_ / "stderr");
+    EXPECT_FALSE(r.killed) << "vmshare died of signal " << -r.code;
+    return r;
   }
 
   std::string SandboxDir() const { return root_ + "/sandboxes/s1"; }
