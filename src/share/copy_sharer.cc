@@ -75,6 +75,25 @@ Result<bool> CopySharer::CopyTo(agent::AgentClient* agent, const sys::Fd& source
   return copied;
 }
 
+Status CopySharer::CopyIn(agent::AgentClient* agent, Container& container, Mount& mount,
+                          const sys::Fd& source, const std::string& guest,
+                          const std::string& context) {
+  const std::string old_host_path = mount.host_path;
+  mount.host_path = guest;
+  if (config_.before_mount) {
+    if (Status s = config_.before_mount(container, mount); !s.ok()) {
+      mount.host_path = old_host_path;
+      return s;
+    }
+  }
+  auto copied = CopyTo(agent, source, mount.source, guest);
+  if (!copied.ok()) {
+    mount.host_path = old_host_path;
+    return copied.status().WithContext(context);
+  }
+  return Status::Ok();
+}
+
 Result<std::optional<SharedFile>> CopySharer::ShareFile(Container& container, Mount& mount) {
   RETURN_IF_ERROR(ValidateId("container", container.id));
   const std::string context = "share " + Quote(mount.source) + " for container " + Quote(container.id);
@@ -101,19 +120,7 @@ Result<std::optional<SharedFile>> CopySharer::ShareFile(Container& container, Mo
     ASSIGN_OR_RETURN(name, VolumeShareName(container.id, mount.destination, hex));
   }
   const std::string guest = GuestPath(config_.guest_shared_dir, name);
-  const std::string old_host_path = mount.host_path;
-  mount.host_path = guest;
-  if (config_.before_mount) {
-    if (Status s = config_.before_mount(container, mount); !s.ok()) {
-      mount.host_path = old_host_path;
-      return s;
-    }
-  }
-  auto copied = CopyTo(agent, src.fd, mount.source, guest);
-  if (!copied.ok()) {
-    mount.host_path = old_host_path;
-    return copied.status().WithContext(context);
-  }
+  RETURN_IF_ERROR(CopyIn(agent, container, mount, src.fd, guest, context));
   if (shared_dir) shared_dirs_[mount.source] = SharedDir{guest, {container.id}};
   SharedFile shared;
   shared.guest_path = guest;
@@ -159,19 +166,7 @@ Result<SharedFile> CopySharer::ShareRootFilesystem(Container& container) {
   if (!src.info.is_dir()) return InvalidArgumentError(context + ": not a directory");
   ASSIGN_OR_RETURN(agent::AgentClient * agent, Agent(context));
   const std::string guest = GuestPath(config_.guest_shared_dir, container.id + "/" + kRootfsDir);
-  const std::string old_host_path = rootfs.host_path;
-  rootfs.host_path = guest;
-  if (config_.before_mount) {
-    if (Status s = config_.before_mount(container, rootfs); !s.ok()) {
-      rootfs.host_path = old_host_path;
-      return s;
-    }
-  }
-  auto copied = CopyTo(agent, src.fd, rootfs.source, guest);
-  if (!copied.ok()) {
-    rootfs.host_path = old_host_path;
-    return copied.status().WithContext(context);
-  }
+  RETURN_IF_ERROR(CopyIn(agent, container, rootfs, src.fd, guest, context));
   SharedFile shared;
   shared.guest_path = guest;
   return shared;

@@ -61,6 +61,11 @@ class CopySharer final : public FilesystemSharer {
   // Copies the opened source to guest_path; on error removes what was copied.
   Result<bool> CopyTo(agent::AgentClient* agent, const sys::Fd& source, const std::string& host,
                       const std::string& guest_path);
+  // Points mount.host_path at `guest`, runs config_.before_mount, then copies
+  // the opened source there. On any error mount.host_path is restored to
+  // what it was; a copy error gets `context`, a before_mount error is as is.
+  Status CopyIn(agent::AgentClient* agent, Container& container, Mount& mount,
+                const sys::Fd& source, const std::string& guest, const std::string& context);
 
   SharerConfig config_;
   sys::Env* env_;
