@@ -41,12 +41,7 @@ Status Containers::MountSpecMount(const sys::Fd& root, const SpecMount& m, Conta
     auto target = EnsureInRoot(env_, root, parts, source_info->is_dir());
     if (!target.ok()) return target.status().WithContext(what);
     ASSIGN_OR_RETURN(sys::Fd tree, env_->CloneTree(sys::Cwd(), m.source, opts.recursive));
-    sys::MountAttrs attrs;
-    attrs.read_only = (opts.flags & MS_RDONLY) != 0;
-    attrs.nosuid = (opts.flags & MS_NOSUID) != 0;
-    attrs.nodev = (opts.flags & MS_NODEV) != 0;
-    attrs.noexec = (opts.flags & MS_NOEXEC) != 0;
-    attrs.recursive = opts.recursive;
+    const sys::MountAttrs attrs = BindMountAttrs(opts);
     // Read-only before it is attached: the bind is never visible writable.
     RETURN_IF_ERROR(env_->MountSetattr(tree, attrs).WithContext(what));
     return env_->MoveMount(tree, *target).WithContext(what);

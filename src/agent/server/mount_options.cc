@@ -49,4 +49,14 @@ ParsedMountOptions ParseMountOptions(const std::vector<std::string>& options) {
   return out;
 }
 
+sys::MountAttrs BindMountAttrs(const ParsedMountOptions& opts) {
+  sys::MountAttrs attrs;
+  attrs.read_only = (opts.flags & MS_RDONLY) != 0;
+  attrs.nosuid = (opts.flags & MS_NOSUID) != 0;
+  attrs.nodev = (opts.flags & MS_NODEV) != 0;
+  attrs.noexec = (opts.flags & MS_NOEXEC) != 0;
+  attrs.recursive = opts.recursive;
+  return attrs;
+}
+
 }  // namespace vmshare::agent

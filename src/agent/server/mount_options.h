@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "sys/env.h"
+
 namespace vmshare::agent {
 
 struct ParsedMountOptions {
@@ -19,5 +21,10 @@ struct ParsedMountOptions {
 };
 
 ParsedMountOptions ParseMountOptions(const std::vector<std::string>& options);
+
+// The attributes a bind mount of these options gets through MountSetattr:
+// ro/nosuid/nodev/noexec from the flags, recursive for "rbind"; propagation
+// unchanged.
+sys::MountAttrs BindMountAttrs(const ParsedMountOptions& opts);
 
 }  // namespace vmshare::agent

@@ -65,12 +65,7 @@ Status StorageManager::Mount(const Storage& s, bool* mounted) {
   }
   if (s.driver == "bind") {
     ASSIGN_OR_RETURN(sys::Fd tree, env_->CloneTree(sys::Cwd(), s.source, opts.recursive));
-    sys::MountAttrs attrs;
-    attrs.read_only = (opts.flags & MS_RDONLY) != 0;
-    attrs.nosuid = (opts.flags & MS_NOSUID) != 0;
-    attrs.nodev = (opts.flags & MS_NODEV) != 0;
-    attrs.noexec = (opts.flags & MS_NOEXEC) != 0;
-    attrs.recursive = opts.recursive;
+    const sys::MountAttrs attrs = BindMountAttrs(opts);
     RETURN_IF_ERROR(env_->MountSetattr(tree, attrs));
     ASSIGN_OR_RETURN(sys::Fd target, env_->OpenAt(sys::Cwd(), mp, O_PATH | O_DIRECTORY));
     RETURN_IF_ERROR(env_->MoveMount(tree, target));
