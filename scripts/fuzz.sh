@@ -19,20 +19,9 @@ FUZZ_NICE=${FUZZ_NICE:-10}
 FUZZERS=${FUZZERS:-"persist_schema_fuzzer persist_store_fuzzer bundle_fuzzer agent_frame_fuzzer agent_request_fuzzer"}
 BUILD=${FUZZ_BUILD:-build-fuzz}
 
-# clang and its libFuzzer/sanitizer runtimes are needed here only, so they are
-# installed here rather than by install-deps.sh.
-scripts/install-deps.sh
-missing=()
-for p in clang libclang-rt-14-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || { echo "fuzz: need root to install: ${missing[*]}" >&2; exit 1; }
-  echo "fuzz: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# clang and its libFuzzer/sanitizer runtimes are needed by fuzzing only, so
+# they are asked for here rather than listed in install-deps.sh.
+scripts/install-deps.sh clang libclang-rt-14-dev
 
 # -Wno-unknown-warning-option: VMSHARE_WARNINGS has gcc's -Wshadow=local.
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
