@@ -6,18 +6,23 @@
 
 namespace vmshare::cli {
 
-std::string StateRoot(const GlobalOptions& g) { return g.root + "/sbs"; }
+std::string StateRoot(const std::string& root) { return root + "/sbs"; }
 
-Result<std::unique_ptr<share::FilesystemSharer>> SharerFor(const GlobalOptions& g, const std::string& sid,
-                                                          const SandboxState& state,
-                                                          persist::StateStore* store,
-                                                          const std::string& agent_socket) {
+share::SharerConfig BaseSharerConfig(const GlobalOptions& g, const std::string& sid, const SandboxState& state) {
   share::SharerConfig config;
   config.env = sys::Env::Default();
   config.root = g.root;
   config.sandbox_id = sid;
   config.sandbox_bind_mounts = state.bind_mounts;
   config.kubelet_root = g.kubelet_root;
+  return config;
+}
+
+Result<std::unique_ptr<share::FilesystemSharer>> SharerFor(const GlobalOptions& g, const std::string& sid,
+                                                          const SandboxState& state,
+                                                          persist::StateStore* store,
+                                                          const std::string& agent_socket) {
+  share::SharerConfig config = BaseSharerConfig(g, sid, state);
   if (store != nullptr) {
     // The mount being shared is one of container.state's, already carrying
     // its host path: saving the container's state records it.

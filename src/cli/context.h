@@ -14,7 +14,12 @@
 namespace vmshare::cli {
 
 // <root>/sbs: Kata's persist layout below vmshare's root.
-std::string StateRoot(const GlobalOptions& g);
+std::string StateRoot(const std::string& root);
+inline std::string StateRoot(const GlobalOptions& g) { return StateRoot(g.root); }
+
+// The sharer settings every command derives from the global options and the
+// sandbox's persisted state (no hooks, no agent).
+share::SharerConfig BaseSharerConfig(const GlobalOptions& g, const std::string& sid, const SandboxState& state);
 
 // The sharer for sandbox `sid` as its persisted state describes it. With a
 // store, every share is recorded in the container's persisted state before it

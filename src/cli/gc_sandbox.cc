@@ -1,4 +1,5 @@
 #include "cli/gc_sandbox.h"
+#include "cli/context.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -36,7 +37,7 @@ class Collector {
  public:
   Collector(sys::Env* env, const std::string& root, const std::string& sid, bool dry_run)
       : env_(env), root_(root), sid_(sid), dry_run_(dry_run), tree_(root + "/sandboxes/" + sid),
-        vm_dir_(root + "/vm/" + sid), store_(env, root + "/sbs") {
+        vm_dir_(root + "/vm/" + sid), store_(env, StateRoot(root)) {
     report_.sandbox_id = sid;
   }
 
@@ -276,7 +277,7 @@ GcReport CollectSandbox(sys::Env* env, const std::string& root, const std::strin
 }
 
 Result<std::vector<std::string>> GcCandidates(sys::Env* env, const std::string& root) {
-  persist::StateStore store(env, root + "/sbs");
+  persist::StateStore store(env, StateRoot(root));
   ASSIGN_OR_RETURN(auto listed, store.ListSandboxes());
   std::set<std::string> ids(listed.begin(), listed.end());
   AddIds(env, root + "/sandboxes", &ids);

@@ -99,7 +99,7 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
   // locked while this process lives (gc leaves a locked sandbox alone), its
   // virtiofsd and qemu recorded by pid and start time, so that after a
   // SIGKILL `vmshare gc` finds and removes everything.
-  persist::StateStore store(env, r.root + "/sbs");
+  persist::StateStore store(env, StateRoot(r.root));
   r.sandbox_id = vm::NewRunSandboxId(env);
   const std::string sid = r.sandbox_id;
   ASSIGN_OR_RETURN(persist::SandboxLock lock, store.Lock(sid, persist::LockMode::kExclusive));

@@ -38,12 +38,8 @@ Result<int> Watch(const GlobalOptions& g, const WatchFlags& f) {
   if (!client.ok()) return client.status().WithContext("watch sandbox " + Quote(f.sid) + ": connect to the agent");
   std::unique_ptr<agent::AgentClient> agent = std::move(client).value();
 
-  share::SharerConfig config;
+  share::SharerConfig config = BaseSharerConfig(g, f.sid, rec.sandbox);
   config.env = env;
-  config.root = g.root;
-  config.sandbox_id = f.sid;
-  config.sandbox_bind_mounts = rec.sandbox.bind_mounts;
-  config.kubelet_root = g.kubelet_root;
   config.agent = [&agent] { return agent.get(); };
   const std::string sid = f.sid;
   config.containers = [&store, sid]() -> Result<std::vector<Container>> {
