@@ -146,9 +146,11 @@ Status Sandbox::Hold() {
 
 void Sandbox::Release() { held_.Release(); }
 
-Result<persist::SandboxLock> Sandbox::LockForCall(persist::LockMode mode) {
-  if (!options_.persist || held_.held()) return persist::SandboxLock{};
-  return store_.Lock(id(), mode, options_.nonblocking_lock);
+Result<Sandbox::CallLock> Sandbox::LockForCall(persist::LockMode mode) {
+  if (!options_.persist || held_.held() || in_call_) return CallLock{};
+  ASSIGN_OR_RETURN(persist::SandboxLock lock, store_.Lock(id(), mode, options_.nonblocking_lock));
+  in_call_ = true;
+  return CallLock(std::move(lock), &in_call_);
 }
 
 Status Sandbox::RequireRecorded() const {
@@ -159,7 +161,7 @@ Status Sandbox::RequireRecorded() const {
 
 Result<persist::SandboxRecord> Sandbox::Load() {
   if (!options_.persist) return FailedPreconditionError("load sandbox " + Quote(id()) + ": not persisted");
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, LockForCall(persist::LockMode::kShared));
+  ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kShared));
   return store_.LoadSandbox(id());
 }
 
@@ -174,7 +176,7 @@ Status Sandbox::RecordShare(const Container& container, const Mount& mount) {
 
 Status Sandbox::RecordProcess(std::string_view role, pid_t pid) {
   if (!options_.persist) return Status::Ok();
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, LockForCall(persist::LockMode::kExclusive));
+  ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   const std::string r(role);
   return pid == 0 ? persist::RecordProcessIntent(store_, id(), r)
                   : persist::RecordProcessStarted(store_, env_, id(), r, pid);
@@ -184,7 +186,7 @@ Status Sandbox::Prepare() {
   const std::string context = "prepare sandbox \"" + id() + "\"";
   const Status other = FailedPreconditionError(context + ": already prepared with other settings (clean it up first)");
   if (options_.settings && recorded_ && !SameSettings(settings_, *options_.settings)) return other;
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, LockForCall(persist::LockMode::kExclusive));
+  ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   bool fresh = false;
   if (options_.persist) {
     // Again under the lock: another process may have recorded it since Open.
@@ -232,7 +234,7 @@ Status Sandbox::UnshareAll(Container& c) {
 
 Result<SharedContainer> Sandbox::AddContainer(Container container) {
   RETURN_IF_ERROR(RequireRecorded());
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, LockForCall(persist::LockMode::kExclusive));
+  ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   if (options_.persist) {
     ASSIGN_OR_RETURN(persist::SandboxRecord rec, store_.LoadSandbox(id()));
     if (rec.containers.count(container.id))
@@ -270,7 +272,7 @@ Status Sandbox::RemoveContainer(const std::string& cid) {
   RETURN_IF_ERROR(RequireRecorded());
   if (!options_.persist)
     return FailedPreconditionError("unshare container " + Quote(cid) + ": no record (not persisted)");
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, LockForCall(persist::LockMode::kExclusive));
+  ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   ASSIGN_OR_RETURN(persist::SandboxRecord rec, store_.LoadSandbox(id()));
   auto it = rec.containers.find(cid);
   if (it == rec.containers.end())
@@ -281,13 +283,13 @@ Status Sandbox::RemoveContainer(const std::string& cid) {
 
 Status Sandbox::RemoveContainer(Container& container) {
   RETURN_IF_ERROR(ValidateId("container", container.id));
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, LockForCall(persist::LockMode::kExclusive));
+  ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   return UnshareAll(container);
 }
 
 Result<std::optional<SharedFile>> Sandbox::ShareFile(Container& container, Mount& mount) {
   RETURN_IF_ERROR(RequireRecorded());
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, LockForCall(persist::LockMode::kExclusive));
+  ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   Result<std::optional<SharedFile>> shared = sharer_->ShareFile(container, mount);
   if (!shared.ok()) {
     // The sharer left nothing mounted: the record goes back to the caller's.
@@ -303,7 +305,7 @@ Result<std::optional<SharedFile>> Sandbox::ShareFile(Container& container, Mount
 }
 
 Status Sandbox::UnshareFile(Container& container, Mount& mount) {
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, LockForCall(persist::LockMode::kExclusive));
+  ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   RETURN_IF_ERROR(sharer_->UnshareFile(container, mount));
   if (!options_.persist || !recorded_) return Status::Ok();
   ContainerState s = WithMount(container, mount);
@@ -318,7 +320,7 @@ Status Sandbox::UnshareFile(Container& container, Mount& mount) {
 
 Result<SharedFile> Sandbox::ShareRootfs(Container& container) {
   RETURN_IF_ERROR(RequireRecorded());
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, LockForCall(persist::LockMode::kExclusive));
+  ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   Result<SharedFile> shared = sharer_->ShareRootFilesystem(container);
   Status saved = SaveContainer(container.id, container.state);
   if (shared.ok() && !saved.ok()) {
@@ -329,7 +331,7 @@ Result<SharedFile> Sandbox::ShareRootfs(Container& container) {
 }
 
 Status Sandbox::UnshareRootfs(Container& container) {
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, LockForCall(persist::LockMode::kExclusive));
+  ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   RETURN_IF_ERROR(sharer_->UnshareRootFilesystem(container));
   if (!options_.persist || !recorded_) return Status::Ok();
   return SaveContainer(container.id, container.state);
@@ -340,7 +342,7 @@ void Sandbox::StopWatcher() { sharer_->StopFileEventWatcher(); }
 
 Status Sandbox::Cleanup(bool force) {
   const std::string context = "clean up sandbox \"" + id() + "\"";
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, LockForCall(persist::LockMode::kExclusive));
+  ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   std::optional<persist::SandboxRecord> rec;
   if (options_.persist) {
     Result<persist::SandboxRecord> r = store_.LoadSandbox(id());  // again, under the lock

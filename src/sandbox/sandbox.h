@@ -41,6 +41,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -191,12 +192,30 @@ class Sandbox {
 
  private:
   struct AgentConnection;
+  // The lock of one call (or nothing when this object already holds one):
+  // marks the object as locked, so that a nested call (the sharer asking for
+  // the persisted containers mid-share) does not wait for its own lock.
+  class CallLock {
+   public:
+    CallLock() = default;
+    CallLock(persist::SandboxLock lock, bool* in_call) : lock_(std::move(lock)), in_call_(in_call) {}
+    CallLock(CallLock&& o) noexcept : lock_(std::move(o.lock_)), in_call_(std::exchange(o.in_call_, nullptr)) {}
+    CallLock& operator=(CallLock&&) = delete;
+    ~CallLock() {
+      if (in_call_ != nullptr) *in_call_ = false;
+    }
+
+   private:
+    persist::SandboxLock lock_;
+    bool* in_call_ = nullptr;
+  };
 
   explicit Sandbox(SandboxOptions options);
   Status Init();
   share::SharerConfig SharerConfigFor(const SandboxState& settings);
-  // The lock for one call: an empty one when Hold() has it (or no persist).
-  Result<persist::SandboxLock> LockForCall(persist::LockMode mode);
+  // The lock for one call: an empty one when Hold() or an enclosing call has
+  // it (or without persist).
+  Result<CallLock> LockForCall(persist::LockMode mode);
   Status SaveContainer(const std::string& cid, const ContainerState& state);
   // SharerConfig::before_mount: the container's record with `mount` in it.
   Status RecordShare(const Container& container, const Mount& mount);
@@ -212,6 +231,7 @@ class Sandbox {
   bool recorded_ = false;
   persist::StateStore store_;
   persist::SandboxLock held_;
+  bool in_call_ = false;  // a CallLock holds the lock
   std::atomic<agent::AgentClient*> attached_{nullptr};
   std::unique_ptr<AgentConnection> connection_;  // options_.agent_socket's client
   std::unique_ptr<share::FilesystemSharer> sharer_;
