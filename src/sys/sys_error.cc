@@ -10,7 +10,12 @@ namespace vmshare::sys {
 
 Status SysErrorCode(int err, std::string_view op, std::string_view object) {
   std::string what(op);
-  if (!object.empty()) what += " " + Quote(object);
+  if (!object.empty()) {
+    // Appended piece by piece: `" " + Quote(...)` makes GCC 12 at -O3 warn
+    // (a false -Wrestrict inside std::string).
+    what += ' ';
+    what += Quote(object);
+  }
   return ErrnoError(err, what);
 }
 
