@@ -82,7 +82,8 @@ class Stopper {
 // A guest that died under the run (kernel panic, poweroff) shows up as a
 // broken agent channel; say so, with the console's last words.
 Status GuestDied(const Status& failure, sandbox::Guest& guest) {
-  std::string msg = "the guest died during the run (kernel panic or poweroff): " + failure.message();
+  std::string msg =
+      "the guest died during the run (kernel panic or poweroff): " + failure.message();
   std::string console = guest.ConsoleTail(16384);
   // The panic line says why; the stack trace after it rarely helps a user.
   if (size_t panic = console.rfind("Kernel panic"); panic != std::string::npos)
@@ -217,7 +218,8 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   };
   // After a failure the agent may be stuck: DestroySandbox (bounded) and the
   // poweroff take the container down with everything else.
-  if (created) keep(guest->RemoveContainer(cid, /*ask_guest=*/failure.ok() && stopper.reason().ok()));
+  if (created)
+    keep(guest->RemoveContainer(cid, /*ask_guest=*/failure.ok() && stopper.reason().ok()));
   if (guest) {
     keep(guest->Shutdown(kShutdownDeadline));
     stopper.SetGuest(nullptr);

@@ -20,7 +20,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr uint64_t kStrictBeneath = sys::kResolveBeneath | sys::kResolveNoSymlinks | sys::kResolveNoMagiclinks;
+constexpr uint64_t kStrictBeneath =
+    sys::kResolveBeneath | sys::kResolveNoSymlinks | sys::kResolveNoMagiclinks;
 // More detaches than this for one sandbox means something keeps mounting.
 constexpr int kMaxUnmountRounds = 256;
 constexpr milliseconds kKillWait{5000};
@@ -30,13 +31,18 @@ bool Exists(sys::Env* env, const std::string& path) {
 }
 
 bool Under(const std::string& path, const std::string& dir) {
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         path[dir.size()] == '/');
 }
 
 class Collector {
  public:
   Collector(sys::Env* env, const std::string& root, const std::string& sid, bool dry_run)
-      : env_(env), root_(root), sid_(sid), dry_run_(dry_run), layout_(SandboxLayout::For(root, sid)),
+      : env_(env),
+        root_(root),
+        sid_(sid),
+        dry_run_(dry_run),
+        layout_(SandboxLayout::For(root, sid)),
         store_(env, layout_.state_root) {
     report_.sandbox_id = sid;
   }
@@ -78,7 +84,9 @@ class Collector {
         report_.state = "recorded";
         rec = std::move(*r);
       } else {
-        report_.state = r.status().code() == Code::kNotFound ? "missing" : "unreadable: " + r.status().ToString();
+        report_.state = r.status().code() == Code::kNotFound
+                            ? "missing"
+                            : "unreadable: " + r.status().ToString();
       }
     } else {
       report_.state = "missing";
@@ -101,7 +109,8 @@ class Collector {
 
  private:
   GcAction& Add(std::string action, std::string object, std::string detail) {
-    report_.actions.push_back(GcAction{std::move(action), std::move(object), std::move(detail), false, ""});
+    report_.actions.push_back(
+        GcAction{std::move(action), std::move(object), std::move(detail), false, ""});
     return report_.actions.back();
   }
   void Apply(GcAction& a, const Status& s) {
@@ -122,7 +131,8 @@ class Collector {
     if (sid_.rfind("run-", 0) != 0) return false;
     const size_t dash = sid_.find('-', 4);
     int pid = 0;
-    auto [p, ec] = std::from_chars(sid_.data() + 4, sid_.data() + (dash == std::string::npos ? sid_.size() : dash), pid);
+    auto [p, ec] = std::from_chars(
+        sid_.data() + 4, sid_.data() + (dash == std::string::npos ? sid_.size() : dash), pid);
     if (ec != std::errc() || pid <= 0) return false;
     if (!persist::ProcessStartTicks(env_, pid).ok()) return false;
     report_.skipped = "may belong to a live `vmshare run` (pid " + std::to_string(pid) + ")";
@@ -153,13 +163,16 @@ class Collector {
   // pidfd was opened and after), so the signal cannot reach a newcomer.
   Status KillSame(const RecordedProcess& p) {
     auto child = env_->OpenProcess(p.pid);
-    if (!child.ok()) return child.status().code() == Code::kNotFound ? Status::Ok() : child.status();
+    if (!child.ok())
+      return child.status().code() == Code::kNotFound ? Status::Ok() : child.status();
     ASSIGN_OR_RETURN(bool same, persist::IsSameProcess(env_, p));
     if (!same) return Status::Ok();
     Status s = env_->Kill(*child, SIGKILL);
     if (!s.ok()) return s.code() == Code::kNotFound ? Status::Ok() : s;
     ASSIGN_OR_RETURN(short ev, env_->PollOne(child->pidfd, POLLIN, kKillWait));
-    if (ev == 0) return DeadlineExceededError("kill " + p.role + " pid " + std::to_string(p.pid) + ": still running");
+    if (ev == 0)
+      return DeadlineExceededError("kill " + p.role + " pid " + std::to_string(p.pid) +
+                                   ": still running");
     return Status::Ok();
   }
 
@@ -169,7 +182,8 @@ class Collector {
       for (const Mount& m : c.mounts) ms.push_back(&m);
       for (const Mount* m : ms) {
         if (!m->host_path.empty() && !Under(m->host_path, layout_.tree.sandbox))
-          Add("ignore", m->host_path, "recorded for container \"" + cid + "\" but outside the sandbox tree: not touched");
+          Add("ignore", m->host_path,
+              "recorded for container \"" + cid + "\" but outside the sandbox tree: not touched");
       }
     }
   }
@@ -183,12 +197,14 @@ class Collector {
     ASSIGN_OR_RETURN(sys::Fd fd, env_->OpenAt2(tree, rel, O_PATH | O_NOFOLLOW, 0, kStrictBeneath));
     ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(fd, "", AT_EMPTY_PATH));
     if (!info.mount_root || (info.mnt_id != 0 && info.mnt_id != static_cast<uint64_t>(e.id)))
-      return FailedPreconditionError("unmount \"" + e.target + "\": the path no longer leads to that mount");
+      return FailedPreconditionError("unmount \"" + e.target +
+                                     "\": the path no longer leads to that mount");
     return fd;
   }
 
   Result<sys::Fd> OpenTree() {
-    ASSIGN_OR_RETURN(sys::Fd base, env_->OpenAt(sys::Cwd(), layout_.tree.sandboxes, O_PATH | O_DIRECTORY | O_NOFOLLOW));
+    ASSIGN_OR_RETURN(sys::Fd base, env_->OpenAt(sys::Cwd(), layout_.tree.sandboxes,
+                                                O_PATH | O_DIRECTORY | O_NOFOLLOW));
     return env_->OpenAt2(base, sid_, O_PATH | O_DIRECTORY, 0, kStrictBeneath);
   }
 
@@ -197,7 +213,9 @@ class Collector {
   void Unmount() {
     auto tree = OpenTree();
     if (!tree.ok()) {
-      Apply(Add("unmount", layout_.tree.sandbox, "open the sandbox tree without following symlinks"), tree.status());
+      Apply(
+          Add("unmount", layout_.tree.sandbox, "open the sandbox tree without following symlinks"),
+          tree.status());
       return;
     }
     std::set<int> tried;
@@ -214,7 +232,8 @@ class Collector {
         for (const auto& e : left) ids.insert(e.id);
         for (const auto& e : left) {
           // Only the topmost ones: each takes its submounts along.
-          if (!ids.count(e.parent_id)) Add("unmount", e.target, e.fstype + " mount " + std::to_string(e.id));
+          if (!ids.count(e.parent_id))
+            Add("unmount", e.target, e.fstype + " mount " + std::to_string(e.id));
         }
         return;
       }
@@ -237,7 +256,8 @@ class Collector {
         std::string names;
         for (const auto& e : left) names += (names.empty() ? "" : ", ") + Quote(e.target);
         Apply(Add("unmount", layout_.tree.sandbox, "mounts left: " + names),
-              FailedPreconditionError("unmount in \"" + layout_.tree.sandbox + "\": cannot safely reach " + names +
+              FailedPreconditionError("unmount in \"" + layout_.tree.sandbox +
+                                      "\": cannot safely reach " + names +
                                       (last.ok() ? "" : " (" + last.ToString() + ")")));
         return;
       }
@@ -275,7 +295,8 @@ void AddIds(sys::Env* env, const std::string& dir, std::set<std::string>* out) {
 
 }  // namespace
 
-GcReport CollectSandbox(sys::Env* env, const std::string& root, const std::string& sid, bool dry_run) {
+GcReport CollectSandbox(sys::Env* env, const std::string& root, const std::string& sid,
+                        bool dry_run) {
   return Collector(env, root, sid, dry_run).Run();
 }
 

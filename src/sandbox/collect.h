@@ -62,7 +62,8 @@ struct GcReport {
 
 // Collects sandbox `sid` under `root` (or, with dry_run, only reports what it
 // would do, changing nothing). REQUIRES: sid is a valid id.
-GcReport CollectSandbox(sys::Env* env, const std::string& root, const std::string& sid, bool dry_run);
+GcReport CollectSandbox(sys::Env* env, const std::string& root, const std::string& sid,
+                        bool dry_run);
 
 // Every valid sandbox id that has a state directory, a share tree (in the
 // default base) or a vm directory under `root`, sorted. Entries that are not valid ids are not

@@ -11,7 +11,8 @@ constexpr uint32_t kRemoveTimeoutSeconds = 10;
 
 }  // namespace
 
-Guest::Guest(Sandbox& sandbox, GuestOptions options) : sandbox_(sandbox), options_(std::move(options)) {}
+Guest::Guest(Sandbox& sandbox, GuestOptions options)
+    : sandbox_(sandbox), options_(std::move(options)) {}
 
 Guest::~Guest() {
   // The watcher and the sharer reach the guest through its agent: detach
@@ -44,7 +45,9 @@ Result<std::unique_ptr<Guest>> Guest::New(Sandbox& sandbox, GuestOptions options
   gc.launch.memory_mb = g->options_.memory_mb;
   gc.launch.cpus = g->options_.cpus;
   gc.launch.console_log = g->options_.console_log;
-  gc.launch.on_process = [&sandbox](std::string_view role, pid_t pid) { return sandbox.RecordProcess(role, pid); };
+  gc.launch.on_process = [&sandbox](std::string_view role, pid_t pid) {
+    return sandbox.RecordProcess(role, pid);
+  };
   gc.boot_timeout = g->options_.boot_timeout;
   g->vm_ = std::make_unique<vm::Guest>(env, std::move(gc));
   return g;
@@ -52,7 +55,8 @@ Result<std::unique_ptr<Guest>> Guest::New(Sandbox& sandbox, GuestOptions options
 
 Status Guest::Boot() {
   RETURN_IF_ERROR(vm_->Boot());
-  Status s = vm_->agent().CreateSandbox(sandbox_.SandboxStorages(), sandbox_.id(), options_.hostname);
+  Status s =
+      vm_->agent().CreateSandbox(sandbox_.SandboxStorages(), sandbox_.id(), options_.hostname);
   if (!s.ok()) {
     vm_->launcher().Kill();
     return s;
@@ -65,9 +69,11 @@ Status Guest::Boot() {
 Result<CreatedContainer> Guest::CreateContainer(const ContainerRequest& request) {
   RETURN_IF_ERROR(ValidateId("container", request.id));
   if (containers_.count(request.id))
-    return AlreadyExistsError("create container " + Quote(request.id) + ": already exists in sandbox " +
-                              Quote(sandbox_.id()));
-  if (!booted_) return FailedPreconditionError("create container " + Quote(request.id) + ": the guest is not booted");
+    return AlreadyExistsError("create container " + Quote(request.id) +
+                              ": already exists in sandbox " + Quote(sandbox_.id()));
+  if (!booted_)
+    return FailedPreconditionError("create container " + Quote(request.id) +
+                                   ": the guest is not booted");
   ASSIGN_OR_RETURN(SharedContainer shared, sandbox_.AddContainer(ContainerToShare(request)));
   auto undo = [&](Status why) -> Status {
     sandbox_.RemoveContainer(shared.container).IgnoreError();  // why is the error to report
@@ -77,7 +83,8 @@ Result<CreatedContainer> Guest::CreateContainer(const ContainerRequest& request)
   if (Status s = sandbox_.StartWatcher(); !s.ok()) return undo(s);
   CreatedContainer out;
   out.shared_at = sandbox_.env()->NowNanos();
-  Result<agent::CreateContainerRequest> create = BuildCreateRequest(request, shared.rootfs, shared.mounts);
+  Result<agent::CreateContainerRequest> create =
+      BuildCreateRequest(request, shared.rootfs, shared.mounts);
   if (!create.ok()) return undo(create.status());
   out.request = std::move(*create);
   if (Status s = vm_->agent().CreateContainer(out.request); !s.ok()) return undo(s);
@@ -86,17 +93,20 @@ Result<CreatedContainer> Guest::CreateContainer(const ContainerRequest& request)
 }
 
 Status Guest::StartContainer(const std::string& cid) {
-  if (!containers_.count(cid)) return NotFoundError("start container " + Quote(cid) + ": not created");
+  if (!containers_.count(cid))
+    return NotFoundError("start container " + Quote(cid) + ": not created");
   return vm_->agent().StartContainer(cid);
 }
 
 Result<int32_t> Guest::WaitContainer(const std::string& cid, const std::string& exec_id) {
-  if (!containers_.count(cid)) return NotFoundError("wait for container " + Quote(cid) + ": not created");
+  if (!containers_.count(cid))
+    return NotFoundError("wait for container " + Quote(cid) + ": not created");
   return vm_->agent().WaitProcess(cid, exec_id);
 }
 
 Status Guest::SignalContainer(const std::string& cid, const std::string& exec_id, int signal) {
-  if (!containers_.count(cid)) return NotFoundError("signal container " + Quote(cid) + ": not created");
+  if (!containers_.count(cid))
+    return NotFoundError("signal container " + Quote(cid) + ": not created");
   (void)exec_id;
   // TODO(#13): AgentClient::SignalProcess (the agent gains it in #11/#13).
   return UnimplementedError("signal container " + Quote(cid) + " with " + std::to_string(signal) +
@@ -106,7 +116,8 @@ Status Guest::SignalContainer(const std::string& cid, const std::string& exec_id
 Status Guest::RemoveContainer(const std::string& cid, bool ask_guest) {
   auto it = containers_.find(cid);
   if (it == containers_.end())
-    return NotFoundError("remove container " + Quote(cid) + ": not in sandbox " + Quote(sandbox_.id()));
+    return NotFoundError("remove container " + Quote(cid) + ": not in sandbox " +
+                         Quote(sandbox_.id()));
   const bool alive = booted_ && Alive();
   // Without a live guest there is nothing to remove copies from.
   if (!alive) sandbox_.SetAgent(nullptr);
@@ -135,7 +146,9 @@ void Guest::Interrupt() { vm_->Interrupt(); }
 
 bool Guest::Alive() { return !vm_->interrupted() && vm_->launcher().QemuRunning(); }
 
-bool Guest::WaitExit(std::chrono::milliseconds timeout) { return vm_->launcher().WaitQemu(timeout).ok(); }
+bool Guest::WaitExit(std::chrono::milliseconds timeout) {
+  return vm_->launcher().WaitQemu(timeout).ok();
+}
 
 std::string Guest::ConsoleTail(size_t max_bytes) { return vm_->launcher().ConsoleTail(max_bytes); }
 

@@ -6,9 +6,12 @@ namespace vmshare::sandbox {
 
 std::string StateRootOf(const std::string& root) { return root + "/sbs"; }
 std::string VmRootOf(const std::string& root) { return root + "/vm"; }
-std::string DefaultShareBaseOf(const std::string& root) { return share::ShareTreePaths::For(root, "").sandboxes; }
+std::string DefaultShareBaseOf(const std::string& root) {
+  return share::ShareTreePaths::For(root, "").sandboxes;
+}
 
-SandboxLayout SandboxLayout::For(const std::string& root, const std::string& sid, const std::string& share_base) {
+SandboxLayout SandboxLayout::For(const std::string& root, const std::string& sid,
+                                 const std::string& share_base) {
   SandboxLayout l;
   l.root = root;
   l.sandbox_id = sid;

@@ -22,15 +22,15 @@
 namespace vmshare::sandbox {
 
 struct SandboxLayout {
-  std::string root;        // vmshare's root, as given (absolute)
-  std::string sandbox_id;  // validated by whoever built the layout
-  std::string share_base;  // "" (default tree under <root>/sandboxes) or Kata's base
+  std::string root;            // vmshare's root, as given (absolute)
+  std::string sandbox_id;      // validated by whoever built the layout
+  std::string share_base;      // "" (default tree under <root>/sandboxes) or Kata's base
   share::ShareTreePaths tree;  // .sandboxes, .sandbox, .mounts, .shared, .private_dir
-  std::string state_root;  // <root>/sbs: persist::StateStore's root
-  std::string state_dir;   // <root>/sbs/<sid>
-  std::string vm_root;     // <root>/vm: parent of every run dir (kept)
-  std::string run_dir;     // <root>/vm/<sid>
-  std::string kvm_probe;   // <root>/kvm-probe: the cached KVM probe answer (shared)
+  std::string state_root;      // <root>/sbs: persist::StateStore's root
+  std::string state_dir;       // <root>/sbs/<sid>
+  std::string vm_root;         // <root>/vm: parent of every run dir (kept)
+  std::string run_dir;         // <root>/vm/<sid>
+  std::string kvm_probe;       // <root>/kvm-probe: the cached KVM probe answer (shared)
 
   // REQUIRES: root (and share_base if not empty) absolute; sid a valid id.
   static SandboxLayout For(const std::string& root, const std::string& sid,

@@ -14,8 +14,8 @@ namespace {
 
 // The settings that make two preparations of one sandbox the same.
 bool SameSettings(const SandboxState& a, const SandboxState& b) {
-  return a.shared_fs == b.shared_fs && a.bind_mounts == b.bind_mounts && a.share_base == b.share_base &&
-         a.rootfs_name == b.rootfs_name;
+  return a.shared_fs == b.shared_fs && a.bind_mounts == b.bind_mounts &&
+         a.share_base == b.share_base && a.rootfs_name == b.rootfs_name;
 }
 
 bool IsElementOf(const Mount& m, const std::vector<Mount>& v) {
@@ -35,7 +35,8 @@ ContainerState WithMount(const Container& c, const Mount& mount) {
     }
   }
   for (Mount& e : s.mounts) {
-    if (e.host_path.empty() && !e.mounted && e.source == mount.source && e.destination == mount.destination) {
+    if (e.host_path.empty() && !e.mounted && e.source == mount.source &&
+        e.destination == mount.destination) {
       e = mount;
       return s;
     }
@@ -67,7 +68,8 @@ Sandbox::~Sandbox() {
 Result<std::unique_ptr<Sandbox>> Sandbox::Open(SandboxOptions options) {
   RETURN_IF_ERROR(ValidateId("sandbox", options.sandbox_id));
   if (options.root.empty() || options.root[0] != '/')
-    return InvalidArgumentError("vmshare root " + Quote(options.root) + ": must be an absolute path");
+    return InvalidArgumentError("vmshare root " + Quote(options.root) +
+                                ": must be an absolute path");
   std::unique_ptr<Sandbox> sb(new Sandbox(std::move(options)));
   RETURN_IF_ERROR(sb->Init());
   return sb;
@@ -140,7 +142,8 @@ std::string Sandbox::HostExportDir() const { return sharer_->HostExportDir(); }
 
 Status Sandbox::Hold() {
   if (!options_.persist || held_.held()) return Status::Ok();
-  ASSIGN_OR_RETURN(held_, store_.Lock(id(), persist::LockMode::kExclusive, options_.nonblocking_lock));
+  ASSIGN_OR_RETURN(held_,
+                   store_.Lock(id(), persist::LockMode::kExclusive, options_.nonblocking_lock));
   return Status::Ok();
 }
 
@@ -155,12 +158,13 @@ Result<Sandbox::CallLock> Sandbox::LockForCall(persist::LockMode mode) {
 
 Status Sandbox::RequireRecorded() const {
   if (!options_.persist || recorded_) return Status::Ok();
-  return NotFoundError("sandbox \"" + id() + "\" does not exist (run `vmshare sandbox prepare " + id() +
-                       "` first)");
+  return NotFoundError("sandbox \"" + id() + "\" does not exist (run `vmshare sandbox prepare " +
+                       id() + "` first)");
 }
 
 Result<persist::SandboxRecord> Sandbox::Load() {
-  if (!options_.persist) return FailedPreconditionError("load sandbox " + Quote(id()) + ": not persisted");
+  if (!options_.persist)
+    return FailedPreconditionError("load sandbox " + Quote(id()) + ": not persisted");
   ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kShared));
   return store_.LoadSandbox(id());
 }
@@ -184,7 +188,8 @@ Status Sandbox::RecordProcess(std::string_view role, pid_t pid) {
 
 Status Sandbox::Prepare() {
   const std::string context = "prepare sandbox \"" + id() + "\"";
-  const Status other = FailedPreconditionError(context + ": already prepared with other settings (clean it up first)");
+  const Status other = FailedPreconditionError(
+      context + ": already prepared with other settings (clean it up first)");
   if (options_.settings && recorded_ && !SameSettings(settings_, *options_.settings)) return other;
   ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   bool fresh = false;
@@ -238,8 +243,8 @@ Result<SharedContainer> Sandbox::AddContainer(Container container) {
   if (options_.persist) {
     ASSIGN_OR_RETURN(persist::SandboxRecord rec, store_.LoadSandbox(id()));
     if (rec.containers.count(container.id))
-      return AlreadyExistsError("share container \"" + container.id + "\": already shared in sandbox \"" + id() +
-                                "\"");
+      return AlreadyExistsError("share container \"" + container.id +
+                                "\": already shared in sandbox \"" + id() + "\"");
   }
   SharedContainer out;
   out.container = std::move(container);
@@ -271,12 +276,14 @@ Status Sandbox::RemoveContainer(const std::string& cid) {
   RETURN_IF_ERROR(ValidateId("container", cid));
   RETURN_IF_ERROR(RequireRecorded());
   if (!options_.persist)
-    return FailedPreconditionError("unshare container " + Quote(cid) + ": no record (not persisted)");
+    return FailedPreconditionError("unshare container " + Quote(cid) +
+                                   ": no record (not persisted)");
   ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
   ASSIGN_OR_RETURN(persist::SandboxRecord rec, store_.LoadSandbox(id()));
   auto it = rec.containers.find(cid);
   if (it == rec.containers.end())
-    return NotFoundError("unshare container \"" + cid + "\": not shared in sandbox \"" + id() + "\"");
+    return NotFoundError("unshare container \"" + cid + "\": not shared in sandbox \"" + id() +
+                         "\"");
   Container c{cid, std::move(it->second)};
   return UnshareAll(c);
 }
@@ -355,7 +362,8 @@ Status Sandbox::Cleanup(bool force) {
   if (rec && !rec->containers.empty() && !force) {
     std::string ids;
     for (const auto& [cid, _] : rec->containers) ids += (ids.empty() ? "" : ", ") + cid;
-    return FailedPreconditionError(context + ": containers still shared: " + ids + " (unshare them, or use --force)");
+    return FailedPreconditionError(context + ": containers still shared: " + ids +
+                                   " (unshare them, or use --force)");
   }
   if (rec) {
     for (auto& [cid, cstate] : rec->containers) {

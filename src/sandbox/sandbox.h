@@ -198,8 +198,10 @@ class Sandbox {
   class CallLock {
    public:
     CallLock() = default;
-    CallLock(persist::SandboxLock lock, bool* in_call) : lock_(std::move(lock)), in_call_(in_call) {}
-    CallLock(CallLock&& o) noexcept : lock_(std::move(o.lock_)), in_call_(std::exchange(o.in_call_, nullptr)) {}
+    CallLock(persist::SandboxLock lock, bool* in_call)
+        : lock_(std::move(lock)), in_call_(in_call) {}
+    CallLock(CallLock&& o) noexcept
+        : lock_(std::move(o.lock_)), in_call_(std::exchange(o.in_call_, nullptr)) {}
     CallLock& operator=(CallLock&&) = delete;
     ~CallLock() {
       if (in_call_ != nullptr) *in_call_ = false;

@@ -40,11 +40,11 @@ agent::SpecMount GuestBind(const Mount& m, const std::string& guest_path) {
 Result<agent::CreateContainerRequest> BuildCreateRequest(
     const ContainerRequest& request, const SharedFile& rootfs,
     const std::vector<std::optional<SharedFile>>& shared_mounts) {
-  const size_t host_mounts =
-      std::count_if(request.mounts.begin(), request.mounts.end(), [](const BundleMount& m) { return m.from_host; });
+  const size_t host_mounts = std::count_if(request.mounts.begin(), request.mounts.end(),
+                                           [](const BundleMount& m) { return m.from_host; });
   if (host_mounts != shared_mounts.size())
-    return InvalidArgumentError("build the spec of container \"" + request.id + "\": " +
-                                std::to_string(shared_mounts.size()) + " shares for " +
+    return InvalidArgumentError("build the spec of container \"" + request.id +
+                                "\": " + std::to_string(shared_mounts.size()) + " shares for " +
                                 std::to_string(host_mounts) + " host mounts");
   agent::CreateContainerRequest create;
   create.container_id = request.id;

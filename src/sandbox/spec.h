@@ -29,8 +29,8 @@ struct BundleMount {
 
 struct ContainerRequest {
   std::string id;
-  std::string bundle_path;  // recorded, informational
-  Mount rootfs;             // source: absolute host path (or block device)
+  std::string bundle_path;          // recorded, informational
+  Mount rootfs;                     // source: absolute host path (or block device)
   std::vector<BundleMount> mounts;  // in the bundle's order
   // The process and the rest of the spec, as the caller wants them in the
   // guest. root_path and mounts are filled in by BuildCreateRequest.

@@ -32,7 +32,8 @@ bool Exists(const std::string& p) {
 // the container's record holds at that instant.
 class RecordingEnv : public sys::EnvWrapper {
  public:
-  RecordingEnv(sys::Env* target, std::string state_root) : EnvWrapper(target), store_(target, std::move(state_root)) {}
+  RecordingEnv(sys::Env* target, std::string state_root)
+      : EnvWrapper(target), store_(target, std::move(state_root)) {}
 
   Status MoveMount(const sys::Fd& tree, const sys::Fd& target_fd) override {
     if (watching_) {
@@ -108,10 +109,13 @@ class SandboxTest : public ::testing::Test {
     c.id = "c1";
     c.state.rootfs.source = tmp_ / "src/rootfs";
     c.state.rootfs.type = "bind";
-    c.state.mounts = {Bind(tmp_ / "src/vol", "/vol"), Bind(tmp_ / "src/file", "/etc/file", /*ro=*/true)};
+    c.state.mounts = {Bind(tmp_ / "src/vol", "/vol"),
+                      Bind(tmp_ / "src/file", "/etc/file", /*ro=*/true)};
     return c;
   }
-  persist::StateStore Store() const { return persist::StateStore(sys::Env::Default(), root_ + "/sbs"); }
+  persist::StateStore Store() const {
+    return persist::StateStore(sys::Env::Default(), root_ + "/sbs");
+  }
 
   TempDir tmp_;
   std::string root_;
@@ -156,8 +160,10 @@ TEST_F(SandboxTest, FailedShareRollsBackAndLeavesNoRecord) {
   auto shared = sb->AddContainer(c);
   ASSERT_FALSE(shared.ok());
   EXPECT_EQ(shared.status().code(), Code::kNotFound);
-  EXPECT_NE(shared.status().message().find("share container \"c1\""), std::string::npos) << shared.status().ToString();
-  EXPECT_NE(shared.status().message().find("missing"), std::string::npos) << shared.status().ToString();
+  EXPECT_NE(shared.status().message().find("share container \"c1\""), std::string::npos)
+      << shared.status().ToString();
+  EXPECT_NE(shared.status().message().find("missing"), std::string::npos)
+      << shared.status().ToString();
   EXPECT_EQ(CountMountsUnder(sb->layout().tree.sandbox + "/"), base);
   EXPECT_EQ(Store().LoadContainer("sb1", "c1").status().code(), Code::kNotFound);
   // A second share of the same id is fine; a third is refused.
@@ -210,7 +216,8 @@ TEST_F(SandboxTest, OtherSettingsAreRefused) {
   ASSERT_NE(sb, nullptr);
   Status s = sb->Prepare();
   EXPECT_EQ(s.code(), Code::kFailedPrecondition);
-  EXPECT_EQ(s.message(), "prepare sandbox \"sb1\": already prepared with other settings (clean it up first)");
+  EXPECT_EQ(s.message(),
+            "prepare sandbox \"sb1\": already prepared with other settings (clean it up first)");
   ASSERT_OK(sb->Cleanup(false));
 }
 
@@ -338,7 +345,8 @@ TEST_F(SandboxTest, CleanupRefusesSharedContainersUnlessForced) {
   ASSERT_TRUE(sb->AddContainer(C1()).ok());
   Status s = sb->Cleanup(/*force=*/false);
   EXPECT_EQ(s.code(), Code::kFailedPrecondition);
-  EXPECT_EQ(s.message(), "clean up sandbox \"sb1\": containers still shared: c1 (unshare them, or use --force)");
+  EXPECT_EQ(s.message(),
+            "clean up sandbox \"sb1\": containers still shared: c1 (unshare them, or use --force)");
   ASSERT_OK(sb->Cleanup(/*force=*/true));
   EXPECT_FALSE(Exists(sb->layout().tree.sandbox));
   EXPECT_FALSE(Exists(sb->layout().state_dir));
@@ -350,7 +358,8 @@ TEST(SandboxLayoutTest, Paths) {
   EXPECT_EQ(l.tree.shared, "/run/vmshare/sandboxes/s1/shared");
   EXPECT_EQ(l.state_dir, "/run/vmshare/sbs/s1");
   EXPECT_EQ(l.run_dir, "/run/vmshare/vm/s1");
-  SandboxLayout k = SandboxLayout::For("/run/vmshare", "s1", "/run/kata-containers/shared/sandboxes/");
+  SandboxLayout k =
+      SandboxLayout::For("/run/vmshare", "s1", "/run/kata-containers/shared/sandboxes/");
   EXPECT_EQ(k.tree.sandbox, "/run/kata-containers/shared/sandboxes/s1");
   EXPECT_EQ(k.tree.mounts, "/run/kata-containers/shared/sandboxes/s1/mounts");
   EXPECT_EQ(k.state_dir, "/run/vmshare/sbs/s1");

@@ -34,7 +34,8 @@ ContainerRequest KubeStyle() {
   r.mounts = {
       {M("proc", "/proc", "proc", {"nosuid", "noexec", "nodev"}), false},
       {M("tmpfs", "/dev", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}), false},
-      {M("/var/lib/kubelet/pods/p/containers/c/x", "/dev/termination-log", "bind", {"rbind", "rw"}), true},
+      {M("/var/lib/kubelet/pods/p/containers/c/x", "/dev/termination-log", "bind", {"rbind", "rw"}),
+       true},
       {M("devpts", "/dev/pts", "devpts", {"nosuid", "noexec", "newinstance"}), false},
       {M("/run/containerd/shm", "/dev/shm", "bind", {"rbind", "ro"}), true},
       {M("sysfs", "/sys", "sysfs", {"nosuid", "ro"}), false},
@@ -45,13 +46,15 @@ ContainerRequest KubeStyle() {
 TEST(SpecTest, MountsKeepTheBundleOrderWithHostMountsReplacedInPlace) {
   const ContainerRequest r = KubeStyle();
   SharedFile rootfs = Shared("/run/kata-containers/shared/containers/c1/rootfs");
-  auto create = BuildCreateRequest(r, rootfs,
-                                   {Shared("/run/kata-containers/shared/containers/c1-aaaa-termination-log"),
-                                    Shared("/run/kata-containers/shared/containers/c1-bbbb-shm")});
+  auto create =
+      BuildCreateRequest(r, rootfs,
+                         {Shared("/run/kata-containers/shared/containers/c1-aaaa-termination-log"),
+                          Shared("/run/kata-containers/shared/containers/c1-bbbb-shm")});
   ASSERT_TRUE(create.ok()) << create.status().ToString();
   const std::vector<agent::SpecMount>& m = create->spec.mounts;
   ASSERT_EQ(m.size(), 6u);
-  const char* want_dest[] = {"/proc", "/dev", "/dev/termination-log", "/dev/pts", "/dev/shm", "/sys"};
+  const char* want_dest[] = {"/proc",    "/dev",     "/dev/termination-log",
+                             "/dev/pts", "/dev/shm", "/sys"};
   for (size_t i = 0; i < m.size(); ++i) EXPECT_EQ(m[i].destination, want_dest[i]) << "mount " << i;
   EXPECT_EQ(m[1].type, "tmpfs");
   EXPECT_EQ(m[2].type, "bind");
@@ -69,14 +72,16 @@ TEST(SpecTest, MountsKeepTheBundleOrderWithHostMountsReplacedInPlace) {
 
 TEST(SpecTest, UnsharedHostMountIsDroppedAndStoragesFollowMountOrder) {
   ContainerRequest r = KubeStyle();
-  Storage rootfs_dev{.driver = "blk", .source = "0000:00:05.0", .fstype = "ext4", .mount_point = "/r"};
+  Storage rootfs_dev{
+      .driver = "blk", .source = "0000:00:05.0", .fstype = "ext4", .mount_point = "/r"};
   SharedFile rootfs = Shared("/r");
   rootfs.container_storages = {rootfs_dev};
   Storage watched{.driver = "watchable-bind", .source = "/w", .mount_point = "/w"};
   auto create = BuildCreateRequest(r, rootfs, {std::nullopt, Shared("/g/shm", {watched})});
   ASSERT_TRUE(create.ok()) << create.status().ToString();
   ASSERT_EQ(create->spec.mounts.size(), 5u);
-  for (const agent::SpecMount& m : create->spec.mounts) EXPECT_NE(m.destination, "/dev/termination-log");
+  for (const agent::SpecMount& m : create->spec.mounts)
+    EXPECT_NE(m.destination, "/dev/termination-log");
   EXPECT_EQ(create->spec.mounts[3].destination, "/dev/shm");
   ASSERT_EQ(create->storages.size(), 2u);
   EXPECT_EQ(create->storages[0], rootfs_dev);
@@ -87,7 +92,8 @@ TEST(SpecTest, ShareCountMustMatchHostMounts) {
   auto create = BuildCreateRequest(KubeStyle(), Shared("/r"), {Shared("/a")});
   ASSERT_FALSE(create.ok());
   EXPECT_EQ(create.status().code(), Code::kInvalidArgument);
-  EXPECT_NE(create.status().message().find("\"c1\""), std::string::npos) << create.status().ToString();
+  EXPECT_NE(create.status().message().find("\"c1\""), std::string::npos)
+      << create.status().ToString();
 }
 
 TEST(SpecTest, GuestBindOptions) {
