@@ -352,6 +352,23 @@ TEST_F(SandboxTest, CleanupRefusesSharedContainersUnlessForced) {
   EXPECT_FALSE(Exists(sb->layout().state_dir));
 }
 
+// A run dir left behind (a guest whose processes gc must still find) keeps
+// the record that names them; the share tree goes anyway.
+TEST_F(SandboxTest, CleanupKeepsTheRecordWhileARunDirIsLeft) {
+  auto sb = Open(Options());
+  ASSERT_NE(sb, nullptr);
+  ASSERT_OK(sb->Prepare());
+  std::filesystem::create_directories(sb->layout().run_dir);
+  Status s = sb->Cleanup(/*force=*/false);
+  EXPECT_EQ(s.code(), Code::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find(sb->layout().run_dir), std::string::npos) << s.ToString();
+  EXPECT_FALSE(Exists(sb->layout().tree.sandbox));
+  EXPECT_TRUE(Exists(sb->layout().state_dir + "/persist.json"));
+  std::filesystem::remove(sb->layout().run_dir);
+  ASSERT_OK(sb->Cleanup(/*force=*/false));
+  EXPECT_FALSE(Exists(sb->layout().state_dir));
+}
+
 TEST(SandboxLayoutTest, Paths) {
   SandboxLayout l = SandboxLayout::For("/run/vmshare", "s1");
   EXPECT_EQ(l.tree.sandbox, "/run/vmshare/sandboxes/s1");
