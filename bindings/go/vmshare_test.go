@@ -229,7 +229,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"missing source", c, &Mount{Source: "/nonexistent/vmshare", Destination: "/d"}, syscall.ENOENT, "/nonexistent/vmshare"},
 		{"relative source", c, &Mount{Source: "relative", Destination: "/d"}, syscall.EINVAL, "relative"},
 		{"bad container id", &Container{ID: "../c"}, m, syscall.EINVAL, "invalid container id"},
-		{"empty container id", &Container{}, m, syscall.EINVAL, "ID"},
+		{"empty container id", &Container{}, m, syscall.EINVAL, "container id"},
 	}
 	for _, tc := range cases {
 		mount := *tc.m

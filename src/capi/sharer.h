@@ -4,6 +4,10 @@
 // recording every share before it is mounted under the sandbox lock (taken
 // without waiting: kBusy while another holder has it).
 //
+// The operations are the sandbox layer's (sandbox/sandbox.h, through
+// sharer_sandbox.cc); a tree without that layer's library builds
+// sharer_direct.cc, which sequences share/ and persist/ itself.
+//
 // Thread safety: one thread at a time (the ABI's contract).
 #pragma once
 
@@ -14,12 +18,6 @@
 #include "capi/config.h"
 #include "core/result.h"
 #include "core/types.h"
-#include "persist/store.h"
-#include "share/sharer.h"
-
-namespace vmshare::agent {
-class AgentClient;
-}  // namespace vmshare::agent
 
 namespace vmshare::capi {
 
@@ -41,25 +39,10 @@ class Sharer {
   void StopFileEventWatcher();
 
  private:
-  explicit Sharer(SharerOptions options);
-
-  // The lock of a state-changing call (held while it runs); none without
-  // persist. With must_exist, a sandbox with no state directory is
-  // kFailedPrecondition (not prepared) and nothing is created.
-  Result<persist::SandboxLock> LockForChange(const std::string& op, bool must_exist);
-  // The container as recorded, or as the caller gave it when it has no
-  // record; *recorded says which.
-  Result<Container> RecordedOr(const Container& given, bool* recorded);
-  // Puts the container's record back as it was before a failed share.
-  void Restore(const Container& before, bool recorded);
-
-  SharerOptions options_;
-  persist::StateStore store_;
-  std::unique_ptr<share::FilesystemSharer> sharer_;
-  std::unique_ptr<agent::AgentClient> agent_;
-  // Set by the share in progress: records the container with the mount
-  // being shared (its host path decided) before it is mounted.
-  std::function<Status(const Container&, const Mount&)> record_;
+  // What carries the operations out (sharer_sandbox.cc: the sandbox layer).
+  struct Impl;
+  explicit Sharer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace vmshare::capi

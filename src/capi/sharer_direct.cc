@@ -6,6 +6,8 @@
 
 #include "agent/client.h"
 #include "capi/layout.h"
+#include "persist/store.h"
+#include "share/sharer.h"
 #include "core/ids.h"
 
 namespace vmshare::capi {
@@ -43,15 +45,37 @@ void MarkUnshared(Mount& m) {
 
 }  // namespace
 
-Sharer::Sharer(SharerOptions options)
-    : options_(std::move(options)), store_(sys::Env::Default(), StateRootOf(options_.root)) {}
+struct Sharer::Impl {
+  explicit Impl(SharerOptions options)
+      : options_(std::move(options)), store_(sys::Env::Default(), StateRootOf(options_.root)) {}
+  ~Impl() {
+    if (sharer_) sharer_->StopFileEventWatcher();
+  }
 
-Sharer::~Sharer() {
-  if (sharer_) sharer_->StopFileEventWatcher();
-}
+  Result<persist::SandboxLock> LockForChange(const std::string& op, bool must_exist);
+  Result<Container> RecordedOr(const Container& given, bool* recorded);
+  void Restore(const Container& before, bool recorded);
+  Status Prepare();
+  Status Cleanup();
+  Result<std::optional<SharedFile>> ShareFile(Container container, Mount& mount);
+  Status UnshareFile(Container container, Mount mount);
+  Result<SharedFile> ShareRootfs(Container& container);
+  Status UnshareRootfs(Container container);
+
+  SharerOptions options_;
+  persist::StateStore store_;
+  std::unique_ptr<share::FilesystemSharer> sharer_;
+  std::unique_ptr<agent::AgentClient> agent_;
+  // Set by the share in progress: records the container with the mount
+  // being shared (its host path decided) before it is mounted.
+  std::function<Status(const Container&, const Mount&)> record_;
+};
+
+Sharer::Sharer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Sharer::~Sharer() = default;
 
 Result<std::unique_ptr<Sharer>> Sharer::Open(SharerOptions options) {
-  std::unique_ptr<Sharer> s(new Sharer(std::move(options)));
+  auto s = std::make_unique<Impl>(std::move(options));
   const SharerOptions& o = s->options_;
   share::SharerConfig config;
   config.env = sys::Env::Default();
@@ -62,7 +86,7 @@ Result<std::unique_ptr<Sharer>> Sharer::Open(SharerOptions options) {
   config.kubelet_root = o.kubelet_root;
   if (!o.share_base.empty() || o.rootfs_name != "rootfs")
     return UnimplementedError("share_base and rootfs_name are not supported yet");
-  Sharer* self = s.get();
+  Impl* self = s.get();
   config.before_mount = [self](const Container& c, const Mount& m) {
     return self->record_ ? self->record_(c, m) : Status::Ok();
   };
@@ -87,10 +111,23 @@ Result<std::unique_ptr<Sharer>> Sharer::Open(SharerOptions options) {
     };
   }
   ASSIGN_OR_RETURN(s->sharer_, share::NewSharer(o.shared_fs, std::move(config)));
-  return s;
+  return std::unique_ptr<Sharer>(new Sharer(std::move(s)));
 }
 
-Result<persist::SandboxLock> Sharer::LockForChange(const std::string& op, bool must_exist) {
+Status Sharer::Prepare() { return impl_->Prepare(); }
+Status Sharer::Cleanup() { return impl_->Cleanup(); }
+Result<std::optional<SharedFile>> Sharer::ShareFile(Container container, Mount& mount) {
+  return impl_->ShareFile(std::move(container), mount);
+}
+Status Sharer::UnshareFile(Container container, Mount mount) {
+  return impl_->UnshareFile(std::move(container), std::move(mount));
+}
+Result<SharedFile> Sharer::ShareRootfs(Container& container) { return impl_->ShareRootfs(container); }
+Status Sharer::UnshareRootfs(Container container) { return impl_->UnshareRootfs(std::move(container)); }
+Status Sharer::StartFileEventWatcher() { return impl_->sharer_->StartFileEventWatcher(); }
+void Sharer::StopFileEventWatcher() { impl_->sharer_->StopFileEventWatcher(); }
+
+Result<persist::SandboxLock> Sharer::Impl::LockForChange(const std::string& op, bool must_exist) {
   if (!options_.persist) return persist::SandboxLock();
   if (must_exist) {
     // Locking makes the sandbox's state directory; a share into a sandbox
@@ -104,7 +141,7 @@ Result<persist::SandboxLock> Sharer::LockForChange(const std::string& op, bool m
   return store_.Lock(options_.sandbox_id, persist::LockMode::kExclusive, /*nonblocking=*/true);
 }
 
-Result<Container> Sharer::RecordedOr(const Container& given, bool* recorded) {
+Result<Container> Sharer::Impl::RecordedOr(const Container& given, bool* recorded) {
   *recorded = false;
   if (!options_.persist) return given;
   auto state = store_.LoadContainer(options_.sandbox_id, given.id);
@@ -116,14 +153,14 @@ Result<Container> Sharer::RecordedOr(const Container& given, bool* recorded) {
   return Container{given.id, std::move(state).value()};
 }
 
-void Sharer::Restore(const Container& before, bool recorded) {
+void Sharer::Impl::Restore(const Container& before, bool recorded) {
   if (!options_.persist) return;
   // Secondary to the error being reported; the record stays otherwise.
   if (recorded) store_.SaveContainer(options_.sandbox_id, before.id, before.state).IgnoreError();
   else store_.RemoveContainer(options_.sandbox_id, before.id).IgnoreError();
 }
 
-Status Sharer::Prepare() {
+Status Sharer::Impl::Prepare() {
   const std::string& sid = options_.sandbox_id;
   const std::string op = "prepare sandbox " + Quote(sid);
   ASSIGN_OR_RETURN(auto lock, LockForChange(op, /*must_exist=*/false));
@@ -153,7 +190,7 @@ Status Sharer::Prepare() {
   return s;
 }
 
-Status Sharer::Cleanup() {
+Status Sharer::Impl::Cleanup() {
   const std::string& sid = options_.sandbox_id;
   const std::string op = "clean up sandbox " + Quote(sid);
   ASSIGN_OR_RETURN(auto lock, LockForChange(op, /*must_exist=*/false));
@@ -178,7 +215,7 @@ Status Sharer::Cleanup() {
   return Status::Ok();
 }
 
-Result<std::optional<SharedFile>> Sharer::ShareFile(Container container, Mount& mount) {
+Result<std::optional<SharedFile>> Sharer::Impl::ShareFile(Container container, Mount& mount) {
   const std::string& sid = options_.sandbox_id;
   const std::string op = "share file " + Quote(mount.source) + " of container " + Quote(container.id);
   ASSIGN_OR_RETURN(auto lock, LockForChange(op, /*must_exist=*/true));
@@ -212,7 +249,7 @@ Result<std::optional<SharedFile>> Sharer::ShareFile(Container container, Mount& 
   return shared;
 }
 
-Status Sharer::UnshareFile(Container container, Mount mount) {
+Status Sharer::Impl::UnshareFile(Container container, Mount mount) {
   const std::string op = "unshare file " + Quote(mount.host_path) + " of container " + Quote(container.id);
   ASSIGN_OR_RETURN(auto lock, LockForChange(op, /*must_exist=*/true));
   bool recorded = false;
@@ -225,7 +262,7 @@ Status Sharer::UnshareFile(Container container, Mount mount) {
   return store_.SaveContainer(options_.sandbox_id, c.id, c.state).WithContext(op);
 }
 
-Result<SharedFile> Sharer::ShareRootfs(Container& container) {
+Result<SharedFile> Sharer::Impl::ShareRootfs(Container& container) {
   const std::string& sid = options_.sandbox_id;
   const std::string op = "share rootfs of container " + Quote(container.id);
   ASSIGN_OR_RETURN(auto lock, LockForChange(op, /*must_exist=*/true));
@@ -246,7 +283,7 @@ Result<SharedFile> Sharer::ShareRootfs(Container& container) {
   record_ = nullptr;
   if (!shared.ok()) {
     if (saved) Restore(before, recorded);
-    return shared.status().WithContext(op);
+    return shared.status();  // names the container's rootfs already
   }
   if (options_.persist) {
     Status s = store_.SaveContainer(sid, work.id, work.state);
@@ -260,7 +297,7 @@ Result<SharedFile> Sharer::ShareRootfs(Container& container) {
   return shared;
 }
 
-Status Sharer::UnshareRootfs(Container container) {
+Status Sharer::Impl::UnshareRootfs(Container container) {
   const std::string op = "unshare rootfs of container " + Quote(container.id);
   ASSIGN_OR_RETURN(auto lock, LockForChange(op, /*must_exist=*/true));
   bool recorded = false;
@@ -270,9 +307,5 @@ Status Sharer::UnshareRootfs(Container container) {
   MarkUnshared(c.state.rootfs);
   return store_.SaveContainer(options_.sandbox_id, c.id, c.state).WithContext(op);
 }
-
-Status Sharer::StartFileEventWatcher() { return sharer_->StartFileEventWatcher(); }
-
-void Sharer::StopFileEventWatcher() { sharer_->StopFileEventWatcher(); }
 
 }  // namespace vmshare::capi
