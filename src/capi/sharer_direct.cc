@@ -84,8 +84,8 @@ Result<std::unique_ptr<Sharer>> Sharer::Open(SharerOptions options) {
   config.sandbox_bind_mounts = o.sandbox_bind_mounts;
   config.guest_shared_dir = o.guest_shared_dir;
   config.kubelet_root = o.kubelet_root;
-  if (!o.share_base.empty() || o.rootfs_name != "rootfs")
-    return UnimplementedError("share_base and rootfs_name are not supported yet");
+  config.share_base = o.share_base;
+  config.rootfs_name = o.rootfs_name;
   Impl* self = s.get();
   config.before_mount = [self](const Container& c, const Mount& m) {
     return self->record_ ? self->record_(c, m) : Status::Ok();
@@ -170,13 +170,17 @@ Status Sharer::Impl::Prepare() {
     fresh = !existing.ok() && existing.status().code() == Code::kNotFound;
     if (!existing.ok() && !fresh) return existing.status().WithContext(op);
     if (!fresh && (existing->sandbox.shared_fs != options_.shared_fs ||
-                   existing->sandbox.bind_mounts != options_.sandbox_bind_mounts))
+                   existing->sandbox.bind_mounts != options_.sandbox_bind_mounts ||
+                   existing->sandbox.share_base != options_.share_base ||
+                   existing->sandbox.rootfs_name != options_.rootfs_name))
       return FailedPreconditionError(op + ": already prepared with other settings (clean it up first)");
     if (fresh) {
       SandboxState want;
       want.state = "ready";
       want.shared_fs = options_.shared_fs;
       want.bind_mounts = options_.sandbox_bind_mounts;
+      want.share_base = options_.share_base;
+      want.rootfs_name = options_.rootfs_name;
       // Recorded before the tree is made: a crash in between leaves
       // something cleanup (and gc) find.
       RETURN_IF_ERROR(store_.SaveSandbox(sid, want).WithContext(op));

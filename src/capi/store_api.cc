@@ -68,6 +68,8 @@ int vmshare_store_save_sandbox(vmshare_store* st, const char* sandbox_id, const 
       if (existing.ok()) {
         state->shared_fs = existing->sandbox.shared_fs;
         state->bind_mounts = existing->sandbox.bind_mounts;
+        state->share_base = existing->sandbox.share_base;
+        state->rootfs_name = existing->sandbox.rootfs_name;
         state->processes = existing->sandbox.processes;
       } else if (existing.status().code() != Code::kNotFound) {
         return existing.status().WithContext(op);

@@ -426,6 +426,39 @@ static void test_store_round_trip(void) {
   free(cmd), free(doc), free(config), free(tmp);
 }
 
+static void test_kata_layout(void) {
+  current = "share_base and rootfs_name";
+  char *tmp = make_tmp();
+  char *src = fmt("%s/src", tmp), *base = fmt("%s/kata", tmp);
+  mkdir(src, 0755);
+  char *hello = fmt("%s/hello", src);
+  write_file(hello, "hi\n");
+  char *config = fmt("{\"sandbox_id\": \"s1\", \"root\": \"%s/root\", \"share_base\": \"%s\", "
+                     "\"rootfs_name\": \"rfs\"}", tmp, base);
+  vmshare_sharer *s = NULL;
+  char *error = NULL, *result = NULL;
+  CHECK_OK(vmshare_sharer_open(config, &s, &error), error);
+  CHECK_OK(vmshare_prepare(s, &error), error);
+  char *mounts = fmt("%s/s1/mounts", base);
+  CHECK(exists(mounts));
+  char *c = fmt("{\"ID\": \"c1\", \"Rootfs\": {\"Source\": \"%s\", \"Destination\": \"/\"}}", src);
+  CHECK_OK(vmshare_share_rootfs(s, c, &result, &error), error);
+  CHECK(result && strstr(result, "\"guest_path\":\"/run/kata-containers/shared/containers/c1/rfs\""));
+  char *host = json_string(result, "HostPath");
+  char *want = fmt("%s/s1/mounts/c1/rfs", base);
+  CHECK(host && strcmp(host, want) == 0);
+  vmshare_free(result);
+  CHECK_OK(vmshare_cleanup(s, &error), error);
+  CHECK(!mounted_under(tmp));
+  char *tree = fmt("%s/s1", base);
+  CHECK(!exists(tree));
+  vmshare_sharer_close(s);
+  char *cmd = fmt("rm -rf '%s'", tmp);
+  if (system(cmd) != 0) abort();
+  free(cmd), free(tree), free(want), free(host), free(c), free(mounts), free(config), free(hello), free(base);
+  free(src), free(tmp);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: capi_test EXPECTED_VERSION\n");
@@ -438,6 +471,7 @@ int main(int argc, char **argv) {
   if (geteuid() == 0) {
     test_share_lifecycle();
     test_bad_input_changes_nothing();
+    test_kata_layout();
   } else {
     printf("SKIP sharer tests: they mount and need root\n");
   }
