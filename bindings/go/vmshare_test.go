@@ -205,7 +205,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	m := &Mount{Source: f.src, Destination: "/data"}
 
 	// Not prepared: refused, nothing created.
-	if _, err := f.sharer.ShareFile(ctx, c, m); err == nil || !strings.Contains(err.Error(), "not prepared") {
+	if _, err := f.sharer.ShareFile(ctx, c, m); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), `sandbox "s1" does not exist`) {
 		t.Fatalf("ShareFile before Prepare: %v", err)
 	}
 	if _, err := os.Lstat(filepath.Join(f.root, "sbs", "s1")); !errors.Is(err, fs.ErrNotExist) {

@@ -94,8 +94,9 @@ typedef struct vmshare_sharer vmshare_sharer;
  *   "sandbox_bind_mounts"  array of absolute host paths (directories or
  *                          regular files) shared read-only with every
  *                          container
- *   "guest_shared_dir"     string, where the guest mounts the share
- *                          (default "/run/kata-containers/shared/containers")
+ *   "guest_shared_dir"     string, where the guest mounts the share; only
+ *                          the default, "/run/kata-containers/shared/containers",
+ *                          is accepted for now (-EINVAL otherwise)
  *   "kubelet_root"         string, watched Kubernetes volumes live below
  *                          <kubelet_root>/pods (default "/var/lib/kubelet")
  *   "share_base"           string, absolute; when set, the share tree is
@@ -149,8 +150,9 @@ int vmshare_cleanup(vmshare_sharer *s, char **error);
  * container_json is the container (see above; only "ID" is needed),
  * mount_json one Mount. With "persist", the container's record gets the
  * mount before it is mounted: it is added to the record's Mounts, or
- * replaces the entry with the same HostPath; a container without a record is
- * recorded from container_json.
+ * replaces the entry with the same HostPath (or an unshared entry with the
+ * same Source and Destination); a container without a record is recorded
+ * from container_json. A refused share leaves the record as it was.
  *
  * On success *result_json (when result_json is not NULL) is
  *   {"mount": <the Mount, with HostPath and Mounted set>,
@@ -159,8 +161,10 @@ int vmshare_cleanup(vmshare_sharer *s, char **error);
  * SharedFile). Free it with vmshare_free().
  * Errors: -EINVAL (NULL s, container_json or mount_json, malformed JSON, bad
  * container id, relative or symlinked source, unusable destination), -ENOENT
- * (the source does not exist), -EBUSY (the sandbox lock is held),
- * -EPERM/-EACCES/-EROFS, -EIO (among others: the sandbox is not prepared).
+ * (the source does not exist; with "persist", the sandbox has no record:
+ * vmshare_prepare() was not called), -EBUSY (the sandbox lock is held),
+ * -EPERM/-EACCES/-EROFS, -EIO (among others: the mount is already shared,
+ * or the sandbox is not prepared).
  * On error nothing is left mounted or created and *result_json is NULL. */
 int vmshare_share_file(vmshare_sharer *s, const char *container_json, const char *mount_json,
                        char **result_json, char **error);

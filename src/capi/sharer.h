@@ -4,9 +4,9 @@
 // recording every share before it is mounted under the sandbox lock (taken
 // without waiting: kBusy while another holder has it).
 //
-// The operations are the sandbox layer's (sandbox/sandbox.h, through
-// sharer_sandbox.cc); a tree without that layer's library builds
-// sharer_direct.cc, which sequences share/ and persist/ itself.
+// The operations are the sandbox layer's (sandbox/sandbox.h): this class
+// only decides which container each call acts on (the record, when there is
+// one) and holds the sandbox lock for the call.
 //
 // Thread safety: one thread at a time (the ABI's contract).
 #pragma once
@@ -39,7 +39,7 @@ class Sharer {
   void StopFileEventWatcher();
 
  private:
-  // What carries the operations out (sharer_sandbox.cc: the sandbox layer).
+  // The sandbox (sharer.cc).
   struct Impl;
   explicit Sharer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
