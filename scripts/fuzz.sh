@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 FUZZ_PARALLEL=${FUZZ_PARALLEL:-1}
 FUZZ_NICE=${FUZZ_NICE:-10}
-FUZZERS=${FUZZERS:-"persist_schema_fuzzer persist_store_fuzzer bundle_fuzzer agent_frame_fuzzer agent_request_fuzzer"}
+FUZZERS=${FUZZERS:-"persist_schema_fuzzer persist_store_fuzzer bundle_fuzzer capi_json_fuzzer agent_frame_fuzzer agent_request_fuzzer"}
 BUILD=${FUZZ_BUILD:-build-fuzz}
 
 # clang and its libFuzzer/sanitizer runtimes are needed by fuzzing only, so

@@ -286,6 +286,20 @@ Json ContainerToJson(const ContainerState& s, const Json* base) {
   return j;
 }
 
+Result<Mount> MountFromJson(const Json& doc, const std::string& path) {
+  Reader r(path);
+  Mount m;
+  ReadMount(r, doc, "", &m);
+  if (!r.status().ok()) return r.status();
+  return m;
+}
+
+Json MountToJson(const Mount& mount) {
+  Json j = Json::object();
+  WriteMount(mount, &j);
+  return j;
+}
+
 Result<SandboxState> SandboxFromJson(const Json& doc, const std::string& path) {
   Reader r(path);
   SandboxState s;

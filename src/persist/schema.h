@@ -56,6 +56,13 @@ Result<ContainerState> ContainerFromJson(const Json& doc, const std::string& pat
 // unknown keys are kept.
 Json ContainerToJson(const ContainerState& state, const Json* base);
 
+// Decodes one Mount object (an element of Mounts, or Rootfs); errors as
+// ContainerFromJson's, naming the key (e.g. `ReadOnly`).
+Result<Mount> MountFromJson(const Json& doc, const std::string& path);
+
+// Encodes one Mount with the field names of Mounts' elements.
+Json MountToJson(const Mount& mount);
+
 // Decodes a sandbox document. A PersistVersion other than kPersistVersion
 // (including a missing one) gives kUnimplemented naming `path` and the version.
 Result<SandboxState> SandboxFromJson(const Json& doc, const std::string& path);

@@ -1,0 +1,3 @@
+module github.com/vmshare/vmshare/bindings/go
+
+go 1.19
