@@ -22,11 +22,25 @@ struct QemuConfig {
   std::string agent_socket;  // host end of the agent virtio-serial port
   std::string agent_port_name = "agent.channel.0";
   std::string console_log;  // the guest's serial console goes here
+  std::string firmware;     // -bios image (qboot); empty: QEMU's default (SeaBIOS)
 };
 
-// The kernel command line: console on the first serial port, quiet, and a
-// panic that reboots at once (-no-reboot turns that into QEMU exiting).
+// The kernel command line: console on the first serial port, quiet, a
+// panic that reboots at once (-no-reboot turns that into QEMU exiting), and
+// the fast-boot options of FastBootOptions.
 std::string KernelCommandLine(const QemuConfig& c);
+
+// Kernel options that skip boot work this guest never needs: the timer and
+// TSC checks (QEMU's TSC is reliable), PS/2 probing, scanning PCI buses past
+// bus 0, the crypto self-tests, all but one serial port. Under TCG also
+// mitigations=off: an emulated CPU does not speculate, so the mitigations
+// are pure cost (page-table isolation alone flushes TCG's TLB on every
+// syscall). Under KVM they stay on.
+std::string FastBootOptions(const std::string& accel);
+
+// -machine (q35 without the SATA controller, SMBus and vmport nobody uses)
+// and, when the config names one, -bios.
+std::vector<std::string> MachineArgs(const QemuConfig& c);
 
 // QEMU's argv (argv[0] is the binary). Guest RAM is a shared memfd (vhost-user
 // needs the backend to map it); the only devices are the vhost-user-fs-pci
