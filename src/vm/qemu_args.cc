@@ -6,7 +6,7 @@ std::string FastBootOptions(const std::string& accel) {
   std::string s =
       "tsc=reliable no_timer_check rcupdate.rcu_expedited=1 i8042.direct=1 i8042.dumbkbd=1 "
       "i8042.nopnp=1 i8042.noaux=1 noreplace-smp reboot=k cryptomgr.notests pci=lastbus=0 "
-      "8250.nr_uarts=1";
+      "8250.nr_uarts=1 initcall_blacklist=init_kprobe_trace,crypto_kdf108_init";
   if (accel == "tcg") s += " mitigations=off";
   return s;
 }

@@ -116,7 +116,8 @@ TEST(QemuArgsTest, FastBootOptionsSkipChecksTheGuestNeverNeeds) {
     const std::string opts = FastBootOptions(accel);
     for (const char* want : {"tsc=reliable", "no_timer_check", "rcupdate.rcu_expedited=1", "i8042.noaux=1",
                              "i8042.nopnp=1", "i8042.dumbkbd=1", "i8042.direct=1", "noreplace-smp", "reboot=k",
-                             "cryptomgr.notests", "pci=lastbus=0", "8250.nr_uarts=1"})
+                             "cryptomgr.notests", "pci=lastbus=0", "8250.nr_uarts=1",
+                             "initcall_blacklist=init_kprobe_trace,crypto_kdf108_init"})
       EXPECT_TRUE(HasWord(opts, want)) << accel << ": no " << want << " in " << opts;
     // Nothing that would change how the guest fails: panics still end it.
     EXPECT_FALSE(HasWord(opts, "panic=1")) << opts;
