@@ -181,7 +181,8 @@ void BootOnce(benchmark::State& state, bool verbose) {
       // The line that arrived soonest after its stamp gives the guest clock's zero.
       if (p > 0 && (guest_zero < 0 || l.host_ns - p < guest_zero)) guest_zero = l.host_ns - p;
       if (l.text.find("Run /init as init process") != std::string::npos && p >= 0) run_init = p;
-      if (serving < 0 && l.text.find("vmshare-agent: serving on") != std::string::npos) serving = l.host_ns;
+      if (serving < 0 && l.text.find("vmshare-agent: serving on") != std::string::npos)
+        serving = l.host_ns;
     }
     auto ms = [](int64_t ns) { return ns / 1e6; };
     sum["launch"] += ms(t_spawn - t0);

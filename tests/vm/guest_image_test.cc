@@ -57,7 +57,8 @@ TEST(GuestImageTest, MissingInitramfsIsNamed) {
   Result<GuestImage> image = FindGuestImage(sys::Env::Default(), d.path());
   ASSERT_FALSE(image.ok());
   EXPECT_EQ(image.status().code(), Code::kNotFound);
-  EXPECT_NE(image.status().message().find(d / "initramfs.img"), std::string::npos) << image.status().ToString();
+  EXPECT_NE(image.status().message().find(d / "initramfs.img"), std::string::npos)
+      << image.status().ToString();
 }
 
 }  // namespace
