@@ -70,11 +70,13 @@ Status Guest::WaitForAgent() {
   // Checks are repeated on the one connection: an unanswered one times out
   // and its late reply is dropped by the client.
   Status last = DeadlineExceededError("no answer");
+  milliseconds interval = config_.check_interval;
   for (;;) {
     if (!launcher_.QemuRunning()) return qemu_gone();
     const int64_t now = env_->NowNanos();
     if (now >= deadline) break;
-    const milliseconds wait(std::min<int64_t>(config_.check_interval.count(), Ms(deadline - now) + 1));
+    const milliseconds wait(std::min<int64_t>(interval.count(), Ms(deadline - now) + 1));
+    interval = std::min(interval * 2, config_.check_interval * 8);
     Result<std::string> reply = agent_->Call(agent::kHealthService, "Check", "", wait);
     if (reply.ok()) {
       if (*reply == std::string_view(kServing, 2)) return Status::Ok();

@@ -21,7 +21,11 @@ Result<GuestImage> FindGuestImage(sys::Env* env, const std::string& dir) {
     const char* from_env = std::getenv("VMSHARE_GUEST_DIR");
     d = from_env != nullptr && *from_env != '\0' ? from_env : BuiltinGuestDir();
   }
-  GuestImage image{d + "/vmlinuz", d + "/initramfs.img"};
+  GuestImage image{d + "/vmlinuz", d + "/initramfs.img", ""};
+  if (Result<sys::FileInfo> elf = env->StatAt(sys::Cwd(), d + "/vmlinux", 0); elf.ok() && elf->is_reg())
+    image.kernel = d + "/vmlinux";
+  if (Result<sys::FileInfo> fw = env->StatAt(sys::Cwd(), kQbootPath, 0); fw.ok() && fw->is_reg())
+    image.firmware = kQbootPath;
   for (const std::string* f : {&image.kernel, &image.initrd}) {
     Result<sys::FileInfo> info = env->StatAt(sys::Cwd(), *f, 0);
     if (!info.ok())

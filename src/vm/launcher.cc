@@ -81,6 +81,7 @@ Status Launcher::StartQemu() {
   qc.cpus = config_.cpus;
   qc.kernel = config_.image.kernel;
   qc.initrd = config_.image.initrd;
+  qc.firmware = config_.image.firmware;
   qc.extra_append = config_.extra_append;
   if (!config_.shared_dir.empty()) qc.virtiofs_socket = virtiofsd_socket();
   qc.agent_socket = agent_socket_;

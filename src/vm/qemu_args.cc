@@ -2,12 +2,30 @@
 
 namespace vmshare::vm {
 
+std::string FastBootOptions(const std::string& accel) {
+  std::string s =
+      "tsc=reliable no_timer_check rcupdate.rcu_expedited=1 i8042.direct=1 i8042.dumbkbd=1 "
+      "i8042.nopnp=1 i8042.noaux=1 noreplace-smp reboot=k cryptomgr.notests pci=lastbus=0 "
+      "8250.nr_uarts=1 initcall_blacklist=init_kprobe_trace,crypto_kdf108_init";
+  if (accel == "tcg") s += " mitigations=off";
+  return s;
+}
+
 std::string KernelCommandLine(const QemuConfig& c) {
   // rdinit is the default /init; spelled out so a different image layout
   // fails loudly instead of booting something else.
-  std::string s = "console=ttyS0 quiet panic=-1 rdinit=/init";
+  std::string s = "console=ttyS0 quiet panic=-1 rdinit=/init " + FastBootOptions(c.accel);
   if (!c.extra_append.empty()) s += " " + c.extra_append;
   return s;
+}
+
+std::vector<std::string> MachineArgs(const QemuConfig& c) {
+  std::vector<std::string> a = {"-machine", "q35,sata=off,smbus=off,vmport=off"};
+  if (!c.firmware.empty()) {
+    a.push_back("-bios");
+    a.push_back(c.firmware);
+  }
+  return a;
 }
 
 std::vector<std::string> BuildQemuArgs(const QemuConfig& c) {
@@ -18,7 +36,6 @@ std::vector<std::string> BuildQemuArgs(const QemuConfig& c) {
       c.binary,
       "-name", "vmshare",
       "-accel", c.accel,
-      "-machine", "q35",
       "-m", mem,
       "-smp", std::to_string(c.cpus),
       // vhost-user-fs maps guest RAM into virtiofsd: it must be a shared fd.
@@ -45,6 +62,7 @@ std::vector<std::string> BuildQemuArgs(const QemuConfig& c) {
     a.insert(a.end(), {"-chardev", "socket,id=virtiofs,path=" + c.virtiofs_socket, "-device",
                        "vhost-user-fs-pci,chardev=virtiofs,tag=" + c.fs_tag});
   }
+  for (std::string& m : MachineArgs(c)) a.push_back(std::move(m));
   return a;
 }
 

@@ -80,16 +80,78 @@ TEST(QemuArgsTest, Flags) {
   EXPECT_EQ(ValuesOf(argv, "-kernel").size(), 1u);
   EXPECT_EQ(ValuesOf(argv, "-serial").size(), 1u);
   EXPECT_EQ(ValuesOf(argv, "-accel").size(), 1u);
+  EXPECT_EQ(ValuesOf(argv, "-machine").size(), 1u);
   for (const std::string& d : ValuesOf(argv, "-device")) EXPECT_EQ(d.find("net"), std::string::npos) << d;
 }
 
 TEST(QemuArgsTest, KernelCommandLine) {
   QemuConfig c = Config();
-  EXPECT_EQ(KernelCommandLine(c), "console=ttyS0 quiet panic=-1 rdinit=/init");
+  const std::string base = "console=ttyS0 quiet panic=-1 rdinit=/init " + FastBootOptions("tcg");
+  EXPECT_EQ(KernelCommandLine(c), base);
   c.extra_append = "vmshare.debug=1";
   std::vector<std::string> append = ValuesOf(BuildQemuArgs(c), "-append");
   ASSERT_EQ(append.size(), 1u);
-  EXPECT_EQ(append[0], "console=ttyS0 quiet panic=-1 rdinit=/init vmshare.debug=1");
+  EXPECT_EQ(append[0], base + " vmshare.debug=1");
+}
+
+// Splits a kernel command line into its words.
+std::vector<std::string> Words(const std::string& s) {
+  std::vector<std::string> v;
+  size_t i = 0;
+  while (i < s.size()) {
+    const size_t j = std::min(s.find(' ', i), s.size());
+    if (j > i) v.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return v;
+}
+
+bool HasWord(const std::string& cmdline, const std::string& word) {
+  std::vector<std::string> w = Words(cmdline);
+  return std::find(w.begin(), w.end(), word) != w.end();
+}
+
+TEST(QemuArgsTest, FastBootOptionsSkipChecksTheGuestNeverNeeds) {
+  for (const char* accel : {"tcg", "kvm"}) {
+    const std::string opts = FastBootOptions(accel);
+    for (const char* want : {"tsc=reliable", "no_timer_check", "rcupdate.rcu_expedited=1", "i8042.noaux=1",
+                             "i8042.nopnp=1", "i8042.dumbkbd=1", "i8042.direct=1", "noreplace-smp", "reboot=k",
+                             "cryptomgr.notests", "pci=lastbus=0", "8250.nr_uarts=1",
+                             "initcall_blacklist=init_kprobe_trace,crypto_kdf108_init"})
+      EXPECT_TRUE(HasWord(opts, want)) << accel << ": no " << want << " in " << opts;
+    // Nothing that would change how the guest fails: panics still end it.
+    EXPECT_FALSE(HasWord(opts, "panic=1")) << opts;
+  }
+}
+
+TEST(QemuArgsTest, MitigationsAreOffOnlyUnderTcg) {
+  QemuConfig c = Config();
+  c.accel = "tcg";
+  EXPECT_TRUE(HasWord(KernelCommandLine(c), "mitigations=off"));
+  c.accel = "kvm";
+  EXPECT_FALSE(HasWord(KernelCommandLine(c), "mitigations=off")) << KernelCommandLine(c);
+  for (const std::string& w : Words(KernelCommandLine(c)))
+    EXPECT_EQ(w.rfind("mitigations", 0), std::string::npos) << w;
+}
+
+TEST(QemuArgsTest, MachineIsQ35WithoutUnusedDevices) {
+  QemuConfig c = Config();
+  std::vector<std::string> argv = BuildQemuArgs(c);
+  EXPECT_EQ(ValuesOf(argv, "-machine"), std::vector<std::string>{"q35,sata=off,smbus=off,vmport=off"});
+  // No firmware named: QEMU's default, and no -bios at all.
+  EXPECT_TRUE(ValuesOf(argv, "-bios").empty());
+  EXPECT_EQ(MachineArgs(c), (std::vector<std::string>{"-machine", "q35,sata=off,smbus=off,vmport=off"}));
+}
+
+TEST(QemuArgsTest, FirmwareGoesToBios) {
+  QemuConfig c = Config();
+  c.firmware = "/usr/share/qemu/qboot.rom";
+  std::vector<std::string> argv = BuildQemuArgs(c);
+  EXPECT_EQ(ValuesOf(argv, "-bios"), std::vector<std::string>{"/usr/share/qemu/qboot.rom"});
+  EXPECT_EQ(ValuesOf(argv, "-machine").size(), 1u);
+  // An ELF kernel (vmlinux with a PVH note) is passed like a bzImage.
+  c.kernel = "/img/vmlinux";
+  EXPECT_EQ(ValuesOf(BuildQemuArgs(c), "-kernel"), std::vector<std::string>{"/img/vmlinux"});
 }
 
 TEST(QemuArgsTest, AccelAndNamesFollowConfig) {

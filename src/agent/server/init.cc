@@ -112,7 +112,9 @@ Result<std::string> FindVirtioPort(sys::Env* env, const std::string& port_name,
       return NotFoundError("virtio-serial port " + Quote(port_name) + " not found under " +
                            sysfs_ports);
     }
-    env->SleepFor(std::chrono::milliseconds(50));
+    // The port appears when QEMU's control message for it is handled, right
+    // after virtio_console loads: poll finely, each miss is boot time.
+    env->SleepFor(std::chrono::milliseconds(5));
   }
 }
 
