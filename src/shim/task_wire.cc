@@ -4,9 +4,9 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include "agent/wire_util.h"
-#include "events.pb.h"
-#include "forward.pb.h"
-#include "task.pb.h"
+#include "containerd_events.pb.h"
+#include "containerd_forward.pb.h"
+#include "containerd_task.pb.h"
 
 namespace vmshare::shim {
 namespace {
