@@ -59,7 +59,8 @@ class SandboxBackend {
   virtual Status RemoveContainer(const std::string& cid) = 0;
   // Shuts the guest down and cleans the sandbox up; nothing is left.
   virtual Status Shutdown() = 0;
-  // A host pid standing for the sandbox's processes (QEMU's), 0 if none.
+  // A host pid standing for the sandbox's processes (QEMU's); 0 if the
+  // backend does not know one (the shim's pid is reported then).
   virtual uint32_t pid() = 0;
 };
 

@@ -121,7 +121,7 @@ Result<uint32_t> TaskService::Create(const CreateTask& r) {
   init->key = ProcessKey{r.id, ""};
   init->stdio = r.stdio;
   init->io = std::move(io).value();
-  const uint32_t pid = backend_->pid();
+  const uint32_t pid = backend_->pid() != 0 ? backend_->pid() : options_.shim_pid;
   init->exit.pid = pid;
   {
     std::lock_guard<std::mutex> lock(mu_);
