@@ -17,7 +17,6 @@
 #include "shim/main_loop.h"
 #include "shim/oci_spec.h"
 #include "shim/rootfs_mount.h"
-#include "shim/sandbox_backend.h"
 #include "shim/shim_log.h"
 #include "shim/task_rpc.h"
 #include "shim/task_service.h"
@@ -102,7 +101,7 @@ int RunStart(sys::Env* env, const ShimArgs& a, const std::string& self) {
   return 0;
 }
 
-int RunDelete(sys::Env* env, const ShimArgs& a) {
+int RunDelete(sys::Env* env, const ShimArgs& a, const SandboxOps& ops) {
   std::string bundle = a.bundle;
   if (bundle.empty()) {
     Result<std::string> cwd = WorkingDir(env);
@@ -116,7 +115,7 @@ int RunDelete(sys::Env* env, const ShimArgs& a) {
   auto [sid, starts] = SandboxOf(env, bundle, a.id);
   Status first;
   if (starts && ValidateId("sandbox", sid).ok()) {
-    first = CollectSandbox(env, *config, sid);
+    first = ops.collect(*config, sid);
     const std::string socket = ShimSocketPath(kDefaultSocketDir, a.ns, sid);
     if (!SocketAnswers(env, socket)) env->UnlinkAt(sys::Cwd(), socket, 0).IgnoreError();
   }
@@ -135,7 +134,7 @@ int RunDelete(sys::Env* env, const ShimArgs& a) {
   return 0;
 }
 
-int RunServe(sys::Env* env, const ShimArgs& a) {
+int RunServe(sys::Env* env, const ShimArgs& a, const SandboxOps& ops) {
   env->IgnoreSignal(SIGPIPE).IgnoreError();
   // Before any thread starts, so that every thread has them blocked.
   Result<sys::Fd> signals = env->SignalFd({SIGTERM, SIGINT});
@@ -156,7 +155,7 @@ int RunServe(sys::Env* env, const ShimArgs& a) {
   o.events = &events;
   o.shim_pid = static_cast<uint32_t>(env->GetPid());
   o.log = [&log](const std::string& line) { log->Error(line); };
-  o.make_backend = [env, &config, &loop, &log] { return MakeSandboxBackend(env, *config, &loop, log.get()); };
+  o.make_backend = [&ops, &config, &loop, &log] { return ops.make_backend(*config, &loop, log.get()); };
   o.mount_rootfs = [env](const std::vector<RootfsMount>& m, const std::string& t) { return MountRootfs(env, m, t); };
   o.unmount_rootfs = [env](const std::string& t) { return UnmountRootfs(env, t); };
   TaskService svc(std::move(o));
@@ -183,7 +182,7 @@ int RunServe(sys::Env* env, const ShimArgs& a) {
         Result<int> sig = env->ReadSignal(*signals);
         if (!sig.ok() || *sig == 0) continue;
         log->Info("signal " + std::to_string(*sig) + ": shutting the sandbox down");
-        svc.Shutdown(ShutdownTask{"", /*now=*/true}).IgnoreError();
+        svc.Shutdown(ShutdownTask{"", /*now=*/true}).status().IgnoreError();
         loop.Quit();
         return;
       }
@@ -198,6 +197,30 @@ int RunServe(sys::Env* env, const ShimArgs& a) {
   // Connection and accept threads are still blocked in reads: leave without
   // running destructors under them.
   std::_Exit(0);
+}
+
+int ShimMain(int argc, char** argv, const SandboxOps& ops) {
+  std::vector<std::string> args(argv, argv + argc);
+  Result<ShimArgs> a = ParseShimArgs(args);
+  if (!a.ok()) {
+    std::fprintf(stderr, "containerd-shim-vmshare-v2: %s\n", a.status().message().c_str());
+    return 2;
+  }
+  sys::Env* env = sys::Env::Default();
+  if (a->action == "version") {
+    std::printf("containerd-shim-vmshare-v2 (vmshare)\n");
+    return 0;
+  }
+  if (a->action == "start") {
+    Result<std::string> self = env->ReadlinkAt(sys::Cwd(), "/proc/self/exe");
+    if (!self.ok()) {
+      PrintError("start", self.status());
+      return 1;
+    }
+    return RunStart(env, *a, *self);
+  }
+  if (a->action == "delete") return RunDelete(env, *a, ops);
+  return RunServe(env, *a, ops);
 }
 
 }  // namespace vmshare::shim

@@ -14,9 +14,12 @@ namespace {
 constexpr size_t kAtomicPipeWrite = 4096;
 constexpr std::chrono::milliseconds kPollSlice{100};
 
-Result<sys::Fd> OpenFifo(sys::Env* env, const std::string& path, const char* what) {
+// Output FIFOs are opened read-write: the open never waits for a reader,
+// and a reader that goes away gives no EPIPE. stdin is opened read-only
+// (still without waiting), so that the writer's close reaches us as EOF.
+Result<sys::Fd> OpenFifo(sys::Env* env, const std::string& path, const char* what, int mode) {
   if (path.empty()) return sys::Fd();
-  Result<sys::Fd> fd = env->OpenAt(sys::Cwd(), path, O_RDWR | O_NONBLOCK);
+  Result<sys::Fd> fd = env->OpenAt(sys::Cwd(), path, mode | O_NONBLOCK);
   if (!fd.ok()) return fd.status().WithContext(std::string("open ") + what + " fifo");
   return fd;
 }
@@ -25,10 +28,10 @@ Result<sys::Fd> OpenFifo(sys::Env* env, const std::string& path, const char* wha
 
 Result<std::unique_ptr<StdioRelay>> StdioRelay::Open(sys::Env* env, const StdioPaths& paths) {
   std::unique_ptr<StdioRelay> r(new StdioRelay(env, paths.terminal));
-  ASSIGN_OR_RETURN(r->stdin_fifo_, OpenFifo(env, paths.stdin_path, "stdin"));
-  ASSIGN_OR_RETURN(r->stdout_fifo_, OpenFifo(env, paths.stdout_path, "stdout"));
+  ASSIGN_OR_RETURN(r->stdin_fifo_, OpenFifo(env, paths.stdin_path, "stdin", O_RDONLY));
+  ASSIGN_OR_RETURN(r->stdout_fifo_, OpenFifo(env, paths.stdout_path, "stdout", O_RDWR));
   if (!paths.terminal) {
-    ASSIGN_OR_RETURN(r->stderr_fifo_, OpenFifo(env, paths.stderr_path, "stderr"));
+    ASSIGN_OR_RETURN(r->stderr_fifo_, OpenFifo(env, paths.stderr_path, "stderr", O_RDWR));
   }
   ASSIGN_OR_RETURN(r->wake_, env->EventFd());
   return r;
@@ -75,14 +78,21 @@ void StdioRelay::CopyIn() {
     if (!ready.ok() || Stopping()) return;
     const bool closing = close_stdin_.load();
     // Drain the FIFO: on CloseStdin everything containerd wrote before
-    // CloseIO is already in it.
+    // CloseIO is already in it. A read of 0 bytes is the writer's close
+    // (poll reports nothing until a writer has come, so it is not "no
+    // writer yet"), which is EOF as much as CloseIO is.
+    bool eof = false;
     for (;;) {
       Result<std::string> data = env_->Read(stdin_fifo_, kChunk);
-      if (!data.ok() || data->empty()) break;  // EAGAIN: drained
+      if (!data.ok()) break;  // EAGAIN: drained
+      if (data->empty()) {
+        eof = true;
+        break;
+      }
       if (!backend_->WriteStdin(cid_, exec_id_, *data).ok()) return;
       if (Stopping()) return;
     }
-    if (closing) {
+    if (closing || eof) {
       backend_->CloseStdin(cid_, exec_id_).IgnoreError();
       return;
     }

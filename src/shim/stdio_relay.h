@@ -1,12 +1,12 @@
 // StdioRelay: one process's stdio between containerd's FIFOs and the guest.
 //
 // containerd (ctr, the CRI plugin) creates the FIFOs and names them in
-// Create/Exec; the relay opens them without blocking (read-write, so a
-// reader that has not opened yet or has gone away neither blocks nor kills
-// us) and copies:
-//   - the stdin FIFO to the guest process (WriteStdin) until CloseStdin(),
-//     which sends what is still in the FIFO and then closes the guest's
-//     stdin (CloseIO is how containerd says "EOF", the FIFO never closes);
+// Create/Exec; the relay opens them without blocking (the output FIFOs
+// read-write, so a reader that has not opened yet or has gone away neither
+// blocks nor kills us) and copies:
+//   - the stdin FIFO to the guest process (WriteStdin) until its writer
+//     closes it or CloseStdin() (containerd's CloseIO) is called; either
+//     sends what is still in the FIFO, then closes the guest's stdin;
 //   - the guest's stdout (and stderr, unless it is a terminal) to the FIFOs,
 //     until the guest reports end of stream; then the FIFO is closed, which
 //     is the EOF containerd's copier waits for. Output without a FIFO is

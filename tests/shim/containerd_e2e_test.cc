@@ -41,6 +41,7 @@ class ShimE2eTest : public ::testing::Test {
     if (HasFailure()) std::cerr << "containerd log:\n" << containerd_->Log();
     containerd_->Stop(SIGTERM);
     ExpectNothingLeft();
+    containerd_->KillLeftovers();
     containerd_->UnmountRun();
   }
 
@@ -147,8 +148,7 @@ TEST_F(ShimE2eTest, DetachedTaskExecKillDeleteAndContainerdRestart) {
   r = containerd_->Ctr({"task", "kill", "-s", "SIGKILL", "d1"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(containerd_->WaitStatus("d1", "STOPPED"));
-  r = containerd_->Ctr({"task", "delete", "d1"});
-  EXPECT_EQ(r.code, 137) << r.err;  // ctr exits with the task's status
+  EXPECT_EQ(containerd_->DeleteTask("d1"), 137);
   EXPECT_EQ(containerd_->Ctr({"container", "delete", "d1"}).code, 0);
 }
 
@@ -170,8 +170,7 @@ TEST_F(ShimE2eTest, PodContainersShareOneGuestAndGuestDeathIsAnExit) {
   // The guest dies: the sandbox's task exits with an error status.
   for (pid_t qemu : ProcessesMatching(vmroot_ + "/vm/pod1")) ::kill(qemu, SIGKILL);
   EXPECT_TRUE(containerd_->WaitStatus("pod1", "STOPPED"));
-  r = containerd_->Ctr({"task", "delete", "pod1"});
-  EXPECT_EQ(r.code, 255) << r.err;
+  EXPECT_EQ(containerd_->DeleteTask("pod1"), 255);
   EXPECT_EQ(containerd_->Ctr({"container", "delete", "pod1"}).code, 0);
 }
 

@@ -58,7 +58,22 @@ class Containerd {
   // dir: the test's temp dir. shim_dir: where containerd-shim-vmshare-v2 is.
   Containerd(std::string dir, std::string shim_dir, std::string shim_config)
       : dir_(std::move(dir)), shim_dir_(std::move(shim_dir)), shim_config_(std::move(shim_config)) {}
-  ~Containerd() { Stop(/*sig=*/SIGTERM); }
+  ~Containerd() {
+    Stop(/*sig=*/SIGTERM);
+    KillLeftovers();
+  }
+
+  // How long one ctr command may take before the test fails.
+  void set_ctr_limit(std::chrono::milliseconds limit) { ctr_limit_ = limit; }
+
+  // SIGKILLs every process whose command line names this test's directory
+  // (shims, QEMU, virtiofsd), so a failed test leaks nothing onto the
+  // machine. Returns how many there were.
+  size_t KillLeftovers() {
+    auto left = ProcessesMatching(dir_ + "/");
+    for (pid_t p : left) ::kill(p, SIGKILL);
+    return left.size();
+  }
 
   const std::string& address() const { return address_; }
 
@@ -123,8 +138,7 @@ class Containerd {
     return Run(argv, stdin_path);
   }
 
-  CtrResult Run(const std::vector<std::string>& argv, const std::string& stdin_path = "",
-                std::chrono::milliseconds limit = std::chrono::milliseconds(600000)) {
+  CtrResult Run(const std::vector<std::string>& argv, const std::string& stdin_path = "") {
     const std::string out = dir_ + "/ctr.out", err = dir_ + "/ctr.err";
     ::unlink(out.c_str());
     ::unlink(err.c_str());
@@ -136,7 +150,7 @@ class Containerd {
     auto child = env_->Spawn(o);
     EXPECT_TRUE(child.ok()) << child.status().ToString();
     if (!child.ok()) return {};
-    auto st = env_->Wait(*child, limit);
+    auto st = env_->Wait(*child, ctr_limit_);
     if (!st.ok()) {
       env_->Kill(*child, SIGKILL).IgnoreError();
       env_->Wait(*child).status().IgnoreError();
@@ -193,6 +207,20 @@ class Containerd {
     return false;
   }
 
+  // `ctr task delete ID`: the task's exit status, which ctr reports only as
+  // a warning on stderr ("... exit with non-zero exit code N"); -1 when the
+  // delete failed.
+  int DeleteTask(const std::string& id) {
+    CtrResult r = Ctr({"task", "delete", id});
+    if (r.code != 0) {
+      ADD_FAILURE() << "ctr task delete " << id << ": " << r.err;
+      return -1;
+    }
+    const std::string key = "non-zero exit code ";
+    const size_t at = r.err.find(key);
+    return at == std::string::npos ? 0 : std::atoi(r.err.c_str() + at + key.size());
+  }
+
   std::string Log() { return ReadFile(dir_ + "/containerd.log"); }
 
  private:
@@ -203,6 +231,7 @@ class Containerd {
   std::string address_;
   sys::Child child_;
   bool run_mounted_ = false;
+  std::chrono::milliseconds ctr_limit_{600000};
 };
 
 }  // namespace vmshare::shim::testing
