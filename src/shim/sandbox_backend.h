@@ -26,7 +26,8 @@ std::unique_ptr<SandboxBackend> MakeSandboxBackend(sys::Env* env, const ShimConf
 
 // What `delete` does for a dead shim: the sandbox layer's gc of that one
 // sandbox (kills its recorded processes, unmounts, removes its state).
-// OK when there is nothing to collect.
+// OK when there is nothing to collect, or a live process holds the
+// sandbox (gc leaves it alone).
 Status CollectSandbox(sys::Env* env, const ShimConfig& config, const std::string& sandbox_id);
 
 }  // namespace vmshare::shim
