@@ -51,6 +51,8 @@ Result<ExitInfo> TaskService::Delete(const ProcessKey& k) {
       if (p->status == TaskStatus::kRunning || p->status == TaskStatus::kPaused)
         return FailedPreconditionError("delete " + Describe(k) + ": it is still running");
       containers_[k.id].execs.erase(k.exec_id);
+      p->deleted = true;
+      exited_.notify_all();
     }
     if (p->watcher.joinable()) p->watcher.join();
     // An exec's output ends with it unless a child of it holds the stream;
@@ -71,6 +73,9 @@ Result<ExitInfo> TaskService::Delete(const ProcessKey& k) {
       return FailedPreconditionError("delete task " + Quote(k.id) + ": it is still running");
     c = std::move(it->second);
     containers_.erase(it);
+    c.init->deleted = true;
+    for (auto& [eid, e] : c.execs) e->deleted = true;
+    exited_.notify_all();
   }
   Status removed = RemoveContainer(c);
   if (!removed.ok()) Log("delete task " + Quote(k.id) + ": " + removed.message());

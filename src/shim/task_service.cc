@@ -163,8 +163,13 @@ Result<uint32_t> TaskService::Start(const ProcessKey& k) {
   }
   Status s = StartProcess(p);
   if (!s.ok()) {
+    // It never ran: it is over, with the status of a process the runtime
+    // could not run, and whoever waits for it hears so now.
     std::lock_guard<std::mutex> lock(mu_);
-    p->status = TaskStatus::kCreated;
+    p->status = TaskStatus::kStopped;
+    p->exit.exit_status = kGuestLostStatus;
+    p->exit.exited_at_ns = WallClockNanos();
+    exited_.notify_all();
     return s.WithContext("start " + Describe(k));
   }
   if (k.exec_id.empty()) {
@@ -203,7 +208,7 @@ Result<ExitInfo> TaskService::Wait(const ProcessKey& k, const std::atomic<bool>*
   std::unique_lock<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::shared_ptr<Proc> p, Find(k));
   for (;;) {
-    if (p->status == TaskStatus::kStopped) return p->exit;
+    if (p->status == TaskStatus::kStopped || p->deleted) return p->exit;
     if (cancelled != nullptr && cancelled->load())
       return UnavailableError("wait " + Describe(k) + ": connection closed");
     exited_.wait_for(lock, std::chrono::milliseconds(100));

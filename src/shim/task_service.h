@@ -90,6 +90,7 @@ class TaskService {
     StdioPaths stdio;
     SpecProcess exec_spec;  // execs only
     TaskStatus status = TaskStatus::kCreated;
+    bool deleted = false;  // Wait callers stop waiting
     ExitInfo exit;
     std::unique_ptr<StdioRelay> io;
     std::thread watcher;
