@@ -264,6 +264,9 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
     progress("running " + req.args[0]);
     created = step(guest->agent().CreateContainer(create));
     if (created) step(guest->agent().StartContainer(cid));
+    // The agent gives the process a stdin pipe, as Kata's does; `run` has
+    // no input for it, so it reads EOF.
+    if (created && failure.ok()) step(guest->agent().CloseStdin(cid, ""));
   }
   lap(&t.create);
 
@@ -276,6 +279,7 @@ Result<RunOutcome> RunContainer(sys::Env* env, const RunRequest& req) {
       for (;;) {
         Result<std::string> chunk =
             stream == 1 ? a.ReadStdout(cid, "", kReadChunk) : a.ReadStderr(cid, "", kReadChunk);
+        // "" is the end of the stream (the client maps Kata's EOF reply to it).
         if (!chunk.ok() || chunk->empty()) return;
         int64_t zero = 0;
         first_output.compare_exchange_strong(zero, env->NowNanos());

@@ -33,6 +33,7 @@ Status MountEarlyFilesystems(sys::Env* env) {
   static const Fs kFs[] = {
       {"/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""},
       {"/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""},
+      {"/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""},
       {"/dev", "devtmpfs", MS_NOSUID, "mode=0755"},
       {"/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"},
   };
