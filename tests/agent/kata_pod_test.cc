@@ -71,9 +71,10 @@ class KataPodTest : public ::testing::Test {
       if (ec) cgroup_root_.clear();
     }
     sys::ChildOptions o;
-    o.argv = {"unshare", "--mount", "--net", "--propagation", "private", VMSHARE_AGENT_BIN,
-              "--socket", tmp_ / "agent.sock", "--shared-root", tmp_ / "shared", "--run-dir",
-              tmp_ / "run", "--cgroup-root", cgroup_root_, "--no-init"};
+    o.argv = {"unshare",       "--mount",         "--net",     "--propagation",
+              "private",       VMSHARE_AGENT_BIN, "--socket",  tmp_ / "agent.sock",
+              "--shared-root", tmp_ / "shared",   "--run-dir", tmp_ / "run",
+              "--cgroup-root", cgroup_root_,      "--no-init"};
     o.stderr_path = tmp_ / "agent.log";
     o.die_with_parent = true;
     auto child = env()->Spawn(o);
@@ -81,8 +82,10 @@ class KataPodTest : public ::testing::Test {
     agent_ = std::move(child).value();
     for (int i = 0; i < 500 && !client_; ++i) {
       auto c = AgentClient::Connect(env(), tmp_ / "agent.sock");
-      if (c.ok()) client_ = std::move(c).value();
-      else env()->SleepFor(milliseconds(20));
+      if (c.ok())
+        client_ = std::move(c).value();
+      else
+        env()->SleepFor(milliseconds(20));
     }
     ASSERT_TRUE(client_) << "agent did not listen; log:\n" << testing::ReadFile(tmp_ / "agent.log");
   }
@@ -161,9 +164,9 @@ TEST_F(KataPodTest, ShimPodSequence) {
   ASSERT_TRUE(details.ok()) << details.status().ToString();
   EXPECT_EQ(details->agent_version, version->agent_version);
   EXPECT_FALSE(details->init_daemon);
-  EXPECT_NE(std::find(details->storage_handlers.begin(), details->storage_handlers.end(),
-                      "virtio-fs"),
-            details->storage_handlers.end());
+  EXPECT_NE(
+      std::find(details->storage_handlers.begin(), details->storage_handlers.end(), "virtio-fs"),
+      details->storage_handlers.end());
   auto ifaces = client_->ListInterfaces();
   ASSERT_TRUE(ifaces.ok()) << ifaces.status().ToString();
   EXPECT_TRUE(ifaces->empty());
@@ -230,8 +233,7 @@ TEST_F(KataPodTest, ShimPodSequence) {
   ASSERT_OK(client_->ExecProcess(cat));
   ASSERT_TRUE(client_->WriteStdin("app", "cat1", "piped\n").ok());
   ASSERT_OK(client_->CloseStdin("app", "cat1"));
-  EXPECT_EQ(client_->WriteStdin("app", "cat1", "late").status().code(),
-            Code::kFailedPrecondition);
+  EXPECT_EQ(client_->WriteStdin("app", "cat1", "late").status().code(), Code::kFailedPrecondition);
   EXPECT_EQ(ReadToEof("app", "cat1"), "piped\n");
   auto err = client_->ReadStderr("app", "cat1", 100, std::chrono::seconds(30));
   ASSERT_TRUE(err.ok()) << err.status().ToString();
@@ -334,7 +336,8 @@ TEST_F(KataPodTest, InitProcessStreamsAndSignals) {
   EXPECT_EQ(*code, 128 + SIGKILL);
 
   ASSERT_OK(client_->CreateContainer(Container(
-      "c3", {"/bin/busybox", "sh", "-c", "trap 'exit 7' TERM; echo ready; while :; do sleep 1; done"})));
+      "c3",
+      {"/bin/busybox", "sh", "-c", "trap 'exit 7' TERM; echo ready; while :; do sleep 1; done"})));
   ASSERT_OK(client_->StartContainer("c3"));
   auto ready = client_->ReadStdout("c3", "", 100, std::chrono::seconds(30));
   ASSERT_TRUE(ready.ok()) << ready.status().ToString();

@@ -133,9 +133,10 @@ TEST(WireCallsTest, ListProcesses) {
   BothWays(ListProcessesRequest{"c1", "json", {"-ef"}},
            Field(1, "c1") + Field(2, "json") + Field(3, "-ef"), EncodeListProcessesRequest,
            DecodeListProcessesRequest);
-  BothWays(std::string("[1,2]"), Field(1, "[1,2]"),
-           [](const std::string& v) { return EncodeListProcessesResponse(v); },
-           DecodeListProcessesResponse);
+  BothWays(
+      std::string("[1,2]"), Field(1, "[1,2]"),
+      [](const std::string& v) { return EncodeListProcessesResponse(v); },
+      DecodeListProcessesResponse);
 }
 
 TEST(WireCallsTest, NetworkMessages) {
@@ -177,13 +178,13 @@ TEST(WireCallsTest, NetworkMessages) {
   // ARPNeighbor{1 toIPAddress, 2 device, 3 lladdr, 4 state, 5 flags}}}.
   const std::string neighbor = Field(1, Field(2, "10.0.0.9")) + Field(2, "eth0") +
                                Field(3, "02:00:00:00:00:09") + Varint(4, 128) + Varint(5, 1);
-  BothWays(std::vector<ArpNeighbor>{n}, Field(1, Field(1, neighbor)),
-           EncodeAddArpNeighborsRequest, DecodeAddArpNeighborsRequest);
+  BothWays(std::vector<ArpNeighbor>{n}, Field(1, Field(1, neighbor)), EncodeAddArpNeighborsRequest,
+           DecodeAddArpNeighborsRequest);
 }
 
 TEST(WireCallsTest, GuestDetails) {
-  BothWays(GuestDetailsRequest{true, true}, Varint(1, 1) + Varint(2, 1),
-           EncodeGuestDetailsRequest, DecodeGuestDetailsRequest);
+  BothWays(GuestDetailsRequest{true, true}, Varint(1, 1) + Varint(2, 1), EncodeGuestDetailsRequest,
+           DecodeGuestDetailsRequest);
   GuestDetails d;
   d.mem_block_size_bytes = 0x8000000;
   d.support_mem_hotplug_probe = true;

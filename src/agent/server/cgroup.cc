@@ -166,9 +166,8 @@ Status Cgroups::Update(const std::string& dir, const LinuxResources& r) {
   if (!r.cpu_cpus.empty()) RETURN_IF_ERROR(WriteFile(dir + "/cpuset.cpus", r.cpu_cpus));
   if (!r.cpu_mems.empty()) RETURN_IF_ERROR(WriteFile(dir + "/cpuset.mems", r.cpu_mems));
   if (r.pids_limit) {
-    RETURN_IF_ERROR(WriteFile(dir + "/pids.max", *r.pids_limit > 0
-                                                     ? std::to_string(*r.pids_limit)
-                                                     : std::string("max")));
+    RETURN_IF_ERROR(WriteFile(
+        dir + "/pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : std::string("max")));
   }
   return Status::Ok();
 }

@@ -18,8 +18,7 @@ Result<ContainerStats> Containers::Stats(const std::string& cid) {
 
 Status Containers::Update(const UpdateContainerRequest& r) {
   ASSIGN_OR_RETURN(std::string cg, CgroupOf(r.container_id));
-  return cgroups_->Update(cg, r.resources)
-      .WithContext("update container " + Quote(r.container_id));
+  return cgroups_->Update(cg, r.resources).WithContext("update container " + Quote(r.container_id));
 }
 
 Status Containers::Pause(const std::string& cid, bool paused) {

@@ -15,9 +15,9 @@ namespace vmshare::agent {
 namespace {
 
 constexpr uint32_t kMaxRead = 1u << 20;
-constexpr size_t kMaxExecs = 1024;      // per container
-constexpr size_t kStdinChunk = 512;     // <= PIPE_BUF: a write after POLLOUT never blocks
-constexpr int kMaxSignal = 64;          // SIGRTMAX on Linux
+constexpr size_t kMaxExecs = 1024;   // per container
+constexpr size_t kStdinChunk = 512;  // <= PIPE_BUF: a write after POLLOUT never blocks
+constexpr int kMaxSignal = 64;       // SIGRTMAX on Linux
 constexpr std::chrono::milliseconds kPollSlice{100};
 
 std::string Describe(const ProcessRef& ref) {
@@ -118,7 +118,7 @@ Status Containers::Exec(const ExecProcessRequest& r) {
   }
   if (c->execs.size() >= kMaxExecs) {
     return FailedPreconditionError(what + ": container has " + std::to_string(kMaxExecs) +
-                                  " processes already");
+                                   " processes already");
   }
   sys::ContainedProcessOptions o;
   o.root = BundleRoot(c->id);
@@ -152,8 +152,9 @@ Result<std::string> Containers::Read(const ProcessRef& ref, bool stderr_stream, 
     // Exited first, then poll: output written before the exit is in the
     // pipe by now, so "nothing to read" after an exit really is the end.
     const bool exited = processes_->Exited(p->process);
-    ASSIGN_OR_RETURN(short revents,
-                     env_->PollOne(*fd, POLLIN, exited ? std::chrono::milliseconds(0) : kPollSlice));
+    ASSIGN_OR_RETURN(
+        short revents,
+        env_->PollOne(*fd, POLLIN, exited ? std::chrono::milliseconds(0) : kPollSlice));
     if (revents != 0) {
       auto data = env_->Read(*fd, n);
       // A pty master reads EIO once every slave end is closed.
@@ -227,8 +228,9 @@ Result<uint32_t> Containers::WriteStdin(const WriteStreamRequest& r, const CallC
     ASSIGN_OR_RETURN(short revents, env_->PollOne(*fd, POLLOUT, kPollSlice));
     if (revents == 0) continue;
     const size_t chunk = std::min(kStdinChunk, r.data.size() - done);
-    Status s = (revents & POLLOUT) ? env_->WriteAll(*fd, std::string_view(r.data).substr(done, chunk))
-                                   : UnavailableError("the process closed its stdin");
+    Status s = (revents & POLLOUT)
+                   ? env_->WriteAll(*fd, std::string_view(r.data).substr(done, chunk))
+                   : UnavailableError("the process closed its stdin");
     if (!s.ok()) {
       if (done > 0) break;  // report what was written
       return s.WithContext(what);
@@ -262,8 +264,7 @@ Status Containers::ResizeTty(const TtyWinResizeRequest& r) {
   }
   ASSIGN_OR_RETURN(auto p, FindProcess(r.process));
   if (!p->pty) return FailedPreconditionError(what + ": it has no terminal");
-  return env_->SetWindowSize(*p->pty, static_cast<uint16_t>(r.row),
-                             static_cast<uint16_t>(r.column))
+  return env_->SetWindowSize(*p->pty, static_cast<uint16_t>(r.row), static_cast<uint16_t>(r.column))
       .WithContext(what);
 }
 

@@ -121,7 +121,8 @@ Result<std::vector<NetRoute>> ListRoutes(sys::Env* env, const std::string& proc_
       NetRoute r;
       r.device = dev;
       const uint32_t m = static_cast<uint32_t>(std::stoul(mask, nullptr, 16));
-      if (dst != "00000000" || m != 0) r.dest = Ipv4FromHex(dst) + "/" + std::to_string(MaskBits(m));
+      if (dst != "00000000" || m != 0)
+        r.dest = Ipv4FromHex(dst) + "/" + std::to_string(MaskBits(m));
       if (gw != "00000000") r.gateway = Ipv4FromHex(gw);
       out.push_back(std::move(r));
     }
@@ -130,7 +131,8 @@ Result<std::vector<NetRoute>> ListRoutes(sys::Env* env, const std::string& proc_
   if (auto v6 = ReadText(env, proc_net + "/ipv6_route"); v6.ok()) {
     std::istringstream in(*v6);
     std::string dst, dst_len, src, src_len, gw, metric, refcnt, use, flags, dev;
-    while (in >> dst >> dst_len >> src >> src_len >> gw >> metric >> refcnt >> use >> flags >> dev) {
+    while (in >> dst >> dst_len >> src >> src_len >> gw >> metric >> refcnt >> use >> flags >>
+           dev) {
       if (dev == "lo") continue;
       NetRoute r;
       r.ipv6 = true;
