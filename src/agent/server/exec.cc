@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <sstream>
 
 #include "agent/server/container.h"
@@ -45,7 +46,7 @@ bool CatchesSignal(sys::Env* env, pid_t pid, int sig) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("SigCgt:", 0) != 0) continue;
-    const uint64_t mask = std::stoull(line.substr(7), nullptr, 16);
+    const uint64_t mask = std::strtoull(line.c_str() + 7, nullptr, 16);
     return (mask >> (sig - 1)) & 1;
   }
   return false;

@@ -5,6 +5,7 @@
 #include <net/if.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "core/ids.h"
@@ -27,7 +28,7 @@ bool Exists(sys::Env* env, const std::string& path) {
 
 // A /proc/net/route address: 8 hex digits, host byte order.
 std::string Ipv4FromHex(const std::string& hex) {
-  uint32_t v = static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
+  uint32_t v = static_cast<uint32_t>(std::strtoul(hex.c_str(), nullptr, 16));
   char buf[INET_ADDRSTRLEN] = {};
   in_addr a{};
   a.s_addr = v;
@@ -38,7 +39,7 @@ std::string Ipv4FromHex(const std::string& hex) {
 std::string Ipv6FromHex(const std::string& hex) {
   in6_addr a{};
   for (int i = 0; i < 16 && 2 * i + 1 < static_cast<int>(hex.size()); ++i) {
-    a.s6_addr[i] = static_cast<uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+    a.s6_addr[i] = static_cast<uint8_t>(std::strtoul(hex.substr(2 * i, 2).c_str(), nullptr, 16));
   }
   char buf[INET6_ADDRSTRLEN] = {};
   ::inet_ntop(AF_INET6, &a, buf, sizeof buf);
@@ -120,7 +121,7 @@ Result<std::vector<NetRoute>> ListRoutes(sys::Env* env, const std::string& proc_
       if (dev == "lo") continue;
       NetRoute r;
       r.device = dev;
-      const uint32_t m = static_cast<uint32_t>(std::stoul(mask, nullptr, 16));
+      const uint32_t m = static_cast<uint32_t>(std::strtoul(mask.c_str(), nullptr, 16));
       if (dst != "00000000" || m != 0)
         r.dest = Ipv4FromHex(dst) + "/" + std::to_string(MaskBits(m));
       if (gw != "00000000") r.gateway = Ipv4FromHex(gw);
@@ -137,7 +138,7 @@ Result<std::vector<NetRoute>> ListRoutes(sys::Env* env, const std::string& proc_
       NetRoute r;
       r.ipv6 = true;
       r.device = dev;
-      const int len = static_cast<int>(std::stoul(dst_len, nullptr, 16));
+      const int len = static_cast<int>(std::strtoul(dst_len.c_str(), nullptr, 16));
       if (len != 0) r.dest = Ipv6FromHex(dst) + "/" + std::to_string(len);
       if (gw != std::string(32, '0')) r.gateway = Ipv6FromHex(gw);
       out.push_back(std::move(r));
