@@ -44,6 +44,8 @@ int PrefixLen(const sockaddr* mask) {
 
 Status PosixEnv::OpenPty(Fd* master, Fd* slave) {
   Fd m(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  // A /dev without the ptmx node (a bare devtmpfs): devpts's own.
+  if (!m.valid() && errno == ENOENT) m = Fd(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!m.valid()) return SysError("open pty master", "/dev/ptmx");
   if (::grantpt(m.get()) < 0 || ::unlockpt(m.get()) < 0) return SysError("unlock pty master");
   char name[64];
