@@ -67,8 +67,8 @@ void ToProto(const NetRoute& r, types::Route* p) {
 }
 
 NetRoute FromProto(const types::Route& p) {
-  return NetRoute{p.dest(), p.gateway(), p.device(), p.source(), p.scope(),
-                  p.family() == types::v6};
+  return NetRoute{p.dest(),   p.gateway(), p.device(),
+                  p.source(), p.scope(),   p.family() == types::v6};
 }
 
 void ToProto(const std::vector<NetRoute>& routes, grpc::Routes* p) {
@@ -217,8 +217,7 @@ std::string EncodeSetGuestDateTimeRequest(const SetGuestDateTimeRequest& r) {
 }
 
 Result<SetGuestDateTimeRequest> DecodeSetGuestDateTimeRequest(std::string_view bytes) {
-  ASSIGN_OR_RETURN(auto p,
-                   Parse<grpc::SetGuestDateTimeRequest>(bytes, "SetGuestDateTimeRequest"));
+  ASSIGN_OR_RETURN(auto p, Parse<grpc::SetGuestDateTimeRequest>(bytes, "SetGuestDateTimeRequest"));
   return SetGuestDateTimeRequest{p.sec(), p.usec()};
 }
 

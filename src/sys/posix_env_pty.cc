@@ -17,6 +17,7 @@
 #include <map>
 
 #include "sys/posix_env.h"
+#include "sys/sys_error.h"
 
 namespace vmshare::sys {
 namespace {
@@ -43,24 +44,16 @@ int PrefixLen(const sockaddr* mask) {
 
 Status PosixEnv::OpenPty(Fd* master, Fd* slave) {
   Fd m(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!m.valid()) {
-    const int e = errno;
-    return ErrnoError(e, "open pty master \"/dev/ptmx\"");
-  }
-  if (::grantpt(m.get()) < 0 || ::unlockpt(m.get()) < 0) {
-    const int e = errno;
-    return ErrnoError(e, "unlock pty master");
-  }
+  // A /dev without the ptmx node (a bare devtmpfs): devpts's own.
+  if (!m.valid() && errno == ENOENT) m = Fd(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!m.valid()) return SysError("open pty master", "/dev/ptmx");
+  if (::grantpt(m.get()) < 0 || ::unlockpt(m.get()) < 0) return SysError("unlock pty master");
   char name[64];
-  if (::ptsname_r(m.get(), name, sizeof name) != 0) {
-    const int e = errno;
-    return ErrnoError(e, "name pty slave");
+  if (const int e = ::ptsname_r(m.get(), name, sizeof name); e != 0) {
+    return SysErrorCode(e, "name pty slave");
   }
   Fd s(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!s.valid()) {
-    const int e = errno;
-    return ErrnoError(e, std::string("open pty slave \"") + name + "\"");
-  }
+  if (!s.valid()) return SysError("open pty slave", name);
   *master = std::move(m);
   *slave = std::move(s);
   return Status::Ok();
@@ -70,11 +63,8 @@ Status PosixEnv::SetWindowSize(const Fd& tty, uint16_t rows, uint16_t columns) {
   winsize ws{};
   ws.ws_row = rows;
   ws.ws_col = columns;
-  if (::ioctl(tty.get(), TIOCSWINSZ, &ws) < 0) {
-    const int e = errno;
-    return ErrnoError(e, "resize terminal to " + std::to_string(rows) + "x" +
-                             std::to_string(columns));
-  }
+  const std::string size = std::to_string(rows) + "x" + std::to_string(columns);
+  if (::ioctl(tty.get(), TIOCSWINSZ, &ws) < 0) return SysError("resize terminal to", size);
   return Status::Ok();
 }
 
@@ -82,20 +72,14 @@ Status PosixEnv::SetRealtimeClock(int64_t sec, int64_t usec) {
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(sec);
   ts.tv_nsec = static_cast<long>(usec * 1000);
-  if (::clock_settime(CLOCK_REALTIME, &ts) < 0) {
-    const int e = errno;
-    return ErrnoError(e, "set the realtime clock to " + std::to_string(sec) + "." +
-                             std::to_string(usec) + " s");
-  }
+  const std::string when = std::to_string(sec) + " s " + std::to_string(usec) + " us";
+  if (::clock_settime(CLOCK_REALTIME, &ts) < 0) return SysError("set the realtime clock to", when);
   return Status::Ok();
 }
 
 Result<std::vector<NetDevice>> PosixEnv::ListNetDevices() {
   ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) < 0) {
-    const int e = errno;
-    return ErrnoError(e, "list network devices");
-  }
+  if (::getifaddrs(&list) < 0) return SysError("list network devices");
   std::map<std::string, NetDevice> by_name;
   for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
     NetDevice& d = by_name[a->ifa_name];
@@ -114,11 +98,11 @@ Result<std::vector<NetDevice>> PosixEnv::ListNetDevices() {
       d.hw_addr = hw;
     } else if (family == AF_INET || family == AF_INET6) {
       char buf[INET6_ADDRSTRLEN] = {};
-      const void* src =
-          family == AF_INET
-              ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr)
-              : static_cast<const void*>(
-                    &reinterpret_cast<const sockaddr_in6*>(a->ifa_addr)->sin6_addr);
+      const void* src = family == AF_INET
+                            ? static_cast<const void*>(
+                                  &reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr)
+                            : static_cast<const void*>(
+                                  &reinterpret_cast<const sockaddr_in6*>(a->ifa_addr)->sin6_addr);
       if (::inet_ntop(family, src, buf, sizeof buf) == nullptr) continue;
       d.addresses.push_back({family == AF_INET6, buf, PrefixLen(a->ifa_netmask)});
     }
