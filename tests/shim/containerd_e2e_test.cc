@@ -191,8 +191,11 @@ TEST_F(ShimE2eTest, KilledShimLeavesNothingBehind) {
   EXPECT_TRUE(gone);
   containerd_->Ctr({"task", "delete", "k1"});
   EXPECT_EQ(containerd_->Ctr({"container", "delete", "k1"}).code, 0);
-  // The guest's processes died with the shim; the rest is delete's gc.
-  for (int i = 0; i < 100 && !ProcessesMatching(vmroot_ + "/").empty(); ++i)
+  // The guest's processes died with the shim; the rest is the gc that
+  // containerd's `... delete` runs, asynchronously: wait for it to finish.
+  for (int i = 0; i < 600 && !(ProcessesMatching(vmroot_ + "/").empty() &&
+                               ProcessesMatching("containerd-shim-vmshare-v2").empty());
+       ++i)
     sys::Env::Default()->SleepFor(std::chrono::milliseconds(100));
 }
 
