@@ -1,0 +1,267 @@
+// TaskService over the fake sandbox backend (fake_backend.h). Checks exit statuses (128 + signal), stdio through real FIFOs, CloseIO,
+// exec, events and their order, and the errors containerd branches on.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "fake_backend.h"
+#include "shim/task_service.h"
+#include "support/test_util.h"
+
+namespace vmshare::shim {
+namespace {
+
+using vmshare::testing::TempDir;
+using vmshare::testing::WriteFile;
+using testing::FakeBackend;
+
+class RecordingSink : public EventSink {
+ public:
+  void Publish(EventPayload e) override {
+    std::lock_guard<std::mutex> l(mu);
+    topics.push_back(e.topic);
+  }
+  std::vector<std::string> Topics() {
+    std::lock_guard<std::mutex> l(mu);
+    return topics;
+  }
+  std::mutex mu;
+  std::vector<std::string> topics;
+};
+
+class TaskServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TaskServiceOptions o;
+    o.env = sys::Env::Default();
+    o.events = &events_;
+    o.shim_pid = 7;
+    o.make_backend = [this] {
+      auto b = std::make_unique<FakeBackend>();
+      backend_ = b.get();
+      return b;
+    };
+    svc_ = std::make_unique<TaskService>(std::move(o));
+  }
+  void TearDown() override {
+    if (backend_ != nullptr) backend_->Shutdown().IgnoreError();
+    svc_.reset();
+  }
+
+  // A bundle whose config.json runs `args`, with optional annotations.
+  std::string Bundle(const std::string& name, const std::string& args_json,
+                     const std::string& annotations = "{}") {
+    const std::string dir = tmp_ / name;
+    ::mkdir(dir.c_str(), 0755);
+    WriteFile(dir + "/config.json", R"({"process":{"args":)" + args_json +
+                                        R"(,"cwd":"/"},"root":{"path":"rootfs"},"annotations":)" +
+                                        annotations + "}");
+    return dir;
+  }
+  std::string Fifo(const std::string& name) {
+    const std::string p = tmp_ / name;
+    EXPECT_EQ(::mkfifo(p.c_str(), 0600), 0);
+    return p;
+  }
+  static std::string ReadAllFd(int fd) {
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    return out;
+  }
+
+  TempDir tmp_;
+  RecordingSink events_;
+  FakeBackend* backend_ = nullptr;
+  std::unique_ptr<TaskService> svc_;
+};
+
+TEST_F(TaskServiceTest, RunEchoRelaysOutputAndReportsExit) {
+  CreateTask c;
+  c.id = "c1";
+  c.bundle = Bundle("b1", R"(["echo","hello","guest"])");
+  c.stdio.stdout_path = Fifo("out");
+  // containerd's reader is open before Create, as ctr's copier is.
+  const int reader = ::open(c.stdio.stdout_path.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  auto pid = svc_->Create(c);
+  ASSERT_TRUE(pid.ok()) << pid.status().message();
+  EXPECT_EQ(*pid, 4242u);
+  EXPECT_EQ(backend_->booted, "c1");
+  ASSERT_TRUE(svc_->Start({"c1", ""}).ok());
+  auto exit = svc_->Wait({"c1", ""}, nullptr);
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(exit->exit_status, 0u);
+  EXPECT_GT(exit->exited_at_ns, 0);
+  ::fcntl(reader, F_SETFL, 0);
+  EXPECT_EQ(ReadAllFd(reader), "hello guest\n");  // EOF came: the shim closed its end
+  ::close(reader);
+  auto st = svc_->State({"c1", ""});
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->status, TaskStatus::kStopped);
+  auto del = svc_->Delete({"c1", ""});
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(backend_->removed, std::vector<std::string>{"c1"});
+  EXPECT_EQ(backend_->shutdowns, 1);
+  EXPECT_EQ(events_.Topics(),
+            (std::vector<std::string>{"/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"}));
+  auto shut = svc_->Shutdown({"c1", false});
+  ASSERT_TRUE(shut.ok());
+  EXPECT_TRUE(*shut);
+}
+
+TEST_F(TaskServiceTest, KillReportsSignalExitStatus) {
+  CreateTask c{"c1", Bundle("b1", R"(["sleep"])"), {}, {}, ""};
+  ASSERT_TRUE(svc_->Create(c).ok());
+  EXPECT_EQ(svc_->Kill({{"c1", ""}, 15, false}).code(), Code::kFailedPrecondition);  // not started
+  ASSERT_TRUE(svc_->Start({"c1", ""}).ok());
+  EXPECT_EQ(svc_->Delete({"c1", ""}).status().code(), Code::kFailedPrecondition);  // running
+  ASSERT_TRUE(svc_->Kill({{"c1", ""}, 15, false}).ok());
+  auto exit = svc_->Wait({"c1", ""}, nullptr);
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(exit->exit_status, 143u);
+  EXPECT_EQ(svc_->Kill({{"c1", ""}, 9, false}).code(), Code::kNotFound);  // already finished
+  auto del = svc_->Delete({"c1", ""});
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(del->exit_status, 143u);
+}
+
+TEST_F(TaskServiceTest, StdinReachesProcessAndCloseIoEndsIt) {
+  CreateTask c;
+  c.id = "c1";
+  c.bundle = Bundle("b1", R"(["cat"])");
+  c.stdio.stdin_path = Fifo("in");
+  c.stdio.stdout_path = Fifo("out");
+  const int reader = ::open(c.stdio.stdout_path.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_TRUE(svc_->Create(c).ok());
+  ASSERT_TRUE(svc_->Start({"c1", ""}).ok());
+  const int writer = ::open(c.stdio.stdin_path.c_str(), O_WRONLY);
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, "line one\nline two\n", 18), 18);
+  // CloseIO while the writer is still open: what it wrote is in the FIFO and
+  // must reach the process before its stdin closes.
+  ASSERT_TRUE(svc_->CloseIO({{"c1", ""}, true}).ok());
+  auto exit = svc_->Wait({"c1", ""}, nullptr);
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(exit->exit_status, 0u);
+  ::fcntl(reader, F_SETFL, 0);
+  EXPECT_EQ(ReadAllFd(reader), "line one\nline two\n");
+  ::close(reader);
+  ::close(writer);
+  ASSERT_TRUE(svc_->Delete({"c1", ""}).ok());
+}
+
+TEST_F(TaskServiceTest, StdinWritersCloseIsEof) {
+  CreateTask c;
+  c.id = "c1";
+  c.bundle = Bundle("b1", R"(["cat"])");
+  c.stdio.stdin_path = Fifo("in");
+  ASSERT_TRUE(svc_->Create(c).ok());
+  ASSERT_TRUE(svc_->Start({"c1", ""}).ok());
+  const int writer = ::open(c.stdio.stdin_path.c_str(), O_WRONLY);
+  ASSERT_EQ(::write(writer, "x", 1), 1);
+  ::close(writer);
+  auto exit = svc_->Wait({"c1", ""}, nullptr);
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(exit->exit_status, 0u);
+  ASSERT_TRUE(svc_->Delete({"c1", ""}).ok());
+}
+
+TEST_F(TaskServiceTest, ExecRunsBesideInitAndHasItsOwnExit) {
+  CreateTask c{"c1", Bundle("b1", R"(["sleep"])"), {}, {}, ""};
+  ASSERT_TRUE(svc_->Create(c).ok());
+  ExecTask e{"c1", "e1", {}, "types.containerd.io/opencontainers/runtime-spec/1/Process",
+             R"({"args":["exit","3"],"cwd":"/"})"};
+  EXPECT_EQ(svc_->Exec(e).code(), Code::kFailedPrecondition);  // init not running
+  ASSERT_TRUE(svc_->Start({"c1", ""}).ok());
+  ASSERT_TRUE(svc_->Exec(e).ok());
+  EXPECT_EQ(svc_->Exec(e).code(), Code::kAlreadyExists);
+  ASSERT_TRUE(svc_->Start({"c1", "e1"}).ok());
+  auto exit = svc_->Wait({"c1", "e1"}, nullptr);
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(exit->exit_status, 3u);
+  ASSERT_TRUE(svc_->Delete({"c1", "e1"}).ok());
+  EXPECT_EQ(svc_->State({"c1", "e1"}).status().code(), Code::kNotFound);
+  ASSERT_TRUE(svc_->Kill({{"c1", ""}, 9, false}).ok());
+  ASSERT_TRUE(svc_->Wait({"c1", ""}, nullptr).ok());
+  ASSERT_TRUE(svc_->Delete({"c1", ""}).ok());
+  auto t = events_.Topics();
+  EXPECT_NE(std::find(t.begin(), t.end(), "/tasks/exec-added"), t.end());
+  EXPECT_NE(std::find(t.begin(), t.end(), "/tasks/exec-started"), t.end());
+}
+
+TEST_F(TaskServiceTest, PodContainersShareOneBackendAndSandboxDeleteEndsIt) {
+  const std::string pod = R"({"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"pod1"})";
+  CreateTask early{"app", Bundle("b0", R"(["sleep"])", pod), {}, {}, ""};
+  EXPECT_EQ(svc_->Create(early).status().code(), Code::kFailedPrecondition);  // no sandbox yet
+  CreateTask sb{"pod1", Bundle("b1", R"(["sleep"])",
+                               R"({"io.kubernetes.cri.container-type":"sandbox","io.kubernetes.cri.sandbox-id":"pod1"})"),
+                {}, {}, ""};
+  ASSERT_TRUE(svc_->Create(sb).ok());
+  CreateTask app{"app", Bundle("b2", R"(["sleep"])", pod), {}, {}, ""};
+  ASSERT_TRUE(svc_->Create(app).ok());
+  EXPECT_EQ(backend_->created, (std::vector<std::string>{"pod1", "app"}));
+  CreateTask other{"x", Bundle("b3", R"(["sleep"])",
+                               R"({"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"pod2"})"),
+                   {}, {}, ""};
+  EXPECT_EQ(svc_->Create(other).status().code(), Code::kInvalidArgument);  // another sandbox
+  ASSERT_TRUE(svc_->Delete({"app", ""}).ok());
+  EXPECT_EQ(backend_->shutdowns, 0);
+  auto shut = svc_->Shutdown({"app", false});
+  ASSERT_TRUE(shut.ok());
+  EXPECT_FALSE(*shut);  // the sandbox container is still there
+  ASSERT_TRUE(svc_->Delete({"pod1", ""}).ok());
+  EXPECT_EQ(backend_->shutdowns, 1);
+}
+
+TEST_F(TaskServiceTest, GuestLossEndsEveryProcessWithErrorStatus) {
+  CreateTask c{"c1", Bundle("b1", R"(["sleep"])"), {}, {}, ""};
+  ASSERT_TRUE(svc_->Create(c).ok());
+  ASSERT_TRUE(svc_->Start({"c1", ""}).ok());
+  backend_->Crash();
+  auto exit = svc_->Wait({"c1", ""}, nullptr);
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(exit->exit_status, kGuestLostStatus);
+  ASSERT_TRUE(svc_->Delete({"c1", ""}).ok());
+}
+
+TEST_F(TaskServiceTest, UnknownIdsAndBadInputAreRefused) {
+  EXPECT_EQ(svc_->State({"nope", ""}).status().code(), Code::kNotFound);
+  EXPECT_EQ(svc_->Wait({"nope", ""}, nullptr).status().code(), Code::kNotFound);
+  EXPECT_EQ(svc_->Delete({"nope", ""}).status().code(), Code::kNotFound);
+  EXPECT_EQ(svc_->Create({"../x", tmp_.path(), {}, {}, ""}).status().code(), Code::kInvalidArgument);
+  auto missing = svc_->Create({"c1", tmp_ / "no-bundle", {}, {}, ""});
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("config.json"), std::string::npos);
+  WriteFile(tmp_ / "bad.json", "");
+  const std::string bad = tmp_ / "badb";
+  ::mkdir(bad.c_str(), 0755);
+  WriteFile(bad + "/config.json", "{not json");
+  EXPECT_EQ(svc_->Create({"c1", bad, {}, {}, ""}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(backend_, nullptr);  // nothing booted for any of them
+}
+
+TEST_F(TaskServiceTest, WaitReturnsWhenItsConnectionCloses) {
+  CreateTask c{"c1", Bundle("b1", R"(["sleep"])"), {}, {}, ""};
+  ASSERT_TRUE(svc_->Create(c).ok());
+  ASSERT_TRUE(svc_->Start({"c1", ""}).ok());
+  std::atomic<bool> cancelled{false};
+  std::thread t([&] { cancelled = true; });
+  auto r = svc_->Wait({"c1", ""}, &cancelled);
+  t.join();
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  ASSERT_TRUE(svc_->Kill({{"c1", ""}, 9, false}).ok());
+  EXPECT_EQ(svc_->Wait({"c1", ""}, nullptr)->exit_status, 137u);
+  ASSERT_TRUE(svc_->Delete({"c1", ""}).ok());
+}
+
+}  // namespace
+}  // namespace vmshare::shim
