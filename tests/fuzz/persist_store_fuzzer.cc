@@ -92,7 +92,11 @@ Layout Build(const std::string& sandbox_dir, std::string_view input) {
       return std::filesystem::exists(std::filesystem::symlink_status(sandbox_dir + "/" + n, ec));
     };
     if (!ValidName(name) || taken(name) || (name == persist::kPersistFile && parts[0] != "(none)")) {
-      name = "c" + std::to_string(i);
+      // Built, then moved: `name = "c" + ...` (or assigning "c" to name)
+      // makes GCC 12 at -O3 warn (a false -Wrestrict inside std::string).
+      std::string fresh = "c";
+      fresh += std::to_string(i);
+      name = std::move(fresh);
       while (taken(name)) name += "x";
     }
     const std::string entry = sandbox_dir + "/" + name;
