@@ -107,10 +107,9 @@ Result<int32_t> Guest::WaitContainer(const std::string& cid, const std::string& 
 Status Guest::SignalContainer(const std::string& cid, const std::string& exec_id, int signal) {
   if (!containers_.count(cid))
     return NotFoundError("signal container " + Quote(cid) + ": not created");
-  (void)exec_id;
-  // TODO(#13): AgentClient::SignalProcess (the agent gains it in #11/#13).
-  return UnimplementedError("signal container " + Quote(cid) + " with " + std::to_string(signal) +
-                            ": the agent client has no SignalProcess yet");
+  if (!booted_)
+    return FailedPreconditionError("signal container " + Quote(cid) + ": the guest is not booted");
+  return vm_->agent().SignalProcess(cid, exec_id, static_cast<uint32_t>(signal));
 }
 
 Status Guest::RemoveContainer(const std::string& cid, bool ask_guest) {
