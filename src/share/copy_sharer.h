@@ -31,6 +31,7 @@
 #include <set>
 #include <string>
 
+#include "share/share_host.h"
 #include "share/sharer.h"
 
 namespace vmshare::share {
@@ -69,6 +70,7 @@ class CopySharer final : public FilesystemSharer {
 
   SharerConfig config_;
   sys::Env* env_;
+  ShareHost host_;
   std::map<std::string, SharedDir> shared_dirs_;  // by source path
   bool learned_ = false;
 };
