@@ -39,10 +39,8 @@ Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
   // mounts/<cid> could be another container's volume share that happens to
   // be named like this id; never create our rootfs inside someone's volume.
   ASSIGN_OR_RETURN(sys::FileInfo dir_info, env_->StatAt(dir, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
-  auto taken = env_->StatAt(dir, kRootfsDir, AT_SYMLINK_NOFOLLOW);
-  if (dir_info.mount_root || (taken.ok() && taken->mount_root))
-    return FailedPreconditionError(context + ": " + Quote(dir_info.mount_root ? container_dir : target) +
-                                   " is already a mount point");
+  if (dir_info.mount_root)
+    return FailedPreconditionError(context + ": " + Quote(container_dir) + " is already a mount point");
   const bool read_only = rootfs.read_only ||
                          std::find(rootfs.options.begin(), rootfs.options.end(), "ro") != rootfs.options.end();
   const std::string old_host_path = rootfs.host_path;
@@ -54,7 +52,14 @@ Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
   Status s = Attach("rootfs", rootfs.source, dir, container_dir, kRootfsDir, read_only, /*recursive=*/false, before);
   if (!s.ok()) {
     rootfs.host_path = old_host_path;
-    env_->UnlinkAt(mounts, container.id, AT_REMOVEDIR).IgnoreError();
+    // mounts/<cid>/rootfs already there (Attach's mkdir said EEXIST): say
+    // whether it is a share, and leave it and mounts/<cid> alone.
+    if (s.err() == EEXIST) {
+      auto taken = IsMountRoot(env_, target);
+      if (taken.ok() && *taken) s = FailedPreconditionError(context + ": " + Quote(target) + " is already a mount point");
+    } else {
+      env_->UnlinkAt(mounts, container.id, AT_REMOVEDIR).IgnoreError();
+    }
     return s.WithContext("share rootfs of container " + Quote(container.id));
   }
   rootfs.host_path = target;

@@ -199,9 +199,13 @@ Status BuildShareTree(sys::Env* env, bool mount_api, const ShareTreePaths& paths
 
 Status DetachShareTree(sys::Env* env, const ShareTreePaths& paths) {
   // shared/ first: it is the slave, so detaching it never propagates back.
-  RETURN_IF_ERROR(DetachAll(env, paths.shared));
-  RETURN_IF_ERROR(DetachAll(env, paths.mounts));
-  return DetachAll(env, paths.private_dir);
+  // One detach each; anything stacked below is found by RemoveShareTree's
+  // rmdir (EBUSY) and detached there.
+  for (const std::string* dir : {&paths.shared, &paths.mounts, &paths.private_dir}) {
+    Status s = env->Unmount(*dir, MNT_DETACH);
+    if (!s.ok() && s.err() != EINVAL && s.err() != ENOENT) return s;
+  }
+  return Status::Ok();
 }
 
 Status RemoveShareTree(sys::Env* env, const ShareTreePaths& paths) {
@@ -211,6 +215,11 @@ Status RemoveShareTree(sys::Env* env, const ShareTreePaths& paths) {
   bool clean = true;
   for (const std::string* dir : {&paths.shared, &paths.mounts, &paths.private_dir, &paths.sandbox}) {
     Status s = env->UnlinkAt(sys::Cwd(), *dir, AT_REMOVEDIR);
+    if (!s.ok() && s.err() == EBUSY && dir != &paths.sandbox) {
+      // Another mount stacked on a tree dir: detach them all, then again.
+      RETURN_IF_ERROR(DetachAll(env, *dir));
+      s = env->UnlinkAt(sys::Cwd(), *dir, AT_REMOVEDIR);
+    }
     if (!s.ok() && s.err() != ENOENT) {
       clean = false;
       break;

@@ -44,7 +44,8 @@ Status MakeDirs(sys::Env* env, const std::string& path, mode_t mode);
 // if its directory is not already a mount root.
 Status BuildShareTree(sys::Env* env, bool mount_api, const ShareTreePaths& paths);
 
-// Detaches shared/, mounts/ (with everything under it) and private/.
+// Detaches shared/, mounts/ (with everything under it) and private/, once
+// each (RemoveShareTree detaches what is stacked below).
 Status DetachShareTree(sys::Env* env, const ShareTreePaths& paths);
 
 // Removes the sandbox directory after DetachShareTree: four rmdirs when the
