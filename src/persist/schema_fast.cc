@@ -327,6 +327,11 @@ void EncodeSandboxInto(const SandboxState& s, rapidjson::Document& j) {
   Value vm = TakeObject(j, kVmshareKey);
   Set(vm, "SharedFs", Str(s.shared_fs, a), a);
   Set(vm, "BindMounts", StringsOrNull(s.bind_mounts, a), a);
+  // Written only when not the default, so default documents keep their shape.
+  Erase(vm, "ShareBase");
+  Erase(vm, "RootfsName");
+  if (!s.share_base.empty()) vm.AddMember("ShareBase", Str(s.share_base, a), a);
+  if (s.rootfs_name != "rootfs") vm.AddMember("RootfsName", Str(s.rootfs_name, a), a);
   if (s.processes.empty()) {
     Erase(vm, "Processes");
   } else {
@@ -480,6 +485,8 @@ Result<SandboxState> DecodeSandbox(std::string_view text, const std::string& pat
     const std::string at = std::string(kVmshareKey) + ".";
     r.String(*vm, "SharedFs", at, &s.shared_fs);
     r.Strings(*vm, "BindMounts", at, &s.bind_mounts);
+    r.String(*vm, "ShareBase", at, &s.share_base);
+    r.String(*vm, "RootfsName", at, &s.rootfs_name);
     r.Array(*vm, "Processes", at, [&](const Value& p, const std::string& pat) {
       RecordedProcess& rp = s.processes.emplace_back();
       r.String(p, "Role", pat, &rp.role);

@@ -50,7 +50,8 @@ KubeVolumeMatcher::KubeVolumeMatcher(sys::Env* env, const std::string& kubelet_r
   auto add = [this](const std::string& root) {
     auto parts = Components(root);
     if (!parts) return;
-    std::string norm = "/" + Join(*parts, 0, parts->size());
+    std::string norm = "/";  // not "/" + Join(...): a false -Wrestrict at -O3 (GCC 12)
+    norm += Join(*parts, 0, parts->size());
     for (const auto& r : roots_) {
       if (r == norm) return;
     }
@@ -85,7 +86,8 @@ std::optional<KubeVolume> KubeVolumeMatcher::Match(const std::string& source) co
     for (const char* k : kKinds) known = known || kind == k;
     if (!known) continue;
     KubeVolume v;
-    v.volume_dir = "/" + Join(p, 0, n + 5);
+    v.volume_dir = "/";
+    v.volume_dir += Join(p, 0, n + 5);
     v.rel = Join(p, n + 5, p.size());
     v.kind = kind;
     return v;

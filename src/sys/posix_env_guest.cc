@@ -15,6 +15,8 @@
 
 #include "core/ids.h"
 #include "sys/posix_env.h"
+#include "sys/retry.h"
+#include "sys/sys_error.h"
 
 extern char** environ;
 
@@ -139,12 +141,12 @@ Result<Child> PosixEnv::SpawnContained(const ContainedProcessOptions& o) {
 
   const std::string what = "start " + Quote(o.argv[0]) + " in " + Quote(o.root);
   int in[2], sync[2], report[2];
-  if (::pipe2(in, O_CLOEXEC) < 0) return ErrnoError(errno, what + ": pipe");
+  if (::pipe2(in, O_CLOEXEC) < 0) return SysError("pipe").WithContext(what);
   Fd in_r(in[0]);
   ::close(in[1]);  // stdin reads EOF at once
-  if (::pipe2(sync, O_CLOEXEC) < 0) return ErrnoError(errno, what + ": pipe");
+  if (::pipe2(sync, O_CLOEXEC) < 0) return SysError("pipe").WithContext(what);
   Fd sync_r(sync[0]), sync_w(sync[1]);
-  if (::pipe2(report, O_CLOEXEC) < 0) return ErrnoError(errno, what + ": pipe");
+  if (::pipe2(report, O_CLOEXEC) < 0) return SysError("pipe").WithContext(what);
   Fd report_r(report[0]), report_w(report[1]);
   p.stdin_fd = in_r.get();
   p.sync_fd = sync_r.get();
@@ -152,7 +154,7 @@ Result<Child> PosixEnv::SpawnContained(const ContainedProcessOptions& o) {
   p.report_fd = report_w.get();
 
   const pid_t pid = ::fork();
-  if (pid < 0) return ErrnoError(errno, what + ": fork");
+  if (pid < 0) return SysError("fork").WithContext(what);
   if (pid == 0) ContainedChild(p);
   // The child waits on `sync` until the pidfd exists, so a reaper thread can
   // never reap it (and free its pid) before we hold the pidfd.
@@ -164,28 +166,22 @@ Result<Child> PosixEnv::SpawnContained(const ContainedProcessOptions& o) {
   child.pid = pid;
   if (pidfd < 0) {
     ::kill(pid, SIGKILL);
-    return ErrnoError(open_err, what + ": pidfd_open");
+    return SysErrorCode(open_err, "pidfd_open").WithContext(what);
   }
   child.pidfd = Fd(pidfd);
   int msg[2];
-  ssize_t n;
-  do {
-    n = ::read(report_r.get(), msg, sizeof msg);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = RetryEintr([&] { return ::read(report_r.get(), msg, sizeof msg); });
   if (n == static_cast<ssize_t>(sizeof msg)) {
-    return ErrnoError(msg[1], what + ": " + StepName(msg[0]));
+    return SysErrorCode(msg[1], StepName(msg[0])).WithContext(what);
   }
   return child;
 }
 
 Result<ReapedChild> PosixEnv::WaitAnyChild() {
   siginfo_t info;
-  for (;;) {
-    std::memset(&info, 0, sizeof info);
-    if (::waitid(P_ALL, 0, &info, WEXITED) == 0) break;
-    if (errno == EINTR) continue;
-    return ErrnoError(errno, "wait for any child");
-  }
+  std::memset(&info, 0, sizeof info);
+  if (RetryEintr([&] { return ::waitid(P_ALL, 0, &info, WEXITED); }) < 0)
+    return SysError("wait for any child");
   ReapedChild r;
   r.pid = info.si_pid;
   r.status.exited = info.si_code == CLD_EXITED;
@@ -197,8 +193,7 @@ Status PosixEnv::LoadModule(const Fd& module_file, const std::string& params, bo
   constexpr int kModuleInitCompressedFile = 4;  // linux/module.h, 5.17+
   if (::syscall(SYS_finit_module, module_file.get(), params.c_str(),
                 compressed ? kModuleInitCompressedFile : 0) < 0) {
-    const int e = errno;
-    return ErrnoError(e, "load kernel module " + DescribeAt(module_file, ""));
+    return SysError("load kernel module", module_file);
   }
   return Status::Ok();
 }
@@ -206,12 +201,12 @@ Status PosixEnv::LoadModule(const Fd& module_file, const std::string& params, bo
 void PosixEnv::SyncAll() { ::sync(); }
 
 Status PosixEnv::PowerOff() {
-  if (::reboot(RB_POWER_OFF) < 0) return ErrnoError(errno, "power off");
+  if (::reboot(RB_POWER_OFF) < 0) return SysError("power off");
   return Status::Ok();
 }
 
 Status PosixEnv::IgnoreSignal(int sig) {
-  if (::signal(sig, SIG_IGN) == SIG_ERR) return ErrnoError(errno, "ignore signal " + std::to_string(sig));
+  if (::signal(sig, SIG_IGN) == SIG_ERR) return SysError("ignore signal " + std::to_string(sig));
   return Status::Ok();
 }
 

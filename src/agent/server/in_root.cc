@@ -80,7 +80,10 @@ Status MkdirAll(sys::Env* env, const std::string& path, mode_t mode) {
     size_t j = path.find('/', i);
     if (j == std::string::npos) j = path.size();
     if (j > i) {
-      cur += "/" + path.substr(i, j - i);
+      // Appended in place: `"/" + path.substr(...)` makes GCC 12 at -O3 warn
+      // (a false -Wrestrict inside std::string).
+      cur += '/';
+      cur.append(path, i, j - i);
       Status s = env->MkdirAt(sys::Cwd(), cur, mode);
       if (!s.ok() && s.err() != EEXIST) return s;
     }
