@@ -4,7 +4,7 @@
 # toolchain this way). Does nothing when everything is there already.
 set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config make
-      libprotobuf-dev protobuf-compiler nlohmann-json3-dev libcli11-dev
+      libprotobuf-dev protobuf-compiler nlohmann-json3-dev rapidjson-dev libcli11-dev
       libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libmount-dev
       qemu-system-x86 qemu-system-common busybox-static cpio kmod zstd xz-utils lz4 e2fsprogs util-linux
       clang-format golang-1.19-go containerd runc "$@")

@@ -5,7 +5,9 @@
 // numbers are dominated by the two fsyncs.
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
-#include <sys/mount.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -14,29 +16,26 @@
 
 #include "persist/crash_state.h"
 #include "persist/store.h"
+#include "support/scratch.h"
 
 namespace vmshare::persist {
 namespace {
 
 sys::Env* env() { return sys::Env::Default(); }
 
-// A scratch directory on the medium; tmpfs is mounted privately (the bench
-// main runs in its own mount namespace) and falls back to /dev/shm.
+// A scratch directory on the medium: tmpfs is the bench main's scratch base
+// (a private tmpfs unless --no-tmpfs), the disk is /var/tmp.
 class Scratch {
  public:
   explicit Scratch(bool disk) {
-    std::string tmpl = std::string(disk ? "/var/tmp" : "/tmp") + "/vmshare-bench-XXXXXX";
-    path_ = ::mkdtemp(tmpl.data());
-    if (!disk && !env()->Mount("tmpfs", path_, "tmpfs", 0, "size=256m").ok()) {
-      std::filesystem::remove(path_);
-      tmpl = "/dev/shm/vmshare-bench-XXXXXX";
+    if (disk) {
+      std::string tmpl = "/var/tmp/vmshare-bench-XXXXXX";
       path_ = ::mkdtemp(tmpl.data());
-    } else if (!disk) {
-      mounted_ = true;
+    } else {
+      path_ = bench::MakeScratchDir("persist");
     }
   }
   ~Scratch() {
-    if (mounted_) env()->Unmount(path_, MNT_DETACH).IgnoreError();
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
@@ -44,7 +43,6 @@ class Scratch {
 
  private:
   std::string path_;
-  bool mounted_ = false;
 };
 
 // One prepared sandbox per (medium, size), kept for the whole run.
@@ -93,6 +91,53 @@ void BM_LoadSandbox(benchmark::State& state, bool disk) {
   }
 }
 
+// The floors (raw syscalls, same run; the bench main prints the ratios).
+// A durable 4 KiB replace: temp file, write, fsync, rename, fsync of the dir.
+void BM_RawSaveContainer(benchmark::State& state, bool disk) {
+  Scratch scratch(disk);
+  const int dir = ::open(scratch.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const std::string data(4096, 'x');
+  for (auto _ : state) {
+    const int fd = ::openat(dir, "persist.json.tmp", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size()) ||
+        ::fsync(fd) < 0 || ::close(fd) < 0 || ::renameat(dir, "persist.json.tmp", dir, "persist.json") < 0 ||
+        ::fsync(dir) < 0)
+      return state.SkipWithError("durable replace failed");
+  }
+  ::close(dir);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Loading a sandbox of N: list its directory, then open, read to EOF and
+// close each of the N + 1 files (the same files the store reads).
+void BM_RawLoadSandbox(benchmark::State& state, bool disk) {
+  Fixture& f = Prepared(disk, static_cast<int>(state.range(0)));
+  const std::string sandbox = f.store->SandboxDir("s1");
+  std::string buf(1 << 16, '\0');
+  auto read_file = [&](int dir, const char* name) {
+    const int fd = ::openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return false;
+    while (::read(fd, buf.data(), buf.size()) > 0) {
+    }
+    ::close(fd);
+    return true;
+  };
+  for (auto _ : state) {
+    DIR* d = ::opendir(sandbox.c_str());
+    if (d == nullptr) return state.SkipWithError("opendir");
+    const int dfd = ::dirfd(d);
+    size_t files = read_file(dfd, "persist.json") ? 1 : 0;
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+      files += read_file(dfd, (std::string(e->d_name) + "/persist.json").c_str()) ? 1 : 0;
+    }
+    ::closedir(d);
+    benchmark::DoNotOptimize(files);
+  }
+}
+
+BENCHMARK_CAPTURE(BM_RawSaveContainer, tmpfs, false)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_RawLoadSandbox, tmpfs, false)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_SaveContainer, tmpfs, false)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_SaveContainer, disk, true)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_LoadSandbox, tmpfs, false)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -1,7 +1,8 @@
 // Share benchmarks: the cost of one share/unshare cycle (rw, ro, rootfs),
 // of Prepare+Cleanup, and of a share/unshare cycle in a sandbox that already
 // holds 0, 100 or 1000 shares (the per-share path must not scan mounts).
-// Needs root; the bench main runs in a private mount namespace.
+// Needs root; the bench main runs in a private mount namespace, on a tmpfs
+// scratch base (support/scratch.h). share_floor.cc holds the raw floors.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "share/sharer.h"
+#include "support/scratch.h"
 
 namespace vmshare::share {
 namespace {
@@ -22,8 +24,7 @@ struct Sandbox {
   std::unique_ptr<FilesystemSharer> sharer;
 
   explicit Sandbox(const char* sid = "bench") {
-    std::string tmpl = "/tmp/vmshare-bench-XXXXXX";
-    dir = ::mkdtemp(tmpl.data());
+    dir = bench::MakeScratchDir("share");
     std::filesystem::create_directories(dir + "/src/vol");
     std::ofstream(dir + "/src/vol/f") << "x";
     SharerConfig c;

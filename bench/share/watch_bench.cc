@@ -34,6 +34,7 @@
 #include "share/share_tree.h"
 #include "share/sharer.h"
 #include "share/watch_bench_util.h"
+#include "support/scratch.h"
 #include "sys/env.h"
 
 namespace vmshare {
@@ -76,10 +77,7 @@ struct Agent {
 };
 
 struct Scratch {
-  Scratch() {
-    char t[] = "/tmp/vmshare-bench-XXXXXX";
-    path = ::mkdtemp(t);
-  }
+  Scratch() : path(bench::MakeScratchDir("watch")) {}
   ~Scratch() {
     std::error_code ec;
     fs::remove_all(path, ec);

@@ -29,6 +29,7 @@
 #include "core/types.h"
 #include "share/sharer.h"
 #include "share/watch_bench_util.h"
+#include "support/scratch.h"
 #include "vm/accel.h"
 #include "vm/guest.h"
 #include "vm/guest_image.h"
@@ -44,8 +45,7 @@ using bench::Write;
 // A prepared sandbox and a booted guest for one mode.
 struct VmSandbox {
   explicit VmSandbox(const std::string& mode) : mode(mode) {
-    char t[] = "/tmp/vmshare-vmbench-XXXXXX";
-    dir = ::mkdtemp(t);
+    dir = bench::MakeScratchDir("vm");
     sys::Env* env = sys::Env::Default();
     share::SharerConfig c;
     c.root = dir + "/root";

@@ -12,10 +12,19 @@
 // fields plus FsType, and Process is one object (Kata 3.x's shape; extra
 // processes go under "Vmshare", which Go's decoder ignores).
 //
-// Unknown keys are accepted, and kept when a document is rewritten: the To*
-// functions start from the document being replaced (`base`) and overwrite
+// Unknown keys are accepted, and kept when a document is rewritten: the
+// encoders start from the document being replaced (`base`) and overwrite
 // only the keys they own. Elements of Mounts / DeviceMaps keep their unknown
-// keys by matching Destination / ContainerPath.
+// keys by position and identity: the old element at the same index when its
+// Destination and Source (ContainerPath and ID) are the same, else the first
+// unused old element with the same identity, else with the same Destination
+// (ContainerPath). Two mounts at one destination keep their own keys.
+//
+// Two interfaces: the codec the store uses (Decode*/Encode*: text in, text
+// out, RapidJSON inside, schema_fast.cc), and a DOM one over nlohmann's
+// ordered_json for callers that want a document to look at or print (the
+// CLI, tests, fuzzers). The DOM one is the codec underneath (the document is
+// serialized and re-read), so both accept, refuse and write the same.
 //
 // Go conventions kept: a nil slice is `null`, time.Time is RFC 3339 with the
 // zero time "0001-01-01T00:00:00Z" (mapped to an empty start_time), and
@@ -43,6 +52,25 @@ inline constexpr char kVmshareKey[] = "Vmshare";
 
 // Go's zero time.Time as encoding/json writes it.
 inline constexpr char kGoZeroTime[] = "0001-01-01T00:00:00Z";
+
+// ---- the store's codec ------------------------------------------------------
+
+// OK when `text` is one JSON object; else kCorruption:
+// `parse "<path>": <parser message>` (UTF-8 is validated).
+Status ValidateDocument(std::string_view text, const std::string& path);
+
+// Decode the text of a document; errors as for the Json overloads below.
+Result<ContainerState> DecodeContainer(std::string_view text, const std::string& path);
+Result<SandboxState> DecodeSandbox(std::string_view text, const std::string& path);
+
+// The bytes of `state` encoded on top of `base` (the text of the document
+// being replaced; null for a new one): compact, newline-terminated, valid
+// UTF-8. A base that does not parse gives kCorruption (a save never
+// replaces what it cannot read).
+Result<std::string> EncodeContainer(const ContainerState& state, const std::string* base, const std::string& path);
+Result<std::string> EncodeSandbox(const SandboxState& state, const std::string* base, const std::string& path);
+
+// ---- the DOM interface --------------------------------------------------------
 
 // Parses `text` (the content of the file at `path`). Anything that is not one
 // JSON object gives kCorruption: `parse "<path>": <parser message>`.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <functional>
+#include <optional>
 #include <utility>
 
 #include "core/ids.h"
@@ -44,44 +45,49 @@ Status MakeDirs(sys::Env* env, const std::string& path) {
   }
 }
 
-// Reads and parses dir/persist.json. nullopt when the file does not exist.
-Result<std::optional<Json>> ReadDocument(sys::Env* env, const sys::Fd& dir, const std::string& path) {
+// The text of dir/persist.json; nullopt when the file does not exist.
+Result<std::optional<std::string>> ReadText(sys::Env* env, const sys::Fd& dir) {
   auto text = ReadFileAt(env, dir, kPersistFile, kMaxDocument);
   if (!text.ok()) {
-    if (text.status().err() == ENOENT) return std::optional<Json>();
+    if (text.status().err() == ENOENT) return std::optional<std::string>();
     return text.status();
   }
-  ASSIGN_OR_RETURN(Json doc, ParseDocument(*text, path));
-  return std::optional<Json>(std::move(doc));
+  return std::optional<std::string>(std::move(text).value());
 }
 
-// Rewrites dir/persist.json with encode(previous document or null). A
-// previous document that does not parse stops the save: it is never silently
+// Rewrites dir/persist.json with encode(previous text or null). A previous
+// document that does not parse stops the save: it is never silently
 // replaced.
 Status SaveDocument(sys::Env* env, const sys::Fd& dir, const std::string& path,
-                    const std::function<Json(const Json*)>& encode) {
-  ASSIGN_OR_RETURN(std::optional<Json> base, ReadDocument(env, dir, path));
-  const std::string bytes = Serialize(encode(base ? &*base : nullptr));
+                    const std::function<Result<std::string>(const std::string*)>& encode) {
+  ASSIGN_OR_RETURN(std::optional<std::string> base, ReadText(env, dir));
+  ASSIGN_OR_RETURN(std::string bytes, encode(base ? &*base : nullptr));
   return WriteFileAtomic(env, dir, kPersistFile, bytes).WithContext("save \"" + path + "\"");
+}
+
+// <cid>/persist.json below the sandbox directory, opened without following
+// a symlink anywhere on the way (one openat2; two opens without it).
+Result<sys::Fd> OpenContainerFile(sys::Env* env, const sys::Fd& sandbox_dir, const std::string& cid) {
+  auto fd = env->OpenAt2(sandbox_dir, cid + "/" + kPersistFile, O_RDONLY, 0,
+                         sys::kResolveNoSymlinks | sys::kResolveBeneath);
+  const int err = fd.ok() ? 0 : fd.status().err();
+  if (err != ENOSYS && err != EPERM && err != EINVAL) return fd;
+  ASSIGN_OR_RETURN(sys::Fd dir, env->OpenAt(sandbox_dir, cid, kDirFlags));
+  return env->OpenAt(dir, kPersistFile, O_RDONLY | O_NOFOLLOW);
 }
 
 Result<ContainerState> LoadContainerAt(sys::Env* env, const sys::Fd& sandbox_dir, const std::string& sid_path,
                                        const std::string& cid, bool* missing) {
   *missing = false;
-  auto dir = env->OpenAt(sandbox_dir, cid, kDirFlags);
-  if (!dir.ok()) {
-    if (dir.status().err() != ENOENT) return dir.status();
+  auto fd = OpenContainerFile(env, sandbox_dir, cid);
+  if (!fd.ok()) {
+    if (fd.status().err() != ENOENT) return fd.status();
     *missing = true;
     return NotFoundError(cid);
   }
-  RETURN_IF_ERROR(RemoveStaleTempFiles(env, *dir));
-  const std::string path = sid_path + "/" + cid + "/" + kPersistFile;
-  ASSIGN_OR_RETURN(std::optional<Json> doc, ReadDocument(env, *dir, path));
-  if (!doc) {
-    *missing = true;
-    return NotFoundError(cid);
-  }
-  return ContainerFromJson(*doc, path);
+  ASSIGN_OR_RETURN(std::string text, env->ReadAll(*fd, kMaxDocument));
+  fd->Reset();
+  return DecodeContainer(text, sid_path + "/" + cid + "/" + kPersistFile);
 }
 
 }  // namespace
@@ -109,30 +115,35 @@ Status StateStore::SaveSandbox(const std::string& sid, const SandboxState& state
   RETURN_IF_ERROR(ValidateId("sandbox", sid));
   RETURN_IF_ERROR(EnsureSandboxDir(sid));
   ASSIGN_OR_RETURN(sys::Fd dir, OpenSandboxDir(sid));
-  return SaveDocument(env_, dir, SandboxDir(sid) + "/" + kPersistFile,
-                      [&](const Json* base) { return SandboxToJson(state, base); });
+  const std::string path = SandboxDir(sid) + "/" + kPersistFile;
+  return SaveDocument(env_, dir, path,
+                      [&](const std::string* base) { return EncodeSandbox(state, base, path); });
 }
 
 Status StateStore::SaveContainer(const std::string& sid, const std::string& cid, const ContainerState& state) {
   RETURN_IF_ERROR(ValidateId("sandbox", sid));
   RETURN_IF_ERROR(ValidateId("container", cid));
   ASSIGN_OR_RETURN(sys::Fd sandbox_dir, OpenSandboxDir(sid));
-  ASSIGN_OR_RETURN(bool made, MakeDir(env_, sandbox_dir, cid));
-  if (made) RETURN_IF_ERROR(env_->Fsync(sandbox_dir));
-  ASSIGN_OR_RETURN(sys::Fd dir, env_->OpenAt(sandbox_dir, cid, kDirFlags));
-  return SaveDocument(env_, dir, SandboxDir(sid) + "/" + cid + "/" + kPersistFile,
-                      [&](const Json* base) { return ContainerToJson(state, base); });
+  auto opened = env_->OpenAt(sandbox_dir, cid, kDirFlags);
+  if (!opened.ok() && opened.status().err() == ENOENT) {
+    ASSIGN_OR_RETURN(bool made, MakeDir(env_, sandbox_dir, cid));
+    if (made) RETURN_IF_ERROR(env_->Fsync(sandbox_dir));
+    opened = env_->OpenAt(sandbox_dir, cid, kDirFlags);
+  }
+  ASSIGN_OR_RETURN(sys::Fd dir, std::move(opened));
+  const std::string path = SandboxDir(sid) + "/" + cid + "/" + kPersistFile;
+  return SaveDocument(env_, dir, path,
+                      [&](const std::string* base) { return EncodeContainer(state, base, path); });
 }
 
 Result<SandboxRecord> StateStore::LoadSandbox(const std::string& sid) {
   RETURN_IF_ERROR(ValidateId("sandbox", sid));
   ASSIGN_OR_RETURN(sys::Fd dir, OpenSandboxDir(sid));
-  RETURN_IF_ERROR(RemoveStaleTempFiles(env_, dir));
   const std::string path = SandboxDir(sid) + "/" + kPersistFile;
-  ASSIGN_OR_RETURN(std::optional<Json> doc, ReadDocument(env_, dir, path));
-  if (!doc) return NotFoundError(SandboxMissing(sid));
+  ASSIGN_OR_RETURN(std::optional<std::string> text, ReadText(env_, dir));
+  if (!text) return NotFoundError(SandboxMissing(sid));
   SandboxRecord record;
-  ASSIGN_OR_RETURN(record.sandbox, SandboxFromJson(*doc, path));
+  ASSIGN_OR_RETURN(record.sandbox, DecodeSandbox(*text, path));
 
   ASSIGN_OR_RETURN(auto entries, env_->ReadDir(dir));
   for (const auto& e : entries) {
@@ -145,7 +156,7 @@ Result<SandboxRecord> StateStore::LoadSandbox(const std::string& sid) {
     // A non-directory of DT_UNKNOWN type fails to open as a directory.
     if (!state.ok() && state.status().err() == ENOTDIR) continue;
     if (!state.ok()) return state.status();
-    record.containers.emplace(e.name, std::move(state).value());
+    record.containers.emplace_hint(record.containers.end(), e.name, std::move(state).value());
   }
   return record;
 }
@@ -196,7 +207,26 @@ Result<std::vector<std::string>> StateStore::ListSandboxes() {
 Result<SandboxLock> StateStore::Lock(const std::string& sid, LockMode mode, bool nonblocking) {
   RETURN_IF_ERROR(ValidateId("sandbox", sid));
   RETURN_IF_ERROR(EnsureSandboxDir(sid));
-  return SandboxLock::Acquire(env_, SandboxDir(sid), "sandbox " + Quote(sid), mode, nonblocking);
+  ASSIGN_OR_RETURN(SandboxLock lock,
+                   SandboxLock::Acquire(env_, SandboxDir(sid), "sandbox " + Quote(sid), mode, nonblocking));
+  if (mode == LockMode::kExclusive) RETURN_IF_ERROR(SweepTempFiles(sid));
+  return lock;
+}
+
+Status StateStore::SweepTempFiles(const std::string& sid) {
+  RETURN_IF_ERROR(ValidateId("sandbox", sid));
+  auto dir = OpenSandboxDir(sid);
+  if (!dir.ok()) return dir.status().code() == Code::kNotFound ? Status::Ok() : dir.status();
+  RETURN_IF_ERROR(RemoveStaleTempFiles(env_, *dir).status());
+  ASSIGN_OR_RETURN(auto entries, env_->ReadDir(*dir));
+  for (const auto& e : entries) {
+    if (e.type != DT_DIR && e.type != DT_UNKNOWN) continue;
+    if (!ValidateId("container", e.name).ok()) continue;
+    auto cdir = env_->OpenAt(*dir, e.name, kDirFlags);
+    if (!cdir.ok()) continue;  // gone, or not a directory: nothing of ours
+    RETURN_IF_ERROR(RemoveStaleTempFiles(env_, *cdir).status());
+  }
+  return Status::Ok();
 }
 
 }  // namespace vmshare::persist

@@ -9,15 +9,17 @@
 // tell failures apart: a missing sandbox or container is kNotFound, a torn or
 // invalid file is kCorruption naming the file and the parse error, and a file
 // that cannot be read is never replaced by a save (the save fails instead).
-// Loads remove temp files left by crashed writers.
+// Temp files left by crashed writers are removed lazily: when a writer takes
+// the exclusive lock (SweepTempFiles), never by a load. They are harmless
+// until then (nothing reads them; a writer with the same pid replaces its own).
 //
 // Concurrency: writers of a sandbox hold Lock(sid, kExclusive), readers
 // Lock(sid, kShared); the store itself does not lock, so callers choose the
 // scope. A StateStore has no mutable state and may be shared by threads, but
 // REQUIRES: at most one thread of a process saves a given file at a time
 // (they would share its temp name); holding the exclusive lock ensures it.
-// Loads without a lock are safe: a temp file is only removed once the pid in
-// its name is dead, so a live writer elsewhere is never disturbed.
+// The sweep is safe against live writers: a temp file is only removed once the
+// pid in its name is dead, so a live writer elsewhere is never disturbed.
 #pragma once
 
 #include <map>
@@ -75,8 +77,13 @@ class StateStore {
   Result<std::vector<std::string>> ListSandboxes();
 
   // Locks the sandbox directory (creating it, and the state root, when
-  // missing, so a new sandbox can be locked before its first save).
+  // missing, so a new sandbox can be locked before its first save). An
+  // exclusive lock then sweeps stale temp files (SweepTempFiles).
   Result<SandboxLock> Lock(const std::string& sid, LockMode mode, bool nonblocking = false);
+
+  // Removes the temp files of dead writers in <sid>/ and every <sid>/<cid>/
+  // (one directory read each). OK when the sandbox does not exist.
+  Status SweepTempFiles(const std::string& sid);
 
  private:
   Result<sys::Fd> OpenSandboxDir(const std::string& sid);

@@ -62,14 +62,17 @@ Status BindLegacy(sys::Env* env, const sys::Fd& source, bool source_is_dir, cons
 
 }  // namespace
 
-Status BindByFd(sys::Env* env, const sys::Fd& source, const std::string& source_name,
+Status BindByFd(sys::Env* env, bool mount_api, const sys::Fd& source, const std::string& source_name,
                 bool source_is_dir, const sys::Fd& target, const std::string& target_name,
                 const BindSpec& spec, const Staging& staging) {
   const std::string context = "bind mount " + Quote(source_name) + " onto " + Quote(target_name);
+  if (!mount_api) {
+    if (staging.dir == nullptr) return InternalError(context + ": no staging directory for the mount(2) fallback");
+    return BindLegacy(env, source, source_is_dir, target, spec, staging).WithContext(context);
+  }
   auto tree = env->CloneTree(source, "", spec.recursive);
-  if (tree.ok()) return BindNewApi(env, std::move(tree).value(), target, spec).WithContext(context);
-  if (tree.status().err() != ENOSYS) return tree.status().WithContext(context);
-  return BindLegacy(env, source, source_is_dir, target, spec, staging).WithContext(context);
+  if (!tree.ok()) return tree.status().WithContext(context);
+  return BindNewApi(env, std::move(tree).value(), target, spec).WithContext(context);
 }
 
 Result<bool> IsMountRoot(sys::Env* env, const std::string& path) {
@@ -83,11 +86,25 @@ Result<bool> IsMountRoot(sys::Env* env, const std::string& path) {
 
 Status DetachAll(sys::Env* env, const std::string& path) {
   for (int i = 0; i < 64; ++i) {
-    ASSIGN_OR_RETURN(bool mounted, IsMountRoot(env, path));
-    if (!mounted) return Status::Ok();
     Status s = env->Unmount(path, MNT_DETACH);
-    // EINVAL: not a mount after all (raced with another unmount).
-    if (!s.ok() && s.err() != EINVAL) return s;
+    if (s.ok()) continue;
+    // EINVAL: not (or no longer) a mount point; ENOENT: nothing there.
+    if (s.err() == EINVAL || s.err() == ENOENT) return Status::Ok();
+    return s;
+  }
+  return FailedPreconditionError("unmount " + Quote(path) + ": still mounted after 64 detaches");
+}
+
+Status DetachAndRemoveEntry(sys::Env* env, const std::string& path) {
+  for (int i = 0; i < 64; ++i) {
+    Status s = env->Unmount(path, MNT_DETACH);
+    if (!s.ok() && s.err() != EINVAL) return s.err() == ENOENT ? Status::Ok() : s;
+    Status rm = env->UnlinkAt(sys::Cwd(), path, AT_REMOVEDIR);
+    if (!rm.ok() && rm.err() == ENOTDIR) rm = env->UnlinkAt(sys::Cwd(), path, 0);
+    if (rm.ok() || rm.err() == ENOENT) return Status::Ok();
+    // EBUSY: another mount is stacked there; detach that one too. After an
+    // EINVAL (no mount left) the error is the answer.
+    if (rm.err() != EBUSY || !s.ok()) return rm;
   }
   return FailedPreconditionError("unmount " + Quote(path) + ": still mounted after 64 detaches");
 }

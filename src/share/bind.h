@@ -4,9 +4,10 @@
 // attributes (private propagation, read-only) on the DETACHED tree with
 // mount_setattr, and only then attaches it with move_mount onto an O_PATH fd
 // of the mountpoint: a read-only share is never visible read-write, and no
-// path string is resolved twice. When the kernel lacks the new mount API
-// (open_tree returns ENOSYS) it falls back to mount(2) on /proc/self/fd/N
-// paths, staged in a private directory: bind there, make it private, remount
+// path string is resolved twice. Where the new mount API is not available
+// (ShareHost::features: an old kernel, or a seccomp profile that refuses it)
+// it falls back to mount(2) on /proc/self/fd/N paths, staged in a private
+// directory: bind there, make it private, remount
 // read-only, then MS_MOVE onto the mountpoint, so the fallback too shows the
 // share only in its final state.
 #pragma once
@@ -26,7 +27,8 @@ struct BindSpec {
 };
 
 // Where the legacy fallback stages a bind: a directory that is a private
-// mount of its own (MS_MOVE refuses mounts whose parent is shared).
+// mount of its own (MS_MOVE refuses mounts whose parent is shared). Only the
+// fallback uses it; with the new mount API `dir` may be null.
 struct Staging {
   const sys::Fd* dir = nullptr;  // O_PATH or O_DIRECTORY fd of the directory
   std::string path;              // its path, for unmounting on failure
@@ -36,8 +38,9 @@ struct Staging {
 // Binds what `source` refers to onto what `target` refers to (an existing
 // file or directory of the same kind). `source_name`/`target_name` only
 // name them in errors. `source_is_dir` picks the staging entry's kind.
+// `mount_api` picks the new mount API or the fallback (ShareHost::features).
 // On error nothing stays mounted at the target or in staging.
-Status BindByFd(sys::Env* env, const sys::Fd& source, const std::string& source_name,
+Status BindByFd(sys::Env* env, bool mount_api, const sys::Fd& source, const std::string& source_name,
                 bool source_is_dir, const sys::Fd& target, const std::string& target_name,
                 const BindSpec& spec, const Staging& staging);
 
@@ -46,8 +49,15 @@ Status BindByFd(sys::Env* env, const sys::Fd& source, const std::string& source_
 Result<bool> IsMountRoot(sys::Env* env, const std::string& path);
 
 // Lazily detaches every mount stacked on `path` (umount2 MNT_DETACH |
-// UMOUNT_NOFOLLOW, repeated while `path` is still a mount root, at most 64
-// times), taking all mounts below each with it. Not a mount: OK.
+// UMOUNT_NOFOLLOW, repeated until the kernel says it is no mount (EINVAL),
+// at most 64 times), taking all mounts below each with it. Not a mount, or
+// missing: OK.
 Status DetachAll(sys::Env* env, const std::string& path);
+
+// Detaches the share at `path` (as DetachAll) and removes its mountpoint (a
+// directory or a file), in as few syscalls as the common case allows: one
+// detach, one remove; a remove that finds another mount stacked there
+// (EBUSY) detaches again. Missing: OK.
+Status DetachAndRemoveEntry(sys::Env* env, const std::string& path);
 
 }  // namespace vmshare::share

@@ -24,7 +24,7 @@ bool IsReadOnly(const Mount& m) {
 }  // namespace
 
 CopySharer::CopySharer(SharerConfig config)
-    : config_(std::move(config)), env_(config_.env ? config_.env : sys::Env::Default()) {}
+    : config_(std::move(config)), env_(config_.env ? config_.env : sys::Env::Default()), host_(env_) {}
 
 Status CopySharer::Prepare() {
   if (!config_.sandbox_bind_mounts.empty())
@@ -97,7 +97,7 @@ Status CopySharer::CopyIn(agent::AgentClient* agent, Container& container, Mount
 Result<std::optional<SharedFile>> CopySharer::ShareFile(Container& container, Mount& mount) {
   RETURN_IF_ERROR(ValidateId("container", container.id));
   const std::string context = "share " + Quote(mount.source) + " for container " + Quote(container.id);
-  ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(env_, "mount source", mount.source));
+  ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(host_, "mount source", mount.source));
   const sys::FileInfo& info = src.info;
   if (!info.is_reg() && !info.is_dir()) return std::optional<SharedFile>();
   ASSIGN_OR_RETURN(agent::AgentClient * agent, Agent(context));
@@ -162,7 +162,7 @@ Result<SharedFile> CopySharer::ShareRootFilesystem(Container& container) {
   if (!rootfs.block_device_id.empty())
     return BlockRootfsShare(container, config_.block_driver, config_.guest_shared_dir, config_.rootfs_name);
   const std::string context = "share rootfs " + Quote(rootfs.source) + " of container " + Quote(container.id);
-  ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(env_, "rootfs", rootfs.source));
+  ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(host_, "rootfs", rootfs.source));
   if (!src.info.is_dir()) return InvalidArgumentError(context + ": not a directory");
   ASSIGN_OR_RETURN(agent::AgentClient * agent, Agent(context));
   const std::string guest = GuestPath(config_.guest_shared_dir, container.id + "/" + config_.rootfs_name);

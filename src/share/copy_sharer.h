@@ -31,6 +31,7 @@
 #include <set>
 #include <string>
 
+#include "share/share_host.h"
 #include "share/sharer.h"
 
 namespace vmshare::share {
@@ -71,6 +72,7 @@ class CopySharer final : public ShareStrategy {
 
   SharerConfig config_;
   sys::Env* env_;
+  ShareHost host_;
   std::map<std::string, SharedDir> shared_dirs_;  // by source path
   bool learned_ = false;
 };

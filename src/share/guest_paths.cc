@@ -19,18 +19,13 @@ Result<std::string> UsableBaseName(std::string_view what, std::string_view path)
 }
 
 Result<std::string> RandomHex16(sys::Env* env) {
-  ASSIGN_OR_RETURN(sys::Fd fd, env->OpenAt(sys::Cwd(), "/dev/urandom", O_RDONLY));
-  std::string bytes;
-  while (bytes.size() < 8) {
-    ASSIGN_OR_RETURN(std::string chunk, env->Read(fd, 8 - bytes.size()));
-    if (chunk.empty()) return InternalError("read \"/dev/urandom\": unexpected end of file");
-    bytes += chunk;
-  }
+  unsigned char bytes[8];
+  RETURN_IF_ERROR(env->GetRandom(bytes, sizeof bytes));
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
+  std::string out(16, '0');
+  for (size_t i = 0; i < sizeof bytes; ++i) {
+    out[2 * i] = kHex[bytes[i] >> 4];
+    out[2 * i + 1] = kHex[bytes[i] & 15];
   }
   return out;
 }

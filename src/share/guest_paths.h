@@ -22,7 +22,7 @@ inline constexpr char kRootfsDir[] = "rootfs";
 // `what` names the path in the message, e.g. `mount destination`.
 Result<std::string> UsableBaseName(std::string_view what, std::string_view path);
 
-// 16 lowercase hex digits from /dev/urandom (read through env).
+// 16 lowercase hex digits from getrandom(2) (through env).
 Result<std::string> RandomHex16(sys::Env* env);
 
 // "<cid>-<hex16>-<basename(destination)>", the name under mounts/ and

@@ -13,6 +13,7 @@
 #include "share/bind.h"
 #include "share/block_rootfs.h"
 #include "share/guest_paths.h"
+#include "share/safe_resolve.h"
 #include "share/virtio_fs_sharer.h"
 
 namespace vmshare::share {
@@ -29,18 +30,17 @@ Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
   const std::string context = "share rootfs " + Quote(rootfs.source) + " of container " + Quote(container.id);
   if (rootfs.mounted)
     return FailedPreconditionError(context + ": already shared at " + Quote(rootfs.host_path));
-  RETURN_IF_ERROR(RequirePrepared());
+  ASSIGN_OR_RETURN(sys::Fd mounts, RequirePrepared());
   const std::string container_dir = paths_.mounts + "/" + container.id;
   const std::string target = container_dir + "/" + config_.rootfs_name;
-  Status made = env_->MkdirAt(sys::Cwd(), container_dir, 0755);
+  Status made = env_->MkdirAt(mounts, container.id, 0755);
   if (!made.ok() && made.code() != Code::kAlreadyExists) return made.WithContext(context);
+  ASSIGN_OR_RETURN(sys::Fd dir, OpenDirEntryNoFollow(env_, mounts, container.id));
   // mounts/<cid> could be another container's volume share that happens to
   // be named like this id; never create our rootfs inside someone's volume.
-  ASSIGN_OR_RETURN(bool foreign, IsMountRoot(env_, container_dir));
-  ASSIGN_OR_RETURN(bool taken, IsMountRoot(env_, target));
-  if (foreign || taken)
-    return FailedPreconditionError(context + ": " + Quote(foreign ? container_dir : target) +
-                                   " is already a mount point");
+  ASSIGN_OR_RETURN(sys::FileInfo dir_info, env_->StatAt(dir, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+  if (dir_info.mount_root)
+    return FailedPreconditionError(context + ": " + Quote(container_dir) + " is already a mount point");
   const bool read_only = rootfs.read_only ||
                          std::find(rootfs.options.begin(), rootfs.options.end(), "ro") != rootfs.options.end();
   const std::string old_host_path = rootfs.host_path;
@@ -49,10 +49,18 @@ Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
     rootfs.host_path = target;
     return config_.before_mount(container, rootfs);
   };
-  Status s = Attach("rootfs", rootfs.source, container_dir, config_.rootfs_name, read_only, /*recursive=*/false, before);
+  Status s = Attach("rootfs", rootfs.source, dir, container_dir, config_.rootfs_name, read_only, /*recursive=*/false,
+                    before);
   if (!s.ok()) {
     rootfs.host_path = old_host_path;
-    env_->UnlinkAt(sys::Cwd(), container_dir, AT_REMOVEDIR).IgnoreError();
+    // mounts/<cid>/rootfs already there (Attach's mkdir said EEXIST): say
+    // whether it is a share, and leave it and mounts/<cid> alone.
+    if (s.err() == EEXIST) {
+      auto taken = IsMountRoot(env_, target);
+      if (taken.ok() && *taken) s = FailedPreconditionError(context + ": " + Quote(target) + " is already a mount point");
+    } else {
+      env_->UnlinkAt(mounts, container.id, AT_REMOVEDIR).IgnoreError();
+    }
     return s.WithContext("share rootfs of container " + Quote(container.id));
   }
   rootfs.host_path = target;
@@ -71,8 +79,14 @@ Status VirtioFsSharer::UnshareRootFilesystem(Container& container) {
   }
   const std::string context = "unshare rootfs of container " + Quote(container.id);
   const std::string container_dir = paths_.mounts + "/" + container.id;
-  ASSIGN_OR_RETURN(bool foreign, IsMountRoot(env_, container_dir));
-  if (foreign)
+  auto dir = env_->OpenAt(sys::Cwd(), container_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  if (!dir.ok()) {
+    if (dir.status().code() != Code::kNotFound) return dir.status().WithContext(context);
+    rootfs.mounted = false;
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(sys::FileInfo dir_info, env_->StatAt(*dir, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+  if (dir_info.mount_root)
     return FailedPreconditionError(context + ": " + Quote(container_dir) +
                                    " is a mount point, not this container's directory");
   RETURN_IF_ERROR(DetachAndRemove(container_dir + "/" + config_.rootfs_name).WithContext(context));

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "share/share_host.h"
 #include "sys/env.h"
 
 namespace vmshare::share {
@@ -24,13 +25,21 @@ struct OpenedSource {
   sys::FileInfo info;  // of what fd refers to
 };
 
-// Opens `path` as described above. `what` names it in errors
-// ("mount source", "rootfs", ...). A missing path is kNotFound naming it.
-Result<OpenedSource> OpenSourceNoFollow(sys::Env* env, std::string_view what,
+// Opens `path` as described above and applies the host guard
+// (host_guard.h) to it. `what` names it in errors ("mount source",
+// "rootfs", ...). A missing path is kNotFound naming it. Where openat2 is
+// not available (ShareHost::features) it opens with openat(O_NOFOLLOW),
+// which still guards the final component. Three syscalls: open, statx,
+// fstatfs.
+Result<OpenedSource> OpenSourceNoFollow(ShareHost& host, std::string_view what,
                                         const std::string& path);
 
 // Opens (O_PATH) the entry `name` in directory `dir`, refusing symlinks and
 // anything that is not a single component. Used for our own mountpoints.
 Result<sys::Fd> OpenEntryNoFollow(sys::Env* env, const sys::Fd& dir, const std::string& name);
+
+// The same for an entry that must be a directory: one openat with
+// O_DIRECTORY | O_NOFOLLOW, which refuses a symlink by itself (ENOTDIR).
+Result<sys::Fd> OpenDirEntryNoFollow(sys::Env* env, const sys::Fd& dir, const std::string& name);
 
 }  // namespace vmshare::share

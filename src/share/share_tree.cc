@@ -38,60 +38,57 @@ unsigned long LegacyPropagation(sys::Propagation p) {
 }
 
 // Changes the propagation of the attached mount `root` refers to.
-Status SetPropagation(sys::Env* env, const sys::Fd& root, sys::Propagation propagation) {
+Status SetPropagation(sys::Env* env, bool mount_api, const sys::Fd& root, sys::Propagation propagation) {
+  if (!mount_api) return env->Mount("", ProcFd(root), "", LegacyPropagation(propagation), "");
   sys::MountAttrs attrs;
   attrs.propagation = propagation;
-  Status s = env->MountSetattr(root, attrs);
-  if (s.ok() || s.err() != ENOSYS) return s;
-  return env->Mount("", ProcFd(root), "", LegacyPropagation(propagation), "");
+  return env->MountSetattr(root, attrs);
 }
 
 // Makes `path` a mount of its own (a bind of itself) with `propagation`.
-// Without the new mount API (open_tree ENOSYS) the same is done with mount(2)
-// on /proc/self/fd/N paths; the window in which the bind briefly has the
+// Without the new mount API the same is done with mount(2) on
+// /proc/self/fd/N paths; the window in which the bind briefly has the
 // parent's propagation only exists during Prepare, before anything is shared.
-Status SelfBind(sys::Env* env, const std::string& path, sys::Propagation propagation) {
+Status SelfBind(sys::Env* env, bool mount_api, const std::string& path, sys::Propagation propagation) {
   ASSIGN_OR_RETURN(sys::Fd dir, OpenDirPath(env, path));
-  auto tree = env->CloneTree(dir, "", /*recursive=*/false);
-  if (!tree.ok() && tree.status().err() == ENOSYS) {
+  if (!mount_api) {
     RETURN_IF_ERROR(env->Mount(ProcFd(dir), ProcFd(dir), "", MS_BIND, ""));
     ASSIGN_OR_RETURN(sys::Fd root, OpenDirPath(env, path));
     RETURN_IF_ERROR(env->Mount("", ProcFd(root), "", MS_PRIVATE, ""));
     if (propagation == sys::Propagation::kPrivate) return Status::Ok();
     return env->Mount("", ProcFd(root), "", LegacyPropagation(propagation), "");
   }
-  if (!tree.ok()) return tree.status();
+  ASSIGN_OR_RETURN(sys::Fd tree, env->CloneTree(dir, "", /*recursive=*/false));
   sys::MountAttrs attrs;
   attrs.propagation = sys::Propagation::kPrivate;
-  RETURN_IF_ERROR(env->MountSetattr(*tree, attrs));
-  RETURN_IF_ERROR(env->MoveMount(*tree, dir));
-  tree->Reset();
+  RETURN_IF_ERROR(env->MountSetattr(tree, attrs));
+  RETURN_IF_ERROR(env->MoveMount(tree, dir));
+  tree.Reset();
   if (propagation == sys::Propagation::kPrivate) return Status::Ok();
   ASSIGN_OR_RETURN(sys::Fd root, OpenDirPath(env, path));
-  return SetPropagation(env, root, propagation);
+  return SetPropagation(env, true, root, propagation);
 }
 
 // shared/: a read-only (top mount only) slave bind of mounts/.
-Status BindSharedView(sys::Env* env, const ShareTreePaths& paths) {
+Status BindSharedView(sys::Env* env, bool mount_api, const ShareTreePaths& paths) {
   ASSIGN_OR_RETURN(sys::Fd mounts, OpenDirPath(env, paths.mounts));
   ASSIGN_OR_RETURN(sys::Fd target, OpenDirPath(env, paths.shared));
-  auto tree = env->CloneTree(mounts, "", /*recursive=*/true);
-  if (!tree.ok() && tree.status().err() == ENOSYS) {
+  if (!mount_api) {
     RETURN_IF_ERROR(env->Mount(ProcFd(mounts), ProcFd(target), "", MS_BIND | MS_REC, ""));
     ASSIGN_OR_RETURN(sys::Fd root, OpenDirPath(env, paths.shared));
     RETURN_IF_ERROR(env->Mount("", ProcFd(root), "", MS_SLAVE | MS_REC, ""));
     return env->Mount("", ProcFd(root), "", MS_REMOUNT | MS_BIND | MS_RDONLY, "");
   }
-  if (!tree.ok()) return tree.status();
+  ASSIGN_OR_RETURN(sys::Fd tree, env->CloneTree(mounts, "", /*recursive=*/true));
   // Read-only on the top mount only: shares below keep their own flag.
   sys::MountAttrs ro;
   ro.read_only = true;
-  RETURN_IF_ERROR(env->MountSetattr(*tree, ro));
+  RETURN_IF_ERROR(env->MountSetattr(tree, ro));
   sys::MountAttrs slave;
   slave.propagation = sys::Propagation::kSlave;
   slave.recursive = true;
-  RETURN_IF_ERROR(env->MountSetattr(*tree, slave));
-  return env->MoveMount(*tree, target);
+  RETURN_IF_ERROR(env->MountSetattr(tree, slave));
+  return env->MoveMount(tree, target);
 }
 
 std::string Dirname(const std::string& path) {
@@ -148,6 +145,9 @@ ShareTreePaths ShareTreePaths::For(const std::string& root, const std::string& s
 Status MakeDirs(sys::Env* env, const std::string& path, mode_t mode) {
   if (path.empty() || path[0] != '/')
     return InvalidArgumentError("create directory " + Quote(path) + ": not an absolute path");
+  // Usually it all exists: one openat2 that refuses every symlink on the way
+  // proves it. Anything else (missing, a symlink, no openat2) walks.
+  if (env->OpenAt2(sys::Cwd(), path, O_PATH | O_DIRECTORY, 0, sys::kResolveNoSymlinks).ok()) return Status::Ok();
   size_t pos = 1;
   while (pos <= path.size()) {
     size_t next = path.find('/', pos);
@@ -158,10 +158,10 @@ Status MakeDirs(sys::Env* env, const std::string& path, mode_t mode) {
   return Status::Ok();
 }
 
-Status BuildShareTree(sys::Env* env, const ShareTreePaths& paths) {
+Status BuildShareTree(sys::Env* env, bool mount_api, const ShareTreePaths& paths) {
   RETURN_IF_ERROR(MakeDirs(env, paths.sandboxes, 0755));
   RETURN_IF_ERROR(MkdirExistOk(env, paths.sandbox, 0700));
-  for (const std::string* dir : {&paths.mounts, &paths.shared, &paths.private_dir})
+  for (const std::string* dir : {&paths.mounts, &paths.shared})
     RETURN_IF_ERROR(MkdirExistOk(env, *dir, 0755));
 
   ASSIGN_OR_RETURN(bool shared_done, IsMountRoot(env, paths.shared));
@@ -173,23 +173,26 @@ Status BuildShareTree(sys::Env* env, const ShareTreePaths& paths) {
     shared_done = false;
   }
   if (!mounts_done) {
-    RETURN_IF_ERROR(SelfBind(env, paths.mounts, sys::Propagation::kShared)
+    RETURN_IF_ERROR(SelfBind(env, mount_api, paths.mounts, sys::Propagation::kShared)
                         .WithContext("prepare " + Quote(paths.mounts)));
   } else if (!shared_done) {
     // A previous Prepare stopped between the two binds. Nothing depends on
     // mounts/' peer group yet, so (re)making it a fresh shared group is safe
     // and guarantees shared/ below becomes a slave of the right group.
     ASSIGN_OR_RETURN(sys::Fd root, OpenDirPath(env, paths.mounts));
-    RETURN_IF_ERROR(SetPropagation(env, root, sys::Propagation::kPrivate));
-    RETURN_IF_ERROR(SetPropagation(env, root, sys::Propagation::kShared));
+    RETURN_IF_ERROR(SetPropagation(env, mount_api, root, sys::Propagation::kPrivate));
+    RETURN_IF_ERROR(SetPropagation(env, mount_api, root, sys::Propagation::kShared));
   }
   if (!shared_done) {
-    Status s = BindSharedView(env, paths);
+    Status s = BindSharedView(env, mount_api, paths);
     RETURN_IF_ERROR(s.WithContext("prepare " + Quote(paths.shared)));
   }
+  // The staging directory only the mount(2) fallback needs.
+  if (mount_api) return Status::Ok();
+  RETURN_IF_ERROR(MkdirExistOk(env, paths.private_dir, 0755));
   ASSIGN_OR_RETURN(bool private_done, IsMountRoot(env, paths.private_dir));
   if (!private_done) {
-    RETURN_IF_ERROR(SelfBind(env, paths.private_dir, sys::Propagation::kPrivate)
+    RETURN_IF_ERROR(SelfBind(env, mount_api, paths.private_dir, sys::Propagation::kPrivate)
                         .WithContext("prepare " + Quote(paths.private_dir)));
   }
   return Status::Ok();
@@ -197,9 +200,34 @@ Status BuildShareTree(sys::Env* env, const ShareTreePaths& paths) {
 
 Status DetachShareTree(sys::Env* env, const ShareTreePaths& paths) {
   // shared/ first: it is the slave, so detaching it never propagates back.
-  RETURN_IF_ERROR(DetachAll(env, paths.shared));
-  RETURN_IF_ERROR(DetachAll(env, paths.mounts));
-  return DetachAll(env, paths.private_dir);
+  // One detach each; anything stacked below is found by RemoveShareTree's
+  // rmdir (EBUSY) and detached there.
+  for (const std::string* dir : {&paths.shared, &paths.mounts, &paths.private_dir}) {
+    Status s = env->Unmount(*dir, MNT_DETACH);
+    if (!s.ok() && s.err() != EINVAL && s.err() != ENOENT) return s;
+  }
+  return Status::Ok();
+}
+
+Status RemoveShareTree(sys::Env* env, const ShareTreePaths& paths) {
+  // The usual case: the tree mounts are gone and the directories are empty.
+  // rmdir never deletes through a mount (EBUSY) nor a non-empty directory
+  // (ENOTEMPTY); either sends it to the careful walk below, which says why.
+  bool clean = true;
+  for (const std::string* dir : {&paths.shared, &paths.mounts, &paths.private_dir, &paths.sandbox}) {
+    Status s = env->UnlinkAt(sys::Cwd(), *dir, AT_REMOVEDIR);
+    if (!s.ok() && s.err() == EBUSY && dir != &paths.sandbox) {
+      // Another mount stacked on a tree dir: detach them all, then again.
+      RETURN_IF_ERROR(DetachAll(env, *dir));
+      s = env->UnlinkAt(sys::Cwd(), *dir, AT_REMOVEDIR);
+    }
+    if (!s.ok() && s.err() != ENOENT) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return Status::Ok();
+  return RemoveTreeSameMount(env, paths.sandbox);
 }
 
 Status RemoveTreeSameMount(sys::Env* env, const std::string& path) {

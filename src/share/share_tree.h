@@ -5,7 +5,8 @@
 //   <root>/sandboxes/<sid>/shared/   read-only bind of mounts/, a slave of
 //                                    it: what virtiofsd exports
 //   <root>/sandboxes/<sid>/private/  a private bind of itself: staging for
-//                                    the legacy mount(2) fallback
+//                                    the legacy mount(2) fallback, made only
+//                                    where the new mount API is unavailable
 //
 // Because mounts/ is its own peer group and shared/ its slave, a share
 // attached under mounts/ appears under shared/ (and in every mount
@@ -41,12 +42,18 @@ struct ShareTreePaths {
 // directory (not a symlink). New directories get `mode`.
 Status MakeDirs(sys::Env* env, const std::string& path, mode_t mode);
 
-// Builds the tree (directories and the three self/cross binds). Idempotent:
-// each mount is made only if its directory is not already a mount root.
-Status BuildShareTree(sys::Env* env, const ShareTreePaths& paths);
+// Builds the tree (directories and the self/cross binds; private/ only when
+// !mount_api, see ShareHost::features). Idempotent: each mount is made only
+// if its directory is not already a mount root.
+Status BuildShareTree(sys::Env* env, bool mount_api, const ShareTreePaths& paths);
 
-// Detaches shared/, mounts/ (with everything under it) and private/.
+// Detaches shared/, mounts/ (with everything under it) and private/, once
+// each (RemoveShareTree detaches what is stacked below).
 Status DetachShareTree(sys::Env* env, const ShareTreePaths& paths);
+
+// Removes the sandbox directory after DetachShareTree: four rmdirs when the
+// tree is as Prepare left it, else RemoveTreeSameMount(paths.sandbox).
+Status RemoveShareTree(sys::Env* env, const ShareTreePaths& paths);
 
 // Removes `path` and everything below it without ever crossing into another
 // mount: an entry that is a mount root, or lives on another mount than

@@ -17,20 +17,13 @@ bool HasOption(const Mount& m, std::string_view opt) {
   return std::find(m.options.begin(), m.options.end(), opt) != m.options.end();
 }
 
-Status RemoveEntry(sys::Env* env, const std::string& path) {
-  auto info = env->StatAt(sys::Cwd(), path, AT_SYMLINK_NOFOLLOW);
-  if (!info.ok()) return info.status().code() == Code::kNotFound ? Status::Ok() : info.status();
-  Status s = env->UnlinkAt(sys::Cwd(), path, info->is_dir() ? AT_REMOVEDIR : 0);
-  if (!s.ok() && s.code() == Code::kNotFound) return Status::Ok();
-  return s;
-}
-
 }  // namespace
 
 VirtioFsSharer::VirtioFsSharer(SharerConfig config)
     : config_(std::move(config)),
       env_(config_.env ? config_.env : sys::Env::Default()),
-      paths_(ShareTreePaths::For(config_.root, config_.sandbox_id, config_.share_base)) {}
+      paths_(ShareTreePaths::For(config_.root, config_.sandbox_id, config_.share_base)),
+      host_(env_) {}
 
 Status VirtioFsSharer::CheckContainerId(const Container& container) const {
   RETURN_IF_ERROR(ValidateId("sandbox", config_.sandbox_id));
@@ -41,49 +34,62 @@ Status VirtioFsSharer::CheckContainerId(const Container& container) const {
   return Status::Ok();
 }
 
-Status VirtioFsSharer::RequirePrepared() const {
-  ASSIGN_OR_RETURN(bool mounts, IsMountRoot(env_, paths_.mounts));
-  ASSIGN_OR_RETURN(bool shared, IsMountRoot(env_, paths_.shared));
-  if (!mounts || !shared)
+Result<sys::Fd> VirtioFsSharer::RequirePrepared() const {
+  // mounts/ a mount root is what Prepare leaves (shared/ is made from it in
+  // the same Prepare, and Cleanup detaches shared/ first).
+  auto mounts = env_->OpenAt(sys::Cwd(), paths_.mounts, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  bool prepared = false;
+  if (mounts.ok()) {
+    ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(*mounts, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+    prepared = info.mount_root;
+  } else if (mounts.status().code() != Code::kNotFound) {
+    return mounts.status();
+  }
+  if (!prepared)
     return FailedPreconditionError("sandbox " + Quote(config_.sandbox_id) +
                                    ": not prepared (no share tree at " + Quote(paths_.sandbox) + ")");
-  return Status::Ok();
+  return mounts;
 }
 
-Status VirtioFsSharer::Attach(const std::string& what, const std::string& source,
-                              const std::string& parent_dir, const std::string& name,
-                              bool read_only, bool recursive, const std::function<Status()>& before) {
-  ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(env_, what, source));
+Status VirtioFsSharer::Attach(const std::string& what, const std::string& source, const sys::Fd& parent,
+                              const std::string& parent_dir, const std::string& name, bool read_only,
+                              bool recursive, const std::function<Status()>& before) {
+  ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(host_, what, source));
   if (before) RETURN_IF_ERROR(before());
   const std::string target_path = parent_dir + "/" + name;
-  ASSIGN_OR_RETURN(sys::Fd parent,
-                   env_->OpenAt(sys::Cwd(), parent_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW));
+  // The mountpoint, opened without ever following a symlink: a directory by
+  // O_DIRECTORY | O_NOFOLLOW, a file by the fd of the O_EXCL create itself.
+  sys::Fd target;
   if (src.info.is_dir()) {
     RETURN_IF_ERROR(env_->MkdirAt(parent, name, 0755));
   } else {
-    ASSIGN_OR_RETURN(sys::Fd created, env_->OpenAt(parent, name,
-                                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644));
+    ASSIGN_OR_RETURN(target, env_->OpenAt(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644));
   }
   Status s = [&]() -> Status {
-    ASSIGN_OR_RETURN(sys::Fd target, OpenEntryNoFollow(env_, parent, name));
-    ASSIGN_OR_RETURN(sys::Fd staging_dir, env_->OpenAt(sys::Cwd(), paths_.private_dir,
-                                                      O_PATH | O_DIRECTORY | O_NOFOLLOW));
+    if (src.info.is_dir()) {
+      ASSIGN_OR_RETURN(target, OpenDirEntryNoFollow(env_, parent, name));
+    }
+    const bool mount_api = host_.features().mount_api;
+    sys::Fd staging_dir;
+    if (!mount_api) {
+      ASSIGN_OR_RETURN(staging_dir, env_->OpenAt(sys::Cwd(), paths_.private_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW));
+    }
     // Unique across the tree: volumes have unique names, rootfs binds
     // are named after their container.
     const std::string stage_name =
         parent_dir == paths_.mounts ? name : parent_dir.substr(parent_dir.rfind('/') + 1) + "-" + name;
-    Staging staging{&staging_dir, paths_.private_dir, stage_name};
+    Staging staging{mount_api ? nullptr : &staging_dir, paths_.private_dir, stage_name};
     BindSpec spec{read_only, recursive};
-    return BindByFd(env_, src.fd, source, src.info.is_dir(), target, target_path, spec, staging);
+    return BindByFd(env_, mount_api, src.fd, source, src.info.is_dir(), target, target_path, spec, staging);
   }();
-  if (!s.ok()) RemoveEntry(env_, target_path).IgnoreError();
+  if (!s.ok()) {
+    target.Reset();
+    env_->UnlinkAt(parent, name, src.info.is_dir() ? AT_REMOVEDIR : 0).IgnoreError();
+  }
   return s;
 }
 
-Status VirtioFsSharer::DetachAndRemove(const std::string& path) {
-  RETURN_IF_ERROR(DetachAll(env_, path));
-  return RemoveEntry(env_, path);
-}
+Status VirtioFsSharer::DetachAndRemove(const std::string& path) { return DetachAndRemoveEntry(env_, path); }
 
 Status VirtioFsSharer::Prepare() {
   RETURN_IF_ERROR(ValidateId("sandbox", config_.sandbox_id));
@@ -94,12 +100,13 @@ Status VirtioFsSharer::Prepare() {
     if (!bases.insert(base).second)
       return InvalidArgumentError("sandbox bind mount " + Quote(src) + ": base name " + Quote(base) +
                                   " used twice");
-    ASSIGN_OR_RETURN(OpenedSource opened, OpenSourceNoFollow(env_, "sandbox bind mount", src));
+    ASSIGN_OR_RETURN(OpenedSource opened, OpenSourceNoFollow(host_, "sandbox bind mount", src));
     // Directories and regular files, as Kata takes them.
     if (!opened.info.is_dir() && !opened.info.is_reg())
       return InvalidArgumentError("sandbox bind mount " + Quote(src) + ": not a directory or regular file");
   }
-  RETURN_IF_ERROR(BuildShareTree(env_, paths_).WithContext("prepare sandbox " + Quote(config_.sandbox_id)));
+  RETURN_IF_ERROR(BuildShareTree(env_, host_.features().mount_api, paths_)
+                      .WithContext("prepare sandbox " + Quote(config_.sandbox_id)));
   return ShareSandboxMounts();
 }
 
@@ -108,11 +115,12 @@ Status VirtioFsSharer::ShareSandboxMounts() {
   const std::string dir = paths_.mounts + "/" + kSandboxMountsDir;
   Status made = env_->MkdirAt(sys::Cwd(), dir, 0755);
   if (!made.ok() && made.code() != Code::kAlreadyExists) return made;
+  ASSIGN_OR_RETURN(sys::Fd parent, env_->OpenAt(sys::Cwd(), dir, O_PATH | O_DIRECTORY | O_NOFOLLOW));
   for (const std::string& src : config_.sandbox_bind_mounts) {
     ASSIGN_OR_RETURN(std::string base, UsableBaseName("sandbox bind mount", src));
     ASSIGN_OR_RETURN(bool done, IsMountRoot(env_, dir + "/" + base));
     if (done) continue;
-    RETURN_IF_ERROR(Attach("sandbox bind mount", src, dir, base, /*read_only=*/true,
+    RETURN_IF_ERROR(Attach("sandbox bind mount", src, parent, dir, base, /*read_only=*/true,
                            /*recursive=*/false));
   }
   return Status::Ok();
@@ -129,7 +137,7 @@ Status VirtioFsSharer::Cleanup() {
   // One lazy detach per tree mount takes every share below it along (far
   // cheaper than unmounting shares one by one; see DESIGN costs).
   RETURN_IF_ERROR(DetachShareTree(env_, paths_).WithContext(context));
-  return RemoveTreeSameMount(env_, paths_.sandbox).WithContext(context);
+  return RemoveShareTree(env_, paths_).WithContext(context);
 }
 
 Result<std::optional<SharedFile>> VirtioFsSharer::ShareFile(Container& container, Mount& mount) {
@@ -139,7 +147,7 @@ Result<std::optional<SharedFile>> VirtioFsSharer::ShareFile(Container& container
     return FailedPreconditionError(context + ": already shared at " + Quote(mount.host_path));
   ASSIGN_OR_RETURN(std::string hex, RandomHex16(env_));
   ASSIGN_OR_RETURN(std::string name, VolumeShareName(container.id, mount.destination, hex));
-  RETURN_IF_ERROR(RequirePrepared());
+  ASSIGN_OR_RETURN(sys::Fd mounts, RequirePrepared());
   const bool read_only = mount.read_only || HasOption(mount, "ro");
   const bool recursive = HasOption(mount, "rbind");
   const std::string host_path = paths_.mounts + "/" + name;
@@ -149,7 +157,7 @@ Result<std::optional<SharedFile>> VirtioFsSharer::ShareFile(Container& container
     mount.host_path = host_path;
     return config_.before_mount(container, mount);
   };
-  Status s = Attach("mount source", mount.source, paths_.mounts, name, read_only, recursive, before);
+  Status s = Attach("mount source", mount.source, mounts, paths_.mounts, name, read_only, recursive, before);
   if (!s.ok()) {
     mount.host_path = old_host_path;
     return s;

@@ -22,6 +22,7 @@
 #include <functional>
 #include <optional>
 
+#include "share/share_host.h"
 #include "share/share_tree.h"
 #include "share/sharer.h"
 
@@ -48,13 +49,16 @@ class VirtioFsSharer final : public ShareStrategy {
 
  private:
   Status CheckContainerId(const Container& container) const;
-  Status RequirePrepared() const;
+  // The O_PATH fd of mounts/ once it is a mount root (the share tree is
+  // there); kFailedPrecondition otherwise.
+  Result<sys::Fd> RequirePrepared() const;
   Status ShareSandboxMounts();
-  // Opens `source`, calls `before` (if any), creates `name` in
-  // `parent_dir` (a directory or an empty file, matching the source) and
-  // binds the source onto it. On error the mountpoint is removed again.
-  Status Attach(const std::string& what, const std::string& source, const std::string& parent_dir,
-                const std::string& name, bool read_only, bool recursive,
+  // Opens `source`, calls `before` (if any), creates `name` in `parent`
+  // (the directory `parent_dir`; a directory or an empty file, matching the
+  // source) and binds the source onto it. On error the mountpoint is
+  // removed again.
+  Status Attach(const std::string& what, const std::string& source, const sys::Fd& parent,
+                const std::string& parent_dir, const std::string& name, bool read_only, bool recursive,
                 const std::function<Status()>& before = {});
   // Detaches whatever is mounted at `path` and removes the entry.
   Status DetachAndRemove(const std::string& path);
@@ -63,6 +67,7 @@ class VirtioFsSharer final : public ShareStrategy {
   SharerConfig config_;
   sys::Env* env_;
   ShareTreePaths paths_;
+  mutable ShareHost host_;
 };
 
 }  // namespace vmshare::share

@@ -14,6 +14,7 @@ WatchingSharer::WatchingSharer(SharerConfig config, std::unique_ptr<ShareStrateg
                                std::string host_watchable_dir)
     : config_(std::move(config)),
       env_(config_.env ? config_.env : sys::Env::Default()),
+      host_(env_),
       inner_(std::move(inner)),
       host_watchable_dir_(std::move(host_watchable_dir)),
       guest_watchable_(GuestPath(config_.guest_shared_dir, kWatchableDir)),
@@ -41,7 +42,7 @@ Result<std::optional<SharedFile>> WatchingSharer::ShareFile(Container& container
   const std::string context = "share watched volume " + Quote(mount.source) + " for container " +
                               Quote(container.id);
   // The volume directory must be there (and a directory, not a symlink).
-  ASSIGN_OR_RETURN(OpenedSource dir, OpenSourceNoFollow(env_, "volume directory", volume->volume_dir));
+  ASSIGN_OR_RETURN(OpenedSource dir, OpenSourceNoFollow(host_, "volume directory", volume->volume_dir));
   if (!dir.info.is_dir())
     return InvalidArgumentError(context + ": " + Quote(volume->volume_dir) + " is not a directory");
   ASSIGN_OR_RETURN(std::string hex, RandomHex16(env_));

@@ -29,6 +29,7 @@
 #include <string>
 
 #include "share/kube_volume.h"
+#include "share/share_host.h"
 #include "share/sharer.h"
 #include "share/watcher.h"
 
@@ -65,6 +66,7 @@ class WatchingSharer final : public FilesystemSharer {
 
   SharerConfig config_;
   sys::Env* env_;
+  ShareHost host_;
   std::unique_ptr<ShareStrategy> inner_;
   std::string host_watchable_dir_;
   std::string guest_watchable_;  // <guest-shared>/watchable

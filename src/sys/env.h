@@ -283,6 +283,10 @@ class Env {
   // root, opened without following symlinks) refers to, through
   // /proc/self/fd/N, so no path is resolved again. flags: 0 or MNT_DETACH.
   virtual Status UnmountFd(const Fd& fd, int flags) = 0;
+
+  // ---- randomness ---------------------------------------------------------
+  // Fills `out` with `len` bytes from getrandom(2) (the kernel's CSPRNG).
+  virtual Status GetRandom(void* out, size_t len) = 0;
 };
 
 }  // namespace vmshare::sys

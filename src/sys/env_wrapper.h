@@ -185,6 +185,7 @@ class EnvWrapper : public Env {
   // gc
   Result<Child> OpenProcess(pid_t pid) override { return target_->OpenProcess(pid); }
   Result<uint64_t> FsMagic(const Fd& fd) override { return target_->FsMagic(fd); }
+  Status GetRandom(void* out, size_t len) override { return target_->GetRandom(out, len); }
   Status UnmountFd(const Fd& fd, int flags) override { return target_->UnmountFd(fd, flags); }
  private:
   Env* target_;

@@ -9,6 +9,7 @@
 #include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -285,6 +286,20 @@ Status PosixEnv::Unmount(const std::string& target, int flags) {
 
 Status PosixEnv::Unshare(int flags) {
   if (::unshare(flags) < 0) return SysError("unshare namespaces");
+  return Status::Ok();
+}
+
+Status PosixEnv::GetRandom(void* out, size_t len) {
+  auto* p = static_cast<unsigned char*>(out);
+  while (len > 0) {
+    const ssize_t n = RetryEintr([&] { return ::getrandom(p, len, 0); });
+    if (n < 0) {
+      const int e = errno;
+      return ErrnoError(e, "getrandom");
+    }
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
   return Status::Ok();
 }
 

@@ -83,6 +83,7 @@ class PosixEnv : public Env {
   // gc (posix_env_gc.cc)
   Result<Child> OpenProcess(pid_t pid) override;
   Result<uint64_t> FsMagic(const Fd& fd) override;
+  Status GetRandom(void* out, size_t len) override;
   Status UnmountFd(const Fd& fd, int flags) override;
 };
 

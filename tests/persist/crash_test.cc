@@ -71,6 +71,11 @@ TEST(CrashTest, StateIsTheLastOrNextVersionAfterEverySigkill) {
     ASSERT_EQ(got, CrashState(v)) << "round " << i << ": version " << v << " is not whole";
     if (v != reported) ++interrupted;
     last = v;
+    // The dead writer's temp file goes when the next writer locks.
+    {
+      auto lock = store.Lock("s1", LockMode::kExclusive);
+      ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+    }
     for (const auto& e : std::filesystem::recursive_directory_iterator(root))
       ASSERT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
   }

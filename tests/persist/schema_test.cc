@@ -173,6 +173,54 @@ TEST(SchemaTest, Kata2ShapeLoads) {
   EXPECT_TRUE(s->mounts[0].mounted);
 }
 
+// OCI allows two mounts at one destination (the later shadows the earlier):
+// each keeps its own unknown keys through a rewrite, and through one that
+// drops the first of them.
+TEST(SchemaTest, TwoMountsAtOneDestinationKeepTheirOwnUnknownKeys) {
+  const std::string text =
+      R"({"Mounts":[{"Source":"/a","Destination":"/d","Mine":"first"},)"
+      R"({"Source":"/b","Destination":"/d","Mine":"second"}]})";
+  const std::string path = "/state/s1/c1/persist.json";
+  auto s = DecodeContainer(text, path);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->mounts.size(), 2u);
+  s->mounts[0].mounted = true;
+  s->mounts[1].host_path = "/h/b";
+  auto out = EncodeContainer(*s, &text, path);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  Json j = Parse(*out);
+  EXPECT_EQ(j["Mounts"][0]["Mine"], "first");
+  EXPECT_EQ(j["Mounts"][1]["Mine"], "second");
+  EXPECT_EQ(j["Mounts"][1]["HostPath"], "/h/b");
+
+  // The first goes: the second keeps "second" (matched by identity, not by
+  // its destination or its old position).
+  ContainerState fewer = *s;
+  fewer.mounts.erase(fewer.mounts.begin());
+  auto out2 = EncodeContainer(fewer, &*out, path);
+  ASSERT_TRUE(out2.ok());
+  Json j2 = Parse(*out2);
+  ASSERT_EQ(j2["Mounts"].size(), 1u);
+  EXPECT_EQ(j2["Mounts"][0]["Mine"], "second");
+  EXPECT_EQ(j2["Mounts"][0]["Source"], "/b");
+
+  // The same through the DOM interface.
+  const Json dom = ContainerToJson(fewer, &j);
+  EXPECT_EQ(dom["Mounts"][0]["Mine"], "second");
+}
+
+// What a save writes is valid UTF-8 whatever the state held, so the next
+// load (which validates) never refuses our own file.
+TEST(SchemaTest, InvalidUtf8InStateIsReplacedOnWrite) {
+  ContainerState s;
+  s.state = std::string("run\xff\xfening");
+  auto out = EncodeContainer(s, nullptr, "mem");
+  ASSERT_TRUE(out.ok());
+  auto back = DecodeContainer(*out, "mem");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << *out;
+  EXPECT_EQ(back->state, "run\xEF\xBF\xBD\xEF\xBF\xBDning");
+}
+
 struct BadCase {
   const char* name;
   const char* text;

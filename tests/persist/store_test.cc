@@ -170,7 +170,7 @@ TEST_F(StoreTest, SavingOneContainerTouchesOnlyItsFile) {
   EXPECT_EQ(*store_.LoadContainer("s1", "c2"), CrashState(20));
 }
 
-TEST_F(StoreTest, StaleTempFilesAreRemovedOnLoadButLiveOnesAreKept) {
+TEST_F(StoreTest, StaleTempFilesAreRemovedByTheNextWriterButLiveOnesAreKept) {
   ASSERT_OK(store_.SaveSandbox("s1", sandbox_));
   ASSERT_OK(store_.SaveContainer("s1", "c1", CrashState(1)));
   // pid 2^22+1 is above the default pid_max... unless raised; a dead pid is
@@ -182,8 +182,15 @@ TEST_F(StoreTest, StaleTempFilesAreRemovedOnLoadButLiveOnesAreKept) {
   const std::string junk = root_ + "/s1/c1/persist.json.tmp.notapid";
   const std::string live = root_ + "/s1/persist.json" + TempSuffix(::getpid());
   for (const auto& p : {stale1, stale2, junk, live}) WriteFile(p, "{\"half");
+  // A load reads around them and removes nothing (it may hold no lock).
   auto rec = store_.LoadSandbox("s1");
   ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+  EXPECT_EQ(rec->containers.at("c1"), CrashState(1));
+  for (const auto& p : {stale1, stale2, junk, live}) EXPECT_TRUE(fs::exists(p)) << p;
+  // A shared lock neither; the exclusive lock of the next writer does.
+  { ASSERT_TRUE(store_.Lock("s1", LockMode::kShared).ok()); }
+  EXPECT_TRUE(fs::exists(stale1));
+  { ASSERT_TRUE(store_.Lock("s1", LockMode::kExclusive).ok()); }
   EXPECT_FALSE(fs::exists(stale1));
   EXPECT_FALSE(fs::exists(stale2));
   EXPECT_FALSE(fs::exists(junk));

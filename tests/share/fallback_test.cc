@@ -1,24 +1,37 @@
-// The legacy mount(2) fallback: with open_tree reporting ENOSYS (as on
-// kernels before 5.2), the sharer builds the same tree and the same shares
-// through /proc/self/fd/N paths, read-only shares included.
+// The fallbacks for kernels and seccomp profiles without the new mount API
+// or openat2. The sharer probes once (share_host.h) and falls back when the
+// probe answers ENOSYS (an old kernel), EPERM (a seccomp profile refusing
+// syscalls it does not know) or EINVAL (some kernels and profiles): it then
+// builds the same tree and the same shares through /proc/self/fd/N paths,
+// read-only shares included, and opens sources with openat(O_NOFOLLOW).
 #include <sys/mount.h>
 
+#include "share/share_host.h"
 #include "share_fixture.h"
 #include "sys/env_wrapper.h"
 
 namespace vmshare::testing {
 namespace {
 
-class NoOpenTreeEnv : public sys::EnvWrapper {
+// open_tree, move_mount, mount_setattr and openat2 all fail with `err`.
+class NoNewApiEnv : public sys::EnvWrapper {
  public:
-  NoOpenTreeEnv() : sys::EnvWrapper(sys::Env::Default()) {}
+  explicit NoNewApiEnv(int err) : sys::EnvWrapper(sys::Env::Default()), err_(err) {}
   Result<sys::Fd> CloneTree(const sys::Fd&, const std::string& path, bool) override {
     ++clone_calls;
-    return ErrnoError(ENOSYS, "clone mount tree \"" + path + "\"");
+    return ErrnoError(err_, "clone mount tree \"" + path + "\"");
   }
   Status MoveMount(const sys::Fd&, const sys::Fd&) override {
     ++move_calls;
-    return ErrnoError(ENOSYS, "move mount");
+    return ErrnoError(err_, "move mount");
+  }
+  Status MountSetattr(const sys::Fd&, const sys::MountAttrs&) override {
+    ++setattr_calls;
+    return ErrnoError(err_, "set mount attributes");
+  }
+  Result<sys::Fd> OpenAt2(const sys::Fd&, const std::string& path, int, mode_t, uint64_t) override {
+    ++openat2_calls;
+    return ErrnoError(err_, "open \"" + path + "\"");
   }
   Status Mount(const std::string& source, const std::string& target, const std::string& fstype,
                unsigned long flags, const std::string& data) override {
@@ -28,23 +41,38 @@ class NoOpenTreeEnv : public sys::EnvWrapper {
       EXPECT_EQ(source.rfind("/proc/self/fd/", 0), 0u) << source;
     }
     EXPECT_EQ(target.rfind("/proc/self/fd/", 0), 0u) << target;
-    return target_env()->Mount(source, target, fstype, flags, data);
+    return sys::EnvWrapper::Mount(source, target, fstype, flags, data);
   }
-  sys::Env* target_env() const { return target(); }
-  int clone_calls = 0, move_calls = 0, mount_calls = 0;
+  int clone_calls = 0, move_calls = 0, setattr_calls = 0, openat2_calls = 0, mount_calls = 0;
+
+ private:
+  int err_;
 };
 
-class FallbackTest : public ShareFixture {
+class FallbackTest : public ShareFixture, public ::testing::WithParamInterface<int> {
  protected:
-  sys::Env* env() const override { return &env_; }
-  mutable NoOpenTreeEnv env_;
+  void SetUp() override {
+    env_ = std::make_unique<NoNewApiEnv>(GetParam());
+    ShareFixture::SetUp();
+  }
+  sys::Env* env() const override { return env_.get(); }
+  std::unique_ptr<NoNewApiEnv> env_;
 };
 
-TEST_F(FallbackTest, SharesWorkWithoutTheNewMountApi) {
+TEST_P(FallbackTest, ProbeReportsTheApisMissing) {
+  share::KernelFeatures f = share::ProbeKernelFeatures(env_.get());
+  EXPECT_FALSE(f.mount_api);
+  EXPECT_FALSE(f.openat2);
+  // The real kernel here has both: the probe answers EBADF, not "missing".
+  share::KernelFeatures real = share::ProbeKernelFeatures(sys::Env::Default());
+  EXPECT_TRUE(real.mount_api);
+  EXPECT_TRUE(real.openat2);
+}
+
+TEST_P(FallbackTest, SharesWorkWithoutTheNewMountApi) {
   ASSERT_OK(sharer_->Prepare());
-  EXPECT_GT(env_.clone_calls, 0);
-  EXPECT_GT(env_.mount_calls, 0);
-  EXPECT_EQ(env_.move_calls, 0);
+  EXPECT_GT(env_->mount_calls, 0);
+  EXPECT_EQ(env_->move_calls, 0);
   EXPECT_EQ(CountMountsUnder(SandboxDir() + "/"), 3);
   EXPECT_EQ(TryWrite(Shared() + "/x"), EROFS);
 
@@ -63,6 +91,14 @@ TEST_F(FallbackTest, SharesWorkWithoutTheNewMountApi) {
   // Staging leaves nothing behind.
   EXPECT_TRUE(std::filesystem::is_empty(Paths().private_dir));
   EXPECT_EQ(CountMountsUnder(Paths().private_dir + "/"), 0);
+  // Probed once for the sharer's life; the shares never tried the new API.
+  EXPECT_EQ(env_->clone_calls, 1);
+  EXPECT_EQ(env_->setattr_calls, 1);
+  // One probe; MakeDirs' fast path tries openat2 too and walks on failure.
+  const int openat2_after_prepare = env_->openat2_calls;
+  ASSERT_OK(sharer_->UnshareFile(c, rw));
+  ASSERT_TRUE(sharer_->ShareFile(c, rw).ok());
+  EXPECT_EQ(env_->openat2_calls, openat2_after_prepare);
 
   ASSERT_OK(sharer_->UnshareFile(c, rw));
   ASSERT_OK(sharer_->UnshareFile(c, ro));
@@ -72,7 +108,19 @@ TEST_F(FallbackTest, SharesWorkWithoutTheNewMountApi) {
   EXPECT_FALSE(Exists(SandboxDir()));
 }
 
-TEST_F(FallbackTest, ReadOnlyRecursiveBindIsRefusedCleanly) {
+TEST_P(FallbackTest, SymlinkSourceIsStillRefused) {
+  ASSERT_OK(sharer_->Prepare());
+  const std::string vol = MakeVolume("v");
+  const std::string link = src_ + "/link";
+  std::filesystem::create_symlink(vol, link);
+  Container c{"c1", {}};
+  Mount m = BindMount(link, "/v");
+  auto r = sharer_->ShareFile(c, m);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(std::filesystem::is_empty(Mounts()));
+}
+
+TEST_P(FallbackTest, ReadOnlyRecursiveBindIsRefusedCleanly) {
   ASSERT_OK(sharer_->Prepare());
   Container c{"c1", {}};
   Mount m = BindMount(MakeVolume("v"), "/v", /*ro=*/true);
@@ -83,6 +131,11 @@ TEST_F(FallbackTest, ReadOnlyRecursiveBindIsRefusedCleanly) {
   EXPECT_TRUE(std::filesystem::is_empty(Paths().private_dir));
   EXPECT_EQ(CountMountsUnder(SandboxDir() + "/"), 3);
 }
+
+INSTANTIATE_TEST_SUITE_P(Errno, FallbackTest, ::testing::Values(ENOSYS, EPERM, EINVAL),
+                         [](const ::testing::TestParamInfo<int>& i) {
+                           return std::string(i.param == ENOSYS ? "ENOSYS" : i.param == EPERM ? "EPERM" : "EINVAL");
+                         });
 
 }  // namespace
 }  // namespace vmshare::testing
