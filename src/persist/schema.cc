@@ -38,18 +38,10 @@ Json ContainerToJson(const ContainerState& state, const Json* base) {
 }
 
 Result<Mount> MountFromJson(const Json& doc, const std::string& path) {
-  Reader r(path);
-  Mount m;
-  ReadMount(r, doc, "", &m);
-  if (!r.status().ok()) return r.status();
-  return m;
+  return DecodeMount(Text(doc), path);
 }
 
-Json MountToJson(const Mount& mount) {
-  Json j = Json::object();
-  WriteMount(mount, &j);
-  return j;
-}
+Json MountToJson(const Mount& mount) { return FromOwnText(EncodeMount(mount)); }
 
 Result<SandboxState> SandboxFromJson(const Json& doc, const std::string& path) {
   return DecodeSandbox(Text(doc), path);

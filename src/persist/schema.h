@@ -69,6 +69,9 @@ Result<SandboxState> DecodeSandbox(std::string_view text, const std::string& pat
 // replaces what it cannot read).
 Result<std::string> EncodeContainer(const ContainerState& state, const std::string* base, const std::string& path);
 Result<std::string> EncodeSandbox(const SandboxState& state, const std::string* base, const std::string& path);
+// One Mount object (an element of Mounts, or Rootfs), with Mounts' field names.
+Result<Mount> DecodeMount(std::string_view text, const std::string& path);
+std::string EncodeMount(const Mount& mount);
 
 // ---- the DOM interface --------------------------------------------------------
 

@@ -513,4 +513,21 @@ Result<std::string> EncodeSandbox(const SandboxState& state, const std::string* 
   return Write(doc);
 }
 
+Result<Mount> DecodeMount(std::string_view text, const std::string& path) {
+  rapidjson::Document doc;
+  RETURN_IF_ERROR(Parse(&doc, text, path));
+  Reader r(path);
+  Mount m;
+  ReadMount(r, doc, "", &m);
+  if (!r.status().ok()) return r.status();
+  return m;
+}
+
+std::string EncodeMount(const Mount& mount) {
+  rapidjson::Document doc;
+  doc.SetObject();
+  WriteMount(mount, doc, doc.GetAllocator());
+  return Write(doc);
+}
+
 }  // namespace vmshare::persist
