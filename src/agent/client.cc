@@ -9,7 +9,28 @@ namespace {
 
 constexpr size_t kCopyChunk = 1u << 20;  // Kata's grpcMaxDataSize
 
+// Kata's agent ends a stream with INTERNAL "read meet eof" (the pipe read 0
+// bytes) or "eof" (the process exited with nothing left to read).
+bool IsKataEof(const Status& s) {
+  if (s.code() != Code::kInternal) return false;
+  const std::string& m = s.message();
+  for (std::string_view tail : {": read meet eof (INTERNAL)", ": eof (INTERNAL)"}) {
+    if (m.size() >= tail.size() && m.compare(m.size() - tail.size(), tail.size(), tail) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
+
+template <typename Decode>
+auto AgentClient::DecodeReply(const char* method, const std::string& reply, Decode decode)
+    -> decltype(decode(reply)) {
+  auto v = decode(reply);
+  if (!v.ok()) return InternalError(std::string("agent ") + method + ": " + v.status().message());
+  return v;
+}
 
 AgentClient::AgentClient(std::unique_ptr<TtrpcClient> rpc, ClientOptions options)
     : rpc_(std::move(rpc)), options_(options) {}
@@ -77,26 +98,33 @@ Status AgentClient::StartContainer(const std::string& container_id) {
       .status();
 }
 
+Result<std::string> AgentClient::ReadStream(const char* method, const std::string& container_id,
+                                            const std::string& exec_id, uint32_t len,
+                                            std::optional<std::chrono::milliseconds> timeout) {
+  auto reply = AgentCall(method, EncodeReadStreamRequest({{container_id, exec_id}, len}), timeout);
+  if (!reply.ok()) {
+    if (IsKataEof(reply.status())) return std::string();
+    return reply.status();
+  }
+  ASSIGN_OR_RETURN(std::string data, DecodeReply(method, *reply, DecodeReadStreamResponse));
+  if (len != 0 && data.size() > len) {
+    return InternalError(std::string("agent ") + method + ": reply of " +
+                         std::to_string(data.size()) + " bytes, " + std::to_string(len) +
+                         " were asked for");
+  }
+  return data;
+}
+
 Result<std::string> AgentClient::ReadStdout(const std::string& container_id,
                                             const std::string& exec_id, uint32_t len,
                                             std::optional<std::chrono::milliseconds> timeout) {
-  ASSIGN_OR_RETURN(std::string reply,
-                   AgentCall("ReadStdout",
-                             EncodeReadStreamRequest({{container_id, exec_id}, len}), timeout));
-  auto data = DecodeReadStreamResponse(reply);
-  if (!data.ok()) return InternalError("agent ReadStdout: " + data.status().message());
-  return data;
+  return ReadStream("ReadStdout", container_id, exec_id, len, timeout);
 }
 
 Result<std::string> AgentClient::ReadStderr(const std::string& container_id,
                                             const std::string& exec_id, uint32_t len,
                                             std::optional<std::chrono::milliseconds> timeout) {
-  ASSIGN_OR_RETURN(std::string reply,
-                   AgentCall("ReadStderr",
-                             EncodeReadStreamRequest({{container_id, exec_id}, len}), timeout));
-  auto data = DecodeReadStreamResponse(reply);
-  if (!data.ok()) return InternalError("agent ReadStderr: " + data.status().message());
-  return data;
+  return ReadStream("ReadStderr", container_id, exec_id, len, timeout);
 }
 
 Result<int32_t> AgentClient::WaitProcess(const std::string& container_id,
@@ -139,6 +167,139 @@ Status AgentClient::CopyFileChunked(CopyFileRequest request, const std::string& 
 
 Status AgentClient::DestroySandbox() {
   return AgentCall("DestroySandbox", "", options_.default_timeout).status();
+}
+
+}  // namespace vmshare::agent
+
+namespace vmshare::agent {
+
+Status AgentClient::ExecProcess(const ExecProcessRequest& request) {
+  return AgentCall("ExecProcess", EncodeExecProcessRequest(request), options_.default_timeout)
+      .status();
+}
+
+Status AgentClient::SignalProcess(const std::string& container_id, const std::string& exec_id,
+                                  uint32_t signal) {
+  return AgentCall("SignalProcess",
+                   EncodeSignalProcessRequest({{container_id, exec_id}, signal}),
+                   options_.default_timeout)
+      .status();
+}
+
+Result<uint32_t> AgentClient::WriteStdin(const std::string& container_id,
+                                         const std::string& exec_id, const std::string& data) {
+  ASSIGN_OR_RETURN(std::string reply,
+                   AgentCall("WriteStdin", EncodeWriteStreamRequest({{container_id, exec_id}, data}),
+                             options_.default_timeout));
+  ASSIGN_OR_RETURN(uint32_t n, DecodeReply("WriteStdin", reply, DecodeWriteStreamResponse));
+  if (n > data.size()) {
+    return InternalError("agent WriteStdin: wrote " + std::to_string(n) + " of " +
+                         std::to_string(data.size()) + " bytes");
+  }
+  return n;
+}
+
+Status AgentClient::CloseStdin(const std::string& container_id, const std::string& exec_id) {
+  return AgentCall("CloseStdin", EncodeCloseStdinRequest({container_id, exec_id}),
+                   options_.default_timeout)
+      .status();
+}
+
+Status AgentClient::TtyWinResize(const std::string& container_id, const std::string& exec_id,
+                                 uint32_t rows, uint32_t columns) {
+  return AgentCall("TtyWinResize",
+                   EncodeTtyWinResizeRequest({{container_id, exec_id}, rows, columns}),
+                   options_.default_timeout)
+      .status();
+}
+
+Status AgentClient::UpdateContainer(const std::string& container_id,
+                                    const LinuxResources& resources) {
+  return AgentCall("UpdateContainer", EncodeUpdateContainerRequest({container_id, resources}),
+                   options_.default_timeout)
+      .status();
+}
+
+Result<ContainerStats> AgentClient::StatsContainer(const std::string& container_id) {
+  ASSIGN_OR_RETURN(std::string reply,
+                   AgentCall("StatsContainer", EncodeStatsContainerRequest(container_id),
+                             options_.default_timeout));
+  return DecodeReply("StatsContainer", reply, DecodeStatsContainerResponse);
+}
+
+Status AgentClient::PauseContainer(const std::string& container_id) {
+  return AgentCall("PauseContainer", EncodePauseContainerRequest(container_id),
+                   options_.default_timeout)
+      .status();
+}
+
+Status AgentClient::ResumeContainer(const std::string& container_id) {
+  return AgentCall("ResumeContainer", EncodeResumeContainerRequest(container_id),
+                   options_.default_timeout)
+      .status();
+}
+
+Result<std::string> AgentClient::ListProcesses(const std::string& container_id,
+                                               const std::string& format,
+                                               const std::vector<std::string>& args) {
+  ASSIGN_OR_RETURN(std::string reply,
+                   AgentCall("ListProcesses",
+                             EncodeListProcessesRequest({container_id, format, args}),
+                             options_.default_timeout));
+  return DecodeReply("ListProcesses", reply, DecodeListProcessesResponse);
+}
+
+Result<std::string> AgentClient::GetOomEvent(std::optional<std::chrono::milliseconds> timeout) {
+  ASSIGN_OR_RETURN(std::string reply, AgentCall("GetOOMEvent", "", timeout));
+  return DecodeReply("GetOOMEvent", reply, DecodeOomEvent);
+}
+
+Result<GuestDetails> AgentClient::GetGuestDetails(const GuestDetailsRequest& request) {
+  ASSIGN_OR_RETURN(std::string reply,
+                   AgentCall("GetGuestDetails", EncodeGuestDetailsRequest(request),
+                             options_.default_timeout));
+  return DecodeReply("GetGuestDetails", reply, DecodeGuestDetailsResponse);
+}
+
+Status AgentClient::SetGuestDateTime(int64_t sec, int64_t usec) {
+  return AgentCall("SetGuestDateTime", EncodeSetGuestDateTimeRequest({sec, usec}),
+                   options_.default_timeout)
+      .status();
+}
+
+Result<VersionInfo> AgentClient::Version() {
+  ASSIGN_OR_RETURN(std::string reply, Call(kHealthService, "Version", EncodeCheckRequest(""),
+                                           options_.default_timeout));
+  return DecodeReply("Version", reply, DecodeVersionCheckResponse);
+}
+
+Result<NetInterface> AgentClient::UpdateInterface(const NetInterface& interface) {
+  ASSIGN_OR_RETURN(std::string reply,
+                   AgentCall("UpdateInterface", EncodeUpdateInterfaceRequest(interface),
+                             options_.default_timeout));
+  return DecodeReply("UpdateInterface", reply, DecodeInterface);
+}
+
+Result<std::vector<NetRoute>> AgentClient::UpdateRoutes(const std::vector<NetRoute>& routes) {
+  ASSIGN_OR_RETURN(std::string reply, AgentCall("UpdateRoutes", EncodeUpdateRoutesRequest(routes),
+                                                options_.default_timeout));
+  return DecodeReply("UpdateRoutes", reply, DecodeRoutes);
+}
+
+Result<std::vector<NetInterface>> AgentClient::ListInterfaces() {
+  ASSIGN_OR_RETURN(std::string reply, AgentCall("ListInterfaces", "", options_.default_timeout));
+  return DecodeReply("ListInterfaces", reply, DecodeInterfaces);
+}
+
+Result<std::vector<NetRoute>> AgentClient::ListRoutes() {
+  ASSIGN_OR_RETURN(std::string reply, AgentCall("ListRoutes", "", options_.default_timeout));
+  return DecodeReply("ListRoutes", reply, DecodeRoutes);
+}
+
+Status AgentClient::AddArpNeighbors(const std::vector<ArpNeighbor>& neighbors) {
+  return AgentCall("AddARPNeighbors", EncodeAddArpNeighborsRequest(neighbors),
+                   options_.default_timeout)
+      .status();
 }
 
 }  // namespace vmshare::agent

@@ -20,7 +20,9 @@
 //   - kInvalidArgument before sending when a request is bigger than the 4 MiB
 //     frame limit, kInternal when a reply does not decode.
 // Replies are bounded by the same 4 MiB frame limit: a larger frame from the
-// guest breaks the channel instead of growing a buffer.
+// guest breaks the channel instead of growing a buffer; a reply that says more
+// than was asked (ReadStdout data over `len`, WriteStdin counting more bytes
+// than were sent) is kInternal.
 #pragma once
 
 #include <chrono>
@@ -67,8 +69,12 @@ class AgentClient {
                        const std::string& hostname = "");
   Status CreateContainer(const CreateContainerRequest& request);
   Status StartContainer(const std::string& container_id);
-  // Up to `len` bytes of the process's stdout/stderr; blocks until some are
-  // there. An empty string means end of stream. No deadline unless given.
+  // Up to `len` bytes of the process's stdout/stderr (a terminal process's
+  // pty, for both); blocks until some are there. An empty string means end
+  // of stream: the agent answers EOF as Kata's does, with an error (INTERNAL
+  // "read meet eof", or "eof" once the process has exited and nothing is
+  // left); newer Kata agents answer OK with no data. Both are "" here, and
+  // every other error is an error. No deadline unless given.
   Result<std::string> ReadStdout(const std::string& container_id, const std::string& exec_id,
                                  uint32_t len,
                                  std::optional<std::chrono::milliseconds> timeout = std::nullopt);
@@ -89,6 +95,53 @@ class AgentClient {
   Status CopyFileChunked(CopyFileRequest request_without_data, const std::string& data);
   Status DestroySandbox();
 
+  // ---- processes: several per container (ExecProcess), each named by its
+  // exec_id ("" or the container id: the container's init process).
+  // Starts another process in a started container; exec_id must be new there.
+  Status ExecProcess(const ExecProcessRequest& request);
+  // Any signal number, to init or an exec. With an empty exec_id, Kata's
+  // semantics: init first (SIGTERM becomes SIGKILL when init does not catch
+  // it), then every other process in the container's cgroup.
+  Status SignalProcess(const std::string& container_id, const std::string& exec_id,
+                       uint32_t signal);
+  // Writes to the process's stdin (its pty for a terminal process); returns
+  // how many bytes were written (all of them unless the reader went away).
+  Result<uint32_t> WriteStdin(const std::string& container_id, const std::string& exec_id,
+                              const std::string& data);
+  // Closes the process's stdin: it reads EOF (a terminal gets ^D).
+  Status CloseStdin(const std::string& container_id, const std::string& exec_id);
+  // Resizes a terminal process's pty (SIGWINCH to its foreground group).
+  Status TtyWinResize(const std::string& container_id, const std::string& exec_id,
+                      uint32_t rows, uint32_t columns);
+
+  // ---- containers: cgroup v2 (the container's own cgroup in the guest).
+  Status UpdateContainer(const std::string& container_id, const LinuxResources& resources);
+  Result<ContainerStats> StatsContainer(const std::string& container_id);
+  Status PauseContainer(const std::string& container_id);   // cgroup.freeze 1
+  Status ResumeContainer(const std::string& container_id);  // cgroup.freeze 0
+  // format "json": a JSON array of the container's pids; "table": a ps-style
+  // table ("PID CMD" lines). Removed from Kata's schema; vmshare keeps it.
+  Result<std::string> ListProcesses(const std::string& container_id,
+                                    const std::string& format = "json",
+                                    const std::vector<std::string>& args = {});
+  // Blocks until a container's cgroup records an OOM kill; returns its id.
+  // Each OOM kill is reported once. No deadline unless given.
+  Result<std::string> GetOomEvent(
+      std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+  // ---- guest.
+  Result<GuestDetails> GetGuestDetails(const GuestDetailsRequest& request = {true, true});
+  Status SetGuestDateTime(int64_t sec, int64_t usec);
+  // grpc.Health/Version.
+  Result<VersionInfo> Version();
+  // Network. A guest without network devices lists nothing, takes an empty
+  // update, and refuses to configure a named interface with kNotFound.
+  Result<NetInterface> UpdateInterface(const NetInterface& interface);
+  Result<std::vector<NetRoute>> UpdateRoutes(const std::vector<NetRoute>& routes);
+  Result<std::vector<NetInterface>> ListInterfaces();
+  Result<std::vector<NetRoute>> ListRoutes();
+  Status AddArpNeighbors(const std::vector<ArpNeighbor>& neighbors);
+
   // Untyped call, for methods without a typed wrapper: `payload` is a
   // serialized request message; returns the serialized reply.
   Result<std::string> Call(const std::string& service, const std::string& method,
@@ -99,6 +152,13 @@ class AgentClient {
   AgentClient(std::unique_ptr<TtrpcClient> rpc, ClientOptions options);
   Result<std::string> AgentCall(const std::string& method, const std::string& payload,
                                 std::optional<std::chrono::milliseconds> timeout);
+  Result<std::string> ReadStream(const char* method, const std::string& container_id,
+                                 const std::string& exec_id, uint32_t len,
+                                 std::optional<std::chrono::milliseconds> timeout);
+  // Decodes `reply` with `decode`; a reply that does not decode is kInternal.
+  template <typename Decode>
+  auto DecodeReply(const char* method, const std::string& reply, Decode decode)
+      -> decltype(decode(reply));
 
   std::unique_ptr<TtrpcClient> rpc_;
   ClientOptions options_;

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/types.h"
@@ -35,6 +37,7 @@ struct ContainerSpec {
   std::string root_path;
   bool root_readonly = false;     // root.readonly
   std::vector<SpecMount> mounts;  // a "proc" mount is made when the process starts
+  bool terminal = false;          // process.terminal: stdio on a guest pty
   bool operator==(const ContainerSpec&) const = default;
 };
 
@@ -89,5 +92,165 @@ struct ReadStreamRequest {
 
 // grpc.Health/Check answer (HealthCheckResponse.ServingStatus).
 enum class ServingStatus { kUnknown = 0, kServing = 1, kNotServing = 2 };
+
+// grpc.Health/Version answer.
+struct VersionInfo {
+  std::string grpc_version;
+  std::string agent_version;
+  bool operator==(const VersionInfo&) const = default;
+};
+
+// oci.Process, for ExecProcess: what runs and how.
+struct ProcessSpec {
+  std::vector<std::string> args;  // args[0] is looked up in env's PATH
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> additional_gids;
+  bool terminal = false;  // stdin/stdout/stderr on a guest pty
+  uint32_t console_height = 0;  // ConsoleSize; 0: leave the pty's default
+  uint32_t console_width = 0;
+  bool operator==(const ProcessSpec&) const = default;
+};
+
+struct ExecProcessRequest {
+  ProcessRef process;  // exec_id names the new process; unique in its container
+  ProcessSpec spec;
+  bool operator==(const ExecProcessRequest&) const = default;
+};
+
+struct SignalProcessRequest {
+  ProcessRef process;  // empty exec_id: init, then every process of the container
+  uint32_t signal = 0;
+  bool operator==(const SignalProcessRequest&) const = default;
+};
+
+// WriteStdin; the reply is the number of bytes written.
+struct WriteStreamRequest {
+  ProcessRef process;
+  std::string data;
+  bool operator==(const WriteStreamRequest&) const = default;
+};
+
+struct TtyWinResizeRequest {
+  ProcessRef process;
+  uint32_t row = 0;
+  uint32_t column = 0;
+  bool operator==(const TtyWinResizeRequest&) const = default;
+};
+
+// oci.LinuxResources, the parts UpdateContainer applies (cgroup v2). Unset
+// (nullopt) fields are left as they are.
+struct LinuxResources {
+  std::optional<int64_t> memory_limit;        // bytes; -1: unlimited
+  std::optional<int64_t> memory_reservation;  // bytes (memory.low)
+  std::optional<int64_t> memory_swap;         // memory+swap bytes; -1: unlimited
+  std::optional<uint64_t> cpu_shares;         // cgroup v1 shares, mapped to cpu.weight
+  std::optional<int64_t> cpu_quota;           // us per period; -1: unlimited
+  std::optional<uint64_t> cpu_period;         // us
+  std::string cpu_cpus;                       // cpuset.cpus; "" unchanged
+  std::string cpu_mems;                       // cpuset.mems; "" unchanged
+  std::optional<int64_t> pids_limit;          // <= 0: unlimited
+  bool operator==(const LinuxResources&) const = default;
+};
+
+struct UpdateContainerRequest {
+  std::string container_id;
+  LinuxResources resources;
+  bool operator==(const UpdateContainerRequest&) const = default;
+};
+
+// StatsContainerResponse.cgroup_stats, from the container's cgroup v2 files.
+// Times are nanoseconds.
+struct ContainerStats {
+  uint64_t cpu_total_ns = 0;
+  uint64_t cpu_kernel_ns = 0;
+  uint64_t cpu_user_ns = 0;
+  uint64_t cpu_periods = 0;
+  uint64_t cpu_throttled_periods = 0;
+  uint64_t cpu_throttled_ns = 0;
+  uint64_t memory_cache = 0;      // memory.stat "file"
+  uint64_t memory_usage = 0;      // memory.current
+  uint64_t memory_max_usage = 0;  // memory.peak
+  uint64_t memory_failcnt = 0;    // memory.events "max"
+  uint64_t memory_limit = 0;      // memory.max ("max": UINT64_MAX)
+  uint64_t swap_usage = 0;        // memory.swap.current
+  uint64_t swap_limit = 0;        // memory.swap.max
+  std::vector<std::pair<std::string, uint64_t>> memory_stats;  // memory.stat, sorted
+  uint64_t pids_current = 0;
+  uint64_t pids_limit = 0;        // pids.max ("max": 0)
+  bool operator==(const ContainerStats&) const = default;
+};
+
+struct ListProcessesRequest {
+  std::string container_id;
+  std::string format;  // "json" or "table"
+  std::vector<std::string> args;
+  bool operator==(const ListProcessesRequest&) const = default;
+};
+
+// types.IPAddress / Interface / Route / ARPNeighbor.
+struct IpAddress {
+  bool ipv6 = false;
+  std::string address;
+  std::string mask;
+  bool operator==(const IpAddress&) const = default;
+};
+
+struct NetInterface {
+  std::string device;
+  std::string name;
+  std::vector<IpAddress> addresses;
+  uint64_t mtu = 0;
+  std::string hw_addr;
+  std::string pci_path;
+  std::string type;
+  uint32_t raw_flags = 0;
+  bool operator==(const NetInterface&) const = default;
+};
+
+struct NetRoute {
+  std::string dest;
+  std::string gateway;
+  std::string device;
+  std::string source;
+  uint32_t scope = 0;
+  bool ipv6 = false;
+  bool operator==(const NetRoute&) const = default;
+};
+
+struct ArpNeighbor {
+  std::optional<IpAddress> to_ip;
+  std::string device;
+  std::string lladdr;
+  int32_t state = 0;
+  int32_t flags = 0;
+  bool operator==(const ArpNeighbor&) const = default;
+};
+
+struct GuestDetailsRequest {
+  bool mem_block_size = false;
+  bool mem_hotplug_probe = false;
+  bool operator==(const GuestDetailsRequest&) const = default;
+};
+
+struct GuestDetails {
+  uint64_t mem_block_size_bytes = 0;
+  bool support_mem_hotplug_probe = false;
+  std::string agent_version;
+  bool init_daemon = false;
+  std::vector<std::string> device_handlers;
+  std::vector<std::string> storage_handlers;
+  bool supports_seccomp = false;
+  std::vector<std::string> extra_features;
+  bool operator==(const GuestDetails&) const = default;
+};
+
+struct SetGuestDateTimeRequest {
+  int64_t sec = 0;
+  int64_t usec = 0;
+  bool operator==(const SetGuestDateTimeRequest&) const = default;
+};
 
 }  // namespace vmshare::agent

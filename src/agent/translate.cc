@@ -75,6 +75,7 @@ Storage FromProto(const grpc::Storage& p) {
 
 void ToProto(const ContainerSpec& s, grpc::Spec* p) {
   auto* proc = p->mutable_process();
+  proc->set_terminal(s.terminal);
   for (const auto& a : s.args) proc->add_args(a);
   for (const auto& e : s.env) proc->add_env(e);
   proc->set_cwd(s.cwd);
@@ -95,6 +96,7 @@ void ToProto(const ContainerSpec& s, grpc::Spec* p) {
 ContainerSpec FromProto(const grpc::Spec& p) {
   ContainerSpec s;
   const auto& proc = p.process();
+  s.terminal = proc.terminal();
   s.args = Strings(proc.args());
   s.env = Strings(proc.env());
   s.cwd = proc.cwd().empty() ? "/" : proc.cwd();

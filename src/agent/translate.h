@@ -69,6 +69,71 @@ Result<std::string> DecodeReadStreamResponse(std::string_view bytes);
 std::string EncodeCopyFileRequest(const CopyFileRequest& r);
 Result<CopyFileRequest> DecodeCopyFileRequest(std::string_view bytes);
 
+std::string EncodeExecProcessRequest(const ExecProcessRequest& r);
+Result<ExecProcessRequest> DecodeExecProcessRequest(std::string_view bytes);
+
+std::string EncodeSignalProcessRequest(const SignalProcessRequest& r);
+Result<SignalProcessRequest> DecodeSignalProcessRequest(std::string_view bytes);
+
+std::string EncodeWriteStreamRequest(const WriteStreamRequest& r);
+Result<WriteStreamRequest> DecodeWriteStreamRequest(std::string_view bytes);
+std::string EncodeWriteStreamResponse(uint32_t len);
+Result<uint32_t> DecodeWriteStreamResponse(std::string_view bytes);
+
+std::string EncodeCloseStdinRequest(const ProcessRef& r);
+Result<ProcessRef> DecodeCloseStdinRequest(std::string_view bytes);
+
+std::string EncodeTtyWinResizeRequest(const TtyWinResizeRequest& r);
+Result<TtyWinResizeRequest> DecodeTtyWinResizeRequest(std::string_view bytes);
+
+std::string EncodeUpdateContainerRequest(const UpdateContainerRequest& r);
+Result<UpdateContainerRequest> DecodeUpdateContainerRequest(std::string_view bytes);
+
+// StatsContainerRequest, PauseContainerRequest and ResumeContainerRequest:
+// one field, 1 container_id.
+std::string EncodeStatsContainerRequest(const std::string& container_id);
+Result<std::string> DecodeStatsContainerRequest(std::string_view bytes);
+std::string EncodePauseContainerRequest(const std::string& container_id);
+Result<std::string> DecodePauseContainerRequest(std::string_view bytes);
+std::string EncodeResumeContainerRequest(const std::string& container_id);
+Result<std::string> DecodeResumeContainerRequest(std::string_view bytes);
+std::string EncodeStatsContainerResponse(const ContainerStats& s);
+Result<ContainerStats> DecodeStatsContainerResponse(std::string_view bytes);
+
+std::string EncodeListProcessesRequest(const ListProcessesRequest& r);
+Result<ListProcessesRequest> DecodeListProcessesRequest(std::string_view bytes);
+std::string EncodeListProcessesResponse(std::string_view process_list);
+Result<std::string> DecodeListProcessesResponse(std::string_view bytes);
+
+// Network: UpdateInterface answers the interface as configured, UpdateRoutes
+// and ListRoutes a Routes message, ListInterfaces an Interfaces message.
+std::string EncodeUpdateInterfaceRequest(const NetInterface& r);
+Result<NetInterface> DecodeUpdateInterfaceRequest(std::string_view bytes);
+std::string EncodeInterface(const NetInterface& r);
+Result<NetInterface> DecodeInterface(std::string_view bytes);
+std::string EncodeInterfaces(const std::vector<NetInterface>& r);
+Result<std::vector<NetInterface>> DecodeInterfaces(std::string_view bytes);
+std::string EncodeUpdateRoutesRequest(const std::vector<NetRoute>& r);
+Result<std::vector<NetRoute>> DecodeUpdateRoutesRequest(std::string_view bytes);
+std::string EncodeRoutes(const std::vector<NetRoute>& r);
+Result<std::vector<NetRoute>> DecodeRoutes(std::string_view bytes);
+std::string EncodeAddArpNeighborsRequest(const std::vector<ArpNeighbor>& r);
+Result<std::vector<ArpNeighbor>> DecodeAddArpNeighborsRequest(std::string_view bytes);
+
+std::string EncodeGuestDetailsRequest(const GuestDetailsRequest& r);
+Result<GuestDetailsRequest> DecodeGuestDetailsRequest(std::string_view bytes);
+std::string EncodeGuestDetailsResponse(const GuestDetails& r);
+Result<GuestDetails> DecodeGuestDetailsResponse(std::string_view bytes);
+
+std::string EncodeSetGuestDateTimeRequest(const SetGuestDateTimeRequest& r);
+Result<SetGuestDateTimeRequest> DecodeSetGuestDateTimeRequest(std::string_view bytes);
+
+std::string EncodeOomEvent(const std::string& container_id);
+Result<std::string> DecodeOomEvent(std::string_view bytes);
+
+std::string EncodeVersionCheckResponse(const VersionInfo& v);
+Result<VersionInfo> DecodeVersionCheckResponse(std::string_view bytes);
+
 // DestroySandboxRequest and google.protobuf.Empty have no fields; any bytes
 // that parse as a message are accepted.
 Status DecodeEmpty(std::string_view bytes, std::string_view message_name);

@@ -101,10 +101,29 @@ struct ContainedProcessOptions {
   std::vector<gid_t> additional_gids;
   const Fd* stdout_fd = nullptr;  // default: inherited
   const Fd* stderr_fd = nullptr;  // default: inherited
-  // stdin is always an empty pipe (EOF at once).
+  const Fd* stdin_fd = nullptr;   // default: an empty pipe (EOF at once)
+  // A pty slave (OpenPty): the child starts a session with it as its
+  // controlling terminal and stdin, stdout and stderr (the *_fd are ignored).
+  const Fd* tty_fd = nullptr;
+  // A cgroup.procs file the child moves itself into first (empty: stay).
+  std::string cgroup_procs;
 };
 
-// agent: one child reaped by WaitAnyChild.
+// agent: one network device of the guest (ListNetDevices).
+struct NetDevice {
+  std::string name;
+  uint32_t flags = 0;  // IFF_*
+  uint32_t mtu = 0;
+  std::string hw_addr;  // "aa:bb:cc:dd:ee:ff", or "" when it has none
+  struct Address {
+    bool ipv6 = false;
+    std::string address;  // numeric form
+    int prefix_len = 0;
+  };
+  std::vector<Address> addresses;
+};
+
+// agent: one child reaped by ReapAnyChild.
 struct ReapedChild {
   pid_t pid = -1;
   ExitStatus status;
@@ -218,11 +237,11 @@ class Env {
   // falling back to MS_MOVE + chroot where the current root is the initramfs
   // rootfs, which pivot_root refuses). See ContainedProcessOptions. Fails
   // with the step and errno that failed in the child ("pivot_root ...",
-  // "execve ..."); the failed child is left for WaitAnyChild to reap.
+  // "execve ..."); the failed child is left for ReapAnyChild to reap.
   virtual Result<Child> SpawnContained(const ContainedProcessOptions& options) = 0;
-  // Blocks until any child exits and reaps it. NotFound (ECHILD) when there
-  // are no children.
-  virtual Result<ReapedChild> WaitAnyChild() = 0;
+  // Reaps one child that has already exited, without blocking (waitid
+  // WNOHANG); nullopt when none has, or there are no children.
+  virtual Result<std::optional<ReapedChild>> ReapAnyChild() = 0;
   // finit_module(2) of an open .ko file; `compressed` (.ko.xz/.zst/.gz) lets
   // the kernel decompress it. EEXIST (already loaded) is kAlreadyExists.
   virtual Status LoadModule(const Fd& module_file, const std::string& params,
@@ -234,6 +253,17 @@ class Env {
   // signal(sig, SIG_IGN) for the whole process (SIGPIPE: a peer that hangs
   // up must give EPIPE, not kill the agent).
   virtual Status IgnoreSignal(int sig) = 0;
+
+  // ---- agent: ptys, clock, network devices (posix_env_pty.cc) ------------
+  // A new pseudo-terminal pair, both ends close-on-exec and not our
+  // controlling terminal.
+  virtual Status OpenPty(Fd* master, Fd* slave) = 0;
+  // TIOCSWINSZ on a pty end: the foreground process group gets SIGWINCH.
+  virtual Status SetWindowSize(const Fd& tty, uint16_t rows, uint16_t columns) = 0;
+  // clock_settime(CLOCK_REALTIME).
+  virtual Status SetRealtimeClock(int64_t sec, int64_t usec) = 0;
+  // The network devices of our network namespace (getifaddrs + SIOCGIFMTU).
+  virtual Result<std::vector<NetDevice>> ListNetDevices() = 0;
 
   // ---- watch (the volume watcher, issue #5) -------------------------------
   // poll(2) on several fds for `events` each; returns their revents in the

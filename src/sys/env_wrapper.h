@@ -154,8 +154,16 @@ class EnvWrapper : public Env {
   Result<Child> SpawnContained(const ContainedProcessOptions& options) override {
     return target_->SpawnContained(options);
   }
-  Result<ReapedChild> WaitAnyChild() override {
-    return target_->WaitAnyChild();
+  Status OpenPty(Fd* master, Fd* slave) override { return target_->OpenPty(master, slave); }
+  Status SetWindowSize(const Fd& tty, uint16_t rows, uint16_t columns) override {
+    return target_->SetWindowSize(tty, rows, columns);
+  }
+  Status SetRealtimeClock(int64_t sec, int64_t usec) override {
+    return target_->SetRealtimeClock(sec, usec);
+  }
+  Result<std::vector<NetDevice>> ListNetDevices() override { return target_->ListNetDevices(); }
+  Result<std::optional<ReapedChild>> ReapAnyChild() override {
+    return target_->ReapAnyChild();
   }
   Status LoadModule(const Fd& module_file, const std::string& params, bool compressed) override {
     return target_->LoadModule(module_file, params, compressed);

@@ -68,7 +68,11 @@ class PosixEnv : public Env {
 
   // agent (posix_env_guest.cc)
   Result<Child> SpawnContained(const ContainedProcessOptions& options) override;
-  Result<ReapedChild> WaitAnyChild() override;
+  Result<std::optional<ReapedChild>> ReapAnyChild() override;
+  Status OpenPty(Fd* master, Fd* slave) override;
+  Status SetWindowSize(const Fd& tty, uint16_t rows, uint16_t columns) override;
+  Status SetRealtimeClock(int64_t sec, int64_t usec) override;
+  Result<std::vector<NetDevice>> ListNetDevices() override;
   Status LoadModule(const Fd& module_file, const std::string& params, bool compressed) override;
   void SyncAll() override;
   Status PowerOff() override;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
@@ -38,6 +39,8 @@ enum Step : int {
   kStepUid,
   kStepCwd,
   kStepExec,
+  kStepCgroup,
+  kStepTty,
 };
 
 const char* StepName(int step) {
@@ -55,6 +58,8 @@ const char* StepName(int step) {
     case kStepUid: return "setuid";
     case kStepCwd: return "chdir to cwd";
     case kStepExec: return "execve";
+    case kStepCgroup: return "join cgroup";
+    case kStepTty: return "take the terminal";
     default: return "start";
   }
 }
@@ -72,6 +77,8 @@ struct Prepared {
   std::vector<gid_t> groups;
   int stdin_fd, stdout_fd, stderr_fd;
   int sync_fd, sync_write_fd, report_fd;
+  int tty_fd;                // -1: none
+  const char* cgroup_procs;  // nullptr: none
 };
 
 [[noreturn]] void ContainedChild(const Prepared& p) {
@@ -84,6 +91,11 @@ struct Prepared {
   // Our copy of the write end would keep the read below from seeing EOF.
   ::close(p.sync_write_fd);
   if (::read(p.sync_fd, &c, 1) < 0) fail(kStepSync);
+  if (p.cgroup_procs != nullptr) {
+    const int cg = ::open(p.cgroup_procs, O_WRONLY | O_CLOEXEC);
+    if (cg < 0 || ::write(cg, "0", 1) != 1) fail(kStepCgroup);
+    ::close(cg);
+  }
   if (::unshare(CLONE_NEWNS) < 0) fail(kStepUnshare);
   // Nothing the container mounts may propagate back to the agent, and
   // pivot_root refuses shared mounts.
@@ -103,9 +115,16 @@ struct Prepared {
       ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
     fail(kStepProc);
   }
-  if (::dup2(p.stdin_fd, 0) < 0) fail(kStepStdio);
-  if (p.stdout_fd >= 0 && ::dup2(p.stdout_fd, 1) < 0) fail(kStepStdio);
-  if (p.stderr_fd >= 0 && ::dup2(p.stderr_fd, 2) < 0) fail(kStepStdio);
+  if (p.tty_fd >= 0) {
+    if (::setsid() < 0 || ::ioctl(p.tty_fd, TIOCSCTTY, 0) < 0) fail(kStepTty);
+    for (int i = 0; i < 3; ++i) {
+      if (::dup2(p.tty_fd, i) < 0) fail(kStepStdio);
+    }
+  } else {
+    if (::dup2(p.stdin_fd, 0) < 0) fail(kStepStdio);
+    if (p.stdout_fd >= 0 && ::dup2(p.stdout_fd, 1) < 0) fail(kStepStdio);
+    if (p.stderr_fd >= 0 && ::dup2(p.stderr_fd, 2) < 0) fail(kStepStdio);
+  }
   if (::setgroups(p.groups.size(), p.groups.data()) < 0) fail(kStepGroups);
   if (::setgid(p.gid) < 0) fail(kStepGid);
   if (::setuid(p.uid) < 0) fail(kStepUid);
@@ -138,6 +157,8 @@ Result<Child> PosixEnv::SpawnContained(const ContainedProcessOptions& o) {
   p.groups = o.additional_gids;
   p.stdout_fd = o.stdout_fd ? o.stdout_fd->get() : -1;
   p.stderr_fd = o.stderr_fd ? o.stderr_fd->get() : -1;
+  p.tty_fd = o.tty_fd ? o.tty_fd->get() : -1;
+  p.cgroup_procs = o.cgroup_procs.empty() ? nullptr : o.cgroup_procs.c_str();
 
   const std::string what = "start " + Quote(o.argv[0]) + " in " + Quote(o.root);
   int in[2], sync[2], report[2];
@@ -148,7 +169,7 @@ Result<Child> PosixEnv::SpawnContained(const ContainedProcessOptions& o) {
   Fd sync_r(sync[0]), sync_w(sync[1]);
   if (::pipe2(report, O_CLOEXEC) < 0) return SysError("pipe").WithContext(what);
   Fd report_r(report[0]), report_w(report[1]);
-  p.stdin_fd = in_r.get();
+  p.stdin_fd = o.stdin_fd ? o.stdin_fd->get() : in_r.get();
   p.sync_fd = sync_r.get();
   p.sync_write_fd = sync_w.get();
   p.report_fd = report_w.get();
@@ -177,16 +198,19 @@ Result<Child> PosixEnv::SpawnContained(const ContainedProcessOptions& o) {
   return child;
 }
 
-Result<ReapedChild> PosixEnv::WaitAnyChild() {
+Result<std::optional<ReapedChild>> PosixEnv::ReapAnyChild() {
   siginfo_t info;
   std::memset(&info, 0, sizeof info);
-  if (RetryEintr([&] { return ::waitid(P_ALL, 0, &info, WEXITED); }) < 0)
+  if (RetryEintr([&] { return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG); }) < 0) {
+    if (errno == ECHILD) return std::optional<ReapedChild>();
     return SysError("wait for any child");
+  }
+  if (info.si_pid == 0) return std::optional<ReapedChild>();  // none exited yet
   ReapedChild r;
   r.pid = info.si_pid;
   r.status.exited = info.si_code == CLD_EXITED;
   r.status.code = info.si_status;
-  return r;
+  return std::optional<ReapedChild>(r);
 }
 
 Status PosixEnv::LoadModule(const Fd& module_file, const std::string& params, bool compressed) {

@@ -23,8 +23,9 @@ AgentService::AgentService(sys::Env* env, AgentPaths paths)
     : env_(env),
       paths_(paths),
       storages_(env),
-      processes_(env),
-      containers_(env, paths, &storages_, &processes_) {}
+      cgroups_(env, paths.cgroup_root),
+      containers_(env, paths, &storages_, &processes_, &cgroups_),
+      processes_(env) {}
 
 void AgentService::RegisterOn(TtrpcServer* server) {
   server->Register(kHealthService, "Check",
@@ -85,6 +86,8 @@ void AgentService::RegisterOn(TtrpcServer* server) {
                      destroyed_ = true;
                      return first;
                    }));
+  RegisterProcessCalls(server);
+  RegisterGuestCalls(server);
   server->SetAfterReply([this, server](const std::string& method) {
     if (method == "DestroySandbox" && destroyed_) server->Stop();
   });

@@ -11,6 +11,7 @@
 
 #include <memory>
 
+#include "agent/server/cgroup.h"
 #include "agent/server/container.h"
 #include "agent/server/process_table.h"
 #include "agent/server/storage.h"
@@ -29,11 +30,18 @@ class AgentService {
   bool destroyed() const { return destroyed_; }
 
  private:
+  // agent_service_calls.cc: the process, cgroup and guest calls.
+  void RegisterProcessCalls(TtrpcServer* server);
+  void RegisterGuestCalls(TtrpcServer* server);
+
   sys::Env* env_;
   AgentPaths paths_;
   StorageManager storages_;
-  ProcessTable processes_;
+  Cgroups cgroups_;
   Containers containers_;
+  // Declared last, destroyed first: its reaper is stopped and joined before
+  // the containers it reports to go.
+  ProcessTable processes_;
   std::atomic<bool> destroyed_{false};
 };
 

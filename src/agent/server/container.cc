@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/mount.h>
 
 #include "agent/server/in_root.h"
@@ -11,8 +10,6 @@
 
 namespace vmshare::agent {
 namespace {
-
-constexpr uint32_t kMaxRead = 1u << 20;
 
 std::string FdProcPath(const sys::Fd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
 
@@ -114,6 +111,11 @@ Status Containers::Create(const CreateContainerRequest& r) {
     c->storages.push_back(s);
   }
   if (st.ok()) st = BuildRoot(r, c.get());
+  if (st.ok() && cgroups_ != nullptr) {
+    auto cg = cgroups_->Create(c->id);
+    if (cg.ok()) c->cgroup = *cg;
+    st = cg.status();
+  }
   if (!st.ok()) {
     Teardown(*c);
     std::lock_guard<std::mutex> lock(mu_);
@@ -129,24 +131,16 @@ Result<std::shared_ptr<Containers::Container>> Containers::Find(const ProcessRef
   if (it == containers_.end()) {
     return NotFoundError("container " + Quote(ref.container_id) + " does not exist");
   }
-  const auto& c = it->second;
-  if (!ref.exec_id.empty() && ref.exec_id != c->exec_id && ref.exec_id != c->id) {
-    return NotFoundError("process " + Quote(ref.exec_id) + " of container " + Quote(c->id) +
-                         " does not exist");
-  }
-  return c;
+  return it->second;  // FindProcess (exec.cc) resolves ref.exec_id
 }
 
 Status Containers::Start(const std::string& cid) {
   ASSIGN_OR_RETURN(auto c, Find({cid, ""}));
   std::lock_guard<std::mutex> lock(mu_);
-  if (c->process) return FailedPreconditionError("container " + Quote(cid) + " already started");
+  if (c->init) return FailedPreconditionError("container " + Quote(cid) + " already started");
   if (c->spec.args.empty()) {
     return InvalidArgumentError("start container " + Quote(cid) + ": spec has no process args");
   }
-  sys::Fd out_r, out_w, err_r, err_w;
-  RETURN_IF_ERROR(env_->Pipe(&out_r, &out_w));
-  RETURN_IF_ERROR(env_->Pipe(&err_r, &err_w));
   sys::ContainedProcessOptions o;
   o.root = BundleRoot(cid);
   o.mount_proc = c->mount_proc;
@@ -156,62 +150,15 @@ Status Containers::Start(const std::string& cid) {
   o.uid = c->spec.uid;
   o.gid = c->spec.gid;
   o.additional_gids.assign(c->spec.additional_gids.begin(), c->spec.additional_gids.end());
-  o.stdout_fd = &out_w;
-  o.stderr_fd = &err_w;
-  ASSIGN_OR_RETURN(c->process, processes_->Start(o));
-  c->stdout_r = std::make_shared<sys::Fd>(std::move(out_r));
-  c->stderr_r = std::make_shared<sys::Fd>(std::move(err_r));
+  ASSIGN_OR_RETURN(c->init, StartProcessLocked(c.get(), c->exec_id.empty() ? cid : c->exec_id,
+                                               /*init=*/true, c->spec.terminal, std::move(o)));
   return Status::Ok();
-}
-
-Result<std::string> Containers::Read(const ProcessRef& ref, bool stderr_stream, uint32_t len,
-                                     const CallContext& ctx) {
-  ASSIGN_OR_RETURN(auto c, Find(ref));
-  std::shared_ptr<sys::Fd> fd;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    fd = stderr_stream ? c->stderr_r : c->stdout_r;
-  }
-  if (!fd) return FailedPreconditionError("container " + Quote(ref.container_id) + " not started");
-  const size_t n = len == 0 ? kMaxRead : std::min(len, kMaxRead);
-  for (;;) {
-    if (ctx.cancelled != nullptr && ctx.cancelled->load()) {
-      return UnavailableError("read output of " + Quote(ref.container_id) + ": connection closed");
-    }
-    if (ctx.deadline_ns != 0 && env_->NowNanos() > ctx.deadline_ns) {
-      return DeadlineExceededError("read output of " + Quote(ref.container_id) + ": timed out");
-    }
-    ASSIGN_OR_RETURN(short revents, env_->PollOne(*fd, POLLIN, std::chrono::milliseconds(100)));
-    if (revents != 0) return env_->Read(*fd, n);
-  }
-}
-
-Result<int32_t> Containers::Wait(const ProcessRef& ref, const CallContext& ctx) {
-  ASSIGN_OR_RETURN(auto c, Find(ref));
-  std::shared_ptr<ProcessTable::Process> p;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    p = c->process;
-  }
-  if (!p) return FailedPreconditionError("container " + Quote(ref.container_id) + " not started");
-  return processes_->Wait(p, ctx);
 }
 
 Status Containers::Remove(const std::string& cid, uint32_t timeout_seconds,
                           const CallContext& ctx) {
   ASSIGN_OR_RETURN(auto c, Find({cid, ""}));
-  std::shared_ptr<ProcessTable::Process> p;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    p = c->process;
-  }
-  if (p && !processes_->Exited(p)) {
-    RETURN_IF_ERROR(processes_->Signal(p, SIGKILL));
-    auto waited = processes_->WaitFor(p, ctx, int64_t{timeout_seconds} * 1'000'000'000);
-    if (!waited.ok()) {
-      return waited.status().WithContext("remove container " + Quote(cid));
-    }
-  }
+  RETURN_IF_ERROR(StopAll(*c, timeout_seconds, ctx).WithContext("remove container " + Quote(cid)));
   Teardown(*c);
   std::lock_guard<std::mutex> lock(mu_);
   containers_.erase(cid);

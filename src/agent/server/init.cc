@@ -33,7 +33,9 @@ Status MountEarlyFilesystems(sys::Env* env) {
   static const Fs kFs[] = {
       {"/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""},
       {"/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""},
+      {"/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""},
       {"/dev", "devtmpfs", MS_NOSUID, "mode=0755"},
+      {"/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666"},
       {"/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"},
   };
   Status first;

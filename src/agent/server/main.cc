@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,16 +24,19 @@ namespace {
 constexpr char kUsage[] =
     "usage: vmshare-agent [--socket PATH | --device PATH | --channel NAME]\n"
     "                     [--shared-root DIR] [--run-dir DIR] [--modules FILE]\n"
-    "                     [--init | --no-init]\n"
+    "                     [--cgroup-root DIR] [--init | --no-init]\n"
     "  --socket PATH       listen on a unix socket (tests) instead of a virtio-serial port\n"
     "  --device PATH       serve on this character device\n"
     "  --channel NAME      virtio-serial port name to look up in /sys/class/virtio-ports\n"
     "                      (default agent.channel.0)\n"
     "  --shared-root DIR   where /run/kata-containers/shared/containers is on disk\n"
     "  --run-dir DIR       container bundles (default /run/vmshare-agent)\n"
+    "  --cgroup-root DIR   cgroup v2 directory the containers' cgroups go under\n"
+    "                      (default /sys/fs/cgroup as init, else none)\n"
     "  --modules FILE      kernel modules to load at start, one absolute .ko path\n"
     "                      [params] per line (default /etc/vmshare/modules)\n"
-    "  --init / --no-init  act as init (mount /proc /sys /dev /run, load modules);\n"
+    "  --init / --no-init  act as init (mount /proc /sys /sys/fs/cgroup /dev /run,\n"
+    "                      load modules);\n"
     "                      default: only when pid 1. Only pid 1 powers off at the end\n"
     "                      (sync + reboot(RB_POWER_OFF)); otherwise the agent exits 0.\n";
 
@@ -43,6 +47,7 @@ struct Flags {
   std::string modules = "/etc/vmshare/modules";
   AgentPaths paths;
   int init = -1;  // -1: auto
+  std::optional<std::string> cgroup_root;
 };
 
 void Log(const std::string& msg) { std::fprintf(stderr, "vmshare-agent: %s\n", msg.c_str()); }
@@ -62,6 +67,7 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     else if (a == "--shared-root") ok = value(&f->paths.shared_root);
     else if (a == "--run-dir") ok = value(&f->paths.run_dir);
     else if (a == "--modules") ok = value(&f->modules);
+    else if (a == "--cgroup-root") ok = value(&f->cgroup_root.emplace());
     else if (a == "--init") f->init = 1;
     else if (a == "--no-init") f->init = 0;
     else ok = false;
@@ -118,6 +124,8 @@ int Main(int argc, char** argv) {
     if (Status s = MountEarlyFilesystems(env); !s.ok()) Log(s.ToString());
     if (Status s = LoadModules(env, flags.modules); !s.ok()) Log(s.ToString());
   }
+  // Outside a guest (tests) the host's cgroups are not ours to use.
+  flags.paths.cgroup_root = flags.cgroup_root.value_or(init ? "/sys/fs/cgroup" : "");
   AgentService service(env, flags.paths);
   TtrpcServer server(env);
   service.RegisterOn(&server);

@@ -1,47 +1,82 @@
 #include "agent/server/process_table.h"
 
-#include <thread>
+#include <poll.h>
+
+#include <vector>
 
 namespace vmshare::agent {
+namespace {
+
+// How often the reaper looks for exited orphans, which have no pidfd to wake it.
+constexpr std::chrono::milliseconds kOrphanSweep{1000};
+
+}  // namespace
 
 ProcessTable::ProcessTable(sys::Env* env) : env_(env) {
-  std::thread([this] { ReapLoop(); }).detach();
+  if (auto fd = env_->EventFd(); fd.ok()) wake_ = std::move(fd).value();
+  reaper_ = std::thread([this] { ReapLoop(); });
 }
 
-void ProcessTable::ReapLoop() {
+ProcessTable::~ProcessTable() {
+  stop_ = true;
+  Wake();
+  reaper_.join();
+}
+
+void ProcessTable::Wake() {
+  if (!wake_.valid()) return;
+  const uint64_t one = 1;
+  env_->WriteAll(wake_, std::string_view(reinterpret_cast<const char*>(&one), sizeof one))
+      .IgnoreError();
+}
+
+void ProcessTable::ReapExitedLocked() {
   for (;;) {
-    uint64_t seen;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      seen = spawned_;
-    }
-    auto r = env_->WaitAnyChild();
-    if (!r.ok()) {
-      // No children: sleep until Start() makes one (or a second passes, for
-      // children someone else started).
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return spawned_ != seen; });
-      continue;
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = running_.find(r->pid);
+    auto r = env_->ReapAnyChild();
+    if (!r.ok() || !r->has_value()) return;
+    const sys::ReapedChild& child = **r;
+    auto it = running_.find(child.pid);
     if (it == running_.end()) continue;  // an orphan, or a child that failed to start
     it->second->exited = true;
-    it->second->status = r->status.exited ? r->status.code : 128 + r->status.code;
+    it->second->status = child.status.exited ? child.status.code : 128 + child.status.code;
     running_.erase(it);
     cv_.notify_all();
   }
 }
 
+void ProcessTable::ReapLoop() {
+  while (!stop_) {
+    // The processes stay alive through the poll: `watched` holds them.
+    std::vector<std::shared_ptr<Process>> watched;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ReapExitedLocked();
+      for (const auto& [pid, p] : running_) watched.push_back(p);
+    }
+    std::vector<const sys::Fd*> fds;
+    if (wake_.valid()) fds.push_back(&wake_);
+    for (const auto& p : watched) fds.push_back(&p->child.pidfd);
+    auto ready = fds.empty() ? Result<std::vector<short>>(InternalError("no wake fd"))
+                             : env_->PollMany(fds, POLLIN, kOrphanSweep);
+    if (!ready.ok()) {
+      env_->SleepFor(std::chrono::milliseconds(100));
+      continue;
+    }
+    if (wake_.valid() && ((*ready)[0] & POLLIN)) env_->Read(wake_, 8).status().IgnoreError();
+  }
+}
+
 Result<std::shared_ptr<ProcessTable::Process>> ProcessTable::Start(
     const sys::ContainedProcessOptions& options) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++spawned_;
-  cv_.notify_all();
-  ASSIGN_OR_RETURN(sys::Child child, env_->SpawnContained(options));
-  auto p = std::make_shared<Process>();
-  p->child = std::move(child);
-  running_[p->child.pid] = p;
+  std::shared_ptr<Process> p;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(sys::Child child, env_->SpawnContained(options));
+    p = std::make_shared<Process>();
+    p->child = std::move(child);
+    running_[p->child.pid] = p;
+  }
+  Wake();  // the reaper polls the new pidfd from now on
   return p;
 }
 

@@ -2,17 +2,23 @@
 //
 // One reaper thread reaps every child of the agent (as pid 1 that includes
 // orphans re-parented to it) and records the exit of the ones started here.
-// Start() holds the table lock across the spawn, so a process that exits at
-// once is still registered before the reaper can look it up. Exit statuses
-// follow Kata: the exit code, or 128 + signal number. Thread-safe; lives as
-// long as the process (the reaper is never joined).
+// It sleeps in poll(2) on the pidfds of the running processes and a wake
+// eventfd (Start and the destructor ring it), and sweeps for orphans, which
+// have no pidfd, at least once a second. Reaping is non-blocking and done
+// under the table lock, and Start() holds that lock across the spawn, so a
+// reaped pid is matched before it can be recycled and a process that exits
+// at once is registered before the reaper looks for it. Exit statuses follow
+// Kata: the exit code, or 128 + signal number. Thread-safe. The destructor
+// stops and joins the reaper, so nothing outlives the table.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "agent/ttrpc_server.h"
 #include "core/result.h"
@@ -29,6 +35,9 @@ class ProcessTable {
   };
 
   explicit ProcessTable(sys::Env* env);
+  ~ProcessTable();
+  ProcessTable(const ProcessTable&) = delete;
+  ProcessTable& operator=(const ProcessTable&) = delete;
 
   Result<std::shared_ptr<Process>> Start(const sys::ContainedProcessOptions& options);
   // Blocks until `p` exits, the call's deadline passes (kDeadlineExceeded) or
@@ -44,12 +53,16 @@ class ProcessTable {
 
  private:
   void ReapLoop();
+  void ReapExitedLocked();  // REQUIRES: mu_ held
+  void Wake();
 
   sys::Env* env_;
+  sys::Fd wake_;  // eventfd; invalid if it could not be made (then the reaper polls)
+  std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<pid_t, std::shared_ptr<Process>> running_;  // GUARDED_BY(mu_)
-  uint64_t spawned_ = 0;                               // GUARDED_BY(mu_)
+  std::thread reaper_;  // last: started after everything it uses exists
 };
 
 }  // namespace vmshare::agent

@@ -32,7 +32,7 @@ void RoundTrip(const std::string& bytes, Dec decode, Enc encode, const char* nam
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0 || size > (1 << 16)) return 0;
   const std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 10) {
+  switch (data[0] % 26) {
     case 0:
       RoundTrip<Storage>(bytes, DecodeStorage, EncodeStorage, "Storage");
       break;
@@ -83,6 +83,85 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)DecodeEmpty(bytes, "DestroySandboxRequest");
       RoundTrip<int32_t>(bytes, DecodeWaitProcessResponse, EncodeWaitProcessResponse,
                          "WaitProcessResponse");
+      break;
+    // The process, cgroup, network and guest calls (and the replies the
+    // host client decodes from an untrusted guest).
+    case 10:
+      RoundTrip<ExecProcessRequest>(bytes, DecodeExecProcessRequest, EncodeExecProcessRequest,
+                                    "ExecProcessRequest");
+      break;
+    case 11:
+      RoundTrip<SignalProcessRequest>(bytes, DecodeSignalProcessRequest,
+                                      EncodeSignalProcessRequest, "SignalProcessRequest");
+      break;
+    case 12:
+      RoundTrip<WriteStreamRequest>(bytes, DecodeWriteStreamRequest, EncodeWriteStreamRequest,
+                                    "WriteStreamRequest");
+      break;
+    case 13:
+      RoundTrip<ProcessRef>(bytes, DecodeCloseStdinRequest, EncodeCloseStdinRequest,
+                            "CloseStdinRequest");
+      break;
+    case 14:
+      RoundTrip<TtyWinResizeRequest>(bytes, DecodeTtyWinResizeRequest, EncodeTtyWinResizeRequest,
+                                     "TtyWinResizeRequest");
+      break;
+    case 15:
+      RoundTrip<UpdateContainerRequest>(bytes, DecodeUpdateContainerRequest,
+                                        EncodeUpdateContainerRequest, "UpdateContainerRequest");
+      break;
+    case 16:
+      RoundTrip<std::string>(bytes, DecodeStatsContainerRequest, EncodeStatsContainerRequest,
+                             "StatsContainerRequest");
+      RoundTrip<std::string>(bytes, DecodePauseContainerRequest, EncodePauseContainerRequest,
+                             "PauseContainerRequest");
+      RoundTrip<std::string>(bytes, DecodeResumeContainerRequest, EncodeResumeContainerRequest,
+                             "ResumeContainerRequest");
+      break;
+    case 17:
+      RoundTrip<ListProcessesRequest>(bytes, DecodeListProcessesRequest,
+                                      EncodeListProcessesRequest, "ListProcessesRequest");
+      break;
+    case 18:
+      RoundTrip<NetInterface>(bytes, DecodeUpdateInterfaceRequest, EncodeUpdateInterfaceRequest,
+                              "UpdateInterfaceRequest");
+      break;
+    case 19:
+      RoundTrip<std::vector<NetRoute>>(bytes, DecodeUpdateRoutesRequest,
+                                       EncodeUpdateRoutesRequest, "UpdateRoutesRequest");
+      break;
+    case 20:
+      RoundTrip<std::vector<ArpNeighbor>>(bytes, DecodeAddArpNeighborsRequest,
+                                          EncodeAddArpNeighborsRequest, "AddARPNeighborsRequest");
+      break;
+    case 21:
+      RoundTrip<GuestDetailsRequest>(bytes, DecodeGuestDetailsRequest, EncodeGuestDetailsRequest,
+                                     "GuestDetailsRequest");
+      RoundTrip<SetGuestDateTimeRequest>(bytes, DecodeSetGuestDateTimeRequest,
+                                         EncodeSetGuestDateTimeRequest, "SetGuestDateTimeRequest");
+      break;
+    case 22:
+      RoundTrip<ContainerStats>(bytes, DecodeStatsContainerResponse, EncodeStatsContainerResponse,
+                                "StatsContainerResponse");
+      break;
+    case 23:
+      RoundTrip<std::vector<NetInterface>>(bytes, DecodeInterfaces, EncodeInterfaces,
+                                           "Interfaces");
+      RoundTrip<std::vector<NetRoute>>(bytes, DecodeRoutes, EncodeRoutes, "Routes");
+      break;
+    case 24:
+      RoundTrip<GuestDetails>(bytes, DecodeGuestDetailsResponse, EncodeGuestDetailsResponse,
+                              "GuestDetailsResponse");
+      RoundTrip<VersionInfo>(bytes, DecodeVersionCheckResponse, EncodeVersionCheckResponse,
+                             "VersionCheckResponse");
+      break;
+    case 25:
+      RoundTrip<uint32_t>(bytes, DecodeWriteStreamResponse, EncodeWriteStreamResponse,
+                          "WriteStreamResponse");
+      RoundTrip<std::string>(bytes, DecodeOomEvent, EncodeOomEvent, "OOMEvent");
+      RoundTrip<std::string>(bytes, DecodeListProcessesResponse,
+                             [](const std::string& v) { return EncodeListProcessesResponse(v); },
+                             "ListProcessesResponse");
       break;
   }
   return 0;
