@@ -1,16 +1,20 @@
 // Containers: the guest side of CreateContainer, StartContainer,
 // ReadStdout/ReadStderr, WaitProcess and RemoveContainer.
 //
-// CreateContainer mounts the request's storages (StorageManager), binds the
-// source root (<shared>/<cid>/rootfs, or spec root.path when absolute) at
-// <run>/containers/<cid>/rootfs, then mounts each OCI mount at its
-// destination inside that root. Targets are created and opened with
+// CreateContainer mounts the request's storages (StorageManager), starts the
+// container's init in its new namespaces (oci_process.h; pid 1 of its own
+// pid namespace, stopped before execve), binds the source root
+// (<shared>/<cid>/rootfs, or spec root.path when absolute) at
+// <run>/containers/<cid>/rootfs without nosuid/nodev, then mounts each OCI
+// mount at its destination inside that root, strictly in the spec's order;
+// proc, mqueue, sysfs and cgroup are made by the init in its namespaces and
+// moved in at their place. Targets are created and opened with
 // openat2(RESOLVE_IN_ROOT) on the root fd, and mounted by fd, so no symlink in
-// the image can put a mount outside the root. A "proc" mount is made by the
-// process itself when it starts (in its own mount namespace). A read-only
-// root is made read-only after the mounts (the mounts keep their own flags).
-// StartContainer runs the process with the root as "/" (pivot_root), its
-// stdout and stderr on pipes the Read calls drain. RemoveContainer kills it
+// the image can put a mount outside the root. Then /dev (devices.h), then a
+// read-only root is made read-only, last. The init then pivots into the root
+// and applies hostname, sysctl, paths, ids and privileges; any failure fails
+// CreateContainer. StartContainer lets it execve, its stdout and stderr on
+// pipes the Read calls drain. RemoveContainer kills it
 // (SIGKILL), detaches the whole bundle root at once, and drops its storage
 // references (storages marked `shared` stay until the sandbox ends).
 // On a failed CreateContainer nothing made for it is left behind.
@@ -64,13 +68,17 @@ class Containers {
     std::string exec_id;
     ContainerSpec spec;
     std::vector<Storage> storages;  // references held
-    bool mount_proc = false;
+    std::shared_ptr<sys::ContainerInit> init;  // made at Create, execs at Start
+    bool started = false;
     std::shared_ptr<ProcessTable::Process> process;
     std::shared_ptr<sys::Fd> stdout_r, stderr_r;
   };
 
+  Status SpawnInit(const CreateContainerRequest& r, Container* c);
   Status BuildRoot(const CreateContainerRequest& r, Container* c);
-  Status MountSpecMount(const sys::Fd& root, const SpecMount& m, Container* c);
+  Status MountSpecMount(const sys::Fd& root, const SpecMount& m, Container* c,
+                        std::vector<sys::Fd>* ns_filesystems);
+  Result<int> CapLast();
   Result<std::shared_ptr<Container>> Find(const ProcessRef& ref);
   void Teardown(const Container& c);
 

@@ -39,9 +39,10 @@ Status CopyDirectory(sys::Env* env, const sys::Fd& parent, const std::string& na
   Status made = env->MkdirAt(parent, name, r.file_mode & 07777);
   if (!made.ok() && made.err() != EEXIST) return made;
   ASSIGN_OR_RETURN(sys::Fd dir, env->OpenAt(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
-  RETURN_IF_ERROR(env->ChmodFd(dir, r.file_mode & 07777));
-  return env->ChownAt(dir, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid),
-                      AT_EMPTY_PATH);
+  // Owner before mode: chown clears setuid/setgid.
+  RETURN_IF_ERROR(env->ChownAt(dir, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid),
+                               AT_EMPTY_PATH));
+  return env->ChmodFd(dir, r.file_mode & 07777);
 }
 
 Status CopySymlink(sys::Env* env, const sys::Fd& parent, const std::string& name,
@@ -73,9 +74,10 @@ Status CopyRegular(sys::Env* env, const sys::Fd& parent, const std::string& name
   }
   ASSIGN_OR_RETURN(sys::FileInfo info, env->StatAt(fd, "", AT_EMPTY_PATH));
   if (static_cast<int64_t>(info.size) != r.file_size) return Status::Ok();  // more chunks to come
-  RETURN_IF_ERROR(env->ChmodFd(fd, r.file_mode & 07777));
+  // Owner before mode: chown clears setuid/setgid.
   RETURN_IF_ERROR(env->ChownAt(fd, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid),
                                AT_EMPTY_PATH));
+  RETURN_IF_ERROR(env->ChmodFd(fd, r.file_mode & 07777));
   // rename cannot replace a directory with a file.
   auto old = env->StatAt(parent, name, AT_SYMLINK_NOFOLLOW);
   if (old.ok() && old->is_dir()) RETURN_IF_ERROR(env->UnlinkAt(parent, name, AT_REMOVEDIR));

@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,9 @@ class ProcessTable {
   explicit ProcessTable(sys::Env* env);
 
   Result<std::shared_ptr<Process>> Start(const sys::ContainedProcessOptions& options);
+  // Like Start, for a child that `spawn` makes (a container init, which is
+  // registered at CreateContainer and execs at StartContainer).
+  Result<std::shared_ptr<Process>> StartWith(const std::function<Result<sys::Child>()>& spawn);
   // Blocks until `p` exits, the call's deadline passes (kDeadlineExceeded) or
   // its connection ends (kUnavailable). A zero-deadline context with no
   // cancel flag waits forever.
