@@ -4,7 +4,7 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo bench fuzz chaos clean
+.PHONY: all deps configure build test demo bench fuzz chaos format clean
 
 all: build
 
@@ -40,6 +40,11 @@ CHAOS_TRIALS ?= 5000
 CHAOS_RUN_TRIALS ?= 30
 chaos: build
 	VMSHARE_CHAOS_TRIALS=$(CHAOS_TRIALS) VMSHARE_CHAOS_RUN_TRIALS=$(CHAOS_RUN_TRIALS) $(BUILD)/tests/chaos/chaos_test --gtest_filter='Chaos.*'
+
+# Rewrites every tracked C/C++ file in the .clang-format style (the format_check
+# test in `make test` checks it).
+format:
+	scripts/check-format.sh --fix
 
 clean:
 	rm -rf $(BUILD)

@@ -43,6 +43,19 @@ resolve_kernel() {
   apt-cache depends linux-image-cloud-amd64 2>/dev/null |
     awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
 }
+
+# Two builds may share one cache (ninja builds both guest images at once).
+# The cache is filled under an exclusive lock on the cache dir, and a
+# download lands in a private temp dir and is renamed into place, so a .deb
+# under its final name is always complete: no build reads a half-written one,
+# and the second build finds the first one's download instead of repeating it.
+exec {cache_lock}<"$cache"
+flock "$cache_lock"
+# Held by nobody else now: any temp dir left is a killed build's.
+rm -rf "$cache"/.download.*
+download=
+trap 'rm -rf "$download"' EXIT
+
 kpkg=$(resolve_kernel)
 if [ -z "$kpkg" ] && [ "$(id -u)" = 0 ] && ! ls "$cache"/linux-image-*-cloud-amd64_*_amd64.deb >/dev/null 2>&1; then
   # A machine whose package lists were never fetched (fresh containers).
@@ -55,7 +68,12 @@ if [ -n "$kpkg" ]; then
   deb=$(ls "$cache"/"$kpkg"_*_amd64.deb 2>/dev/null | head -n1 || true)
   if [ -z "$deb" ]; then
     echo "build-image: downloading $kpkg" >&2
-    (cd "$cache" && apt-get download "$kpkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) || true
+    download=$(mktemp -d "$cache/.download.XXXXXX")
+    (cd "$download" && apt-get download "$kpkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) || true
+    for f in "$download"/"$kpkg"_*_amd64.deb; do
+      [ -f "$f" ] && mv -f "$f" "$cache/"
+    done
+    rm -rf "$download"
     deb=$(ls "$cache"/"$kpkg"_*_amd64.deb 2>/dev/null | head -n1 || true)
   fi
 fi
@@ -63,6 +81,8 @@ if [ -z "$deb" ]; then
   # Offline, or apt lists not updated: fall back to any cached cloud kernel.
   deb=$(ls "$cache"/linux-image-*-cloud-amd64_*_amd64.deb 2>/dev/null | sort -V | tail -n1 || true)
 fi
+# Cached files are never rewritten, only added: reading $deb needs no lock.
+exec {cache_lock}<&-
 [ -n "$deb" ] || { echo "build-image: no cloud kernel package (run apt-get update?)" >&2; exit 1; }
 
 work=$(mktemp -d "$out/.work.XXXXXX")

@@ -1,23 +1,51 @@
 // vmshare: the command line. Builds the CLI11 app from the subcommand files,
-// runs the chosen action, and is the one place that prints an error: a single
-// line on stderr, exit code 1 (2 for usage errors, from CLI11).
+// runs the chosen action, and is the one place that prints an error: one line
+// on stderr. Exit codes: the action's (0, or a guest's exit status for
+// `run`), 1 when a command fails ("vmshare: <message>"), 2 for a usage error
+// (the parser's message and a pointer to --help, unprefixed). --help and
+// --version print on stdout and exit 0.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
+#include "cli/version.h"
+
+namespace {
+
+// A parser message as one lowercase line.
+std::string UsageLine(std::string m) {
+  for (char& c : m) {
+    if (c == '\n') c = ' ';
+  }
+  while (!m.empty() && m.back() == ' ') m.pop_back();
+  if (m.size() > 1 && m[0] >= 'A' && m[0] <= 'Z' && !(m[1] >= 'A' && m[1] <= 'Z'))
+    m[0] = static_cast<char>(m[0] - 'A' + 'a');
+  return m + " (see `vmshare --help`)";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace vmshare::cli;
   CLI::App app{"vmshare: share host files with VM-isolated containers", "vmshare"};
   app.require_subcommand(1);
+  // Global options are accepted anywhere, before or after the subcommand
+  // (`vmshare run --kubelet-root DIR`): every subcommand, added below,
+  // inherits this and hands the options it does not know to its parent.
+  app.fallthrough();
+  app.set_version_flag("--version", std::string("vmshare ") + VMSHARE_VERSION_STRING,
+                       "print the version and exit");
   GlobalOptions g;
   app.add_option("--root", g.root, "state and share-tree root")->capture_default_str();
   app.add_flag("-v,--verbose", g.verbose, "debug logs on stderr");
-  app.add_option("--kubelet-root", g.kubelet_root,
-                 "kubelet root; configmap/secret/projected/downward-API volumes below it are watched")
+  app.add_option(
+         "--kubelet-root", g.kubelet_root,
+         "kubelet root; configmap/secret/projected/downward-API volumes below it are watched")
       ->capture_default_str();
 
   Action action;
@@ -28,7 +56,18 @@ int main(int argc, char** argv) {
   AddGcCommand(app, g, &action);
   AddWatchCommand(app, g, &action);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::string message = e.what();
+    // `vmshare frob`: CLI11 says only that a subcommand is required.
+    const std::vector<std::string> extra = app.remaining(true);
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !extra.empty())
+      message = "unknown command \"" + extra.front() + "\"";
+    std::fprintf(stderr, "%s\n", UsageLine(message).c_str());
+    return 2;
+  }
 
   auto logger = spdlog::stderr_color_st("vmshare");
   logger->set_pattern("vmshare: %l: %v");
@@ -36,7 +75,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
 
   if (!action) {
-    std::fprintf(stderr, "vmshare: no command given\n");
+    std::fprintf(stderr, "%s\n", UsageLine("no command given").c_str());
     return 2;
   }
   vmshare::Result<int> r = action();

@@ -37,7 +37,7 @@ void FileEventWatcher::Add(const std::string& host_dir, const std::string& guest
     Volume& v = volumes_[host_dir];
     if (v.copies.contains(guest_dir)) return;
     Copy c;
-    c.sync = std::make_unique<VolumeSync>(env_, host_dir, guest_dir);
+    c.sync = std::make_shared<VolumeSync>(env_, host_dir, guest_dir);
     v.copies.emplace(guest_dir, std::move(c));
     v.gone = false;
     Wake();
@@ -45,7 +45,7 @@ void FileEventWatcher::Add(const std::string& host_dir, const std::string& guest
 }
 
 void FileEventWatcher::Remove(const std::string& guest_dir) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   for (auto it = volumes_.begin(); it != volumes_.end(); ++it) {
     if (it->second.copies.erase(guest_dir) == 0) continue;
     if (it->second.copies.empty()) {
@@ -55,8 +55,10 @@ void FileEventWatcher::Remove(const std::string& guest_dir) {
       }
       volumes_.erase(it);
     }
-    return;
+    break;
   }
+  // A sync of this copy in flight would still write to it.
+  synced_.wait(lock, [&] { return in_flight_ != guest_dir; });
 }
 
 Status FileEventWatcher::Start() {
@@ -102,10 +104,35 @@ void FileEventWatcher::Loop() {
     auto ready = env_->PollMany(fds, POLLIN, std::chrono::milliseconds(delay));
     if (stop_) return;
     if (ready.ok() && ((*ready)[1] & POLLIN)) env_->Read(wake_, 8).status().IgnoreError();
-    std::lock_guard lock(mu_);
-    DrainEvents();
-    delay = SyncDirty();
+    std::vector<Report> reports;
+    bool failed = false;
+    std::vector<Job> jobs;
+    {
+      std::lock_guard lock(mu_);
+      DrainEvents();
+      jobs = ClaimDirty(&reports, &failed);
+    }
+    Deliver(&reports);
+    agent::AgentClient* agent = agent_ ? agent_() : nullptr;
+    for (const Job& job : jobs) {
+      if (!RunJob(job, stop_ ? nullptr : agent, &reports)) failed = true;
+      Deliver(&reports);
+    }
+    if (!failed) {
+      retry_ms_ = 0;
+      delay = -1;
+    } else {
+      retry_ms_ = retry_ms_ == 0 ? kFirstRetryMs : std::min(retry_ms_ * 2, kMaxRetryMs);
+      delay = retry_ms_;
+    }
   }
+}
+
+void FileEventWatcher::Deliver(std::vector<Report>* reports) {
+  if (report_) {
+    for (const Report& r : *reports) report_(r.volume, r.status);
+  }
+  reports->clear();
 }
 
 void FileEventWatcher::DrainEvents() {
@@ -140,11 +167,10 @@ void FileEventWatcher::DrainEvents() {
   }
 }
 
-int64_t FileEventWatcher::SyncDirty() {
-  agent::AgentClient* agent = agent_ ? agent_() : nullptr;
-  bool failed = false;
+std::vector<FileEventWatcher::Job> FileEventWatcher::ClaimDirty(std::vector<Report>* reports,
+                                                               bool* failed) {
+  std::vector<Job> jobs;
   for (auto& [dir, v] : volumes_) {
-    if (stop_) return -1;
     bool dirty = false;
     for (auto& [g, c] : v.copies) dirty |= c.dirty;
     if (!dirty || v.gone) continue;
@@ -154,10 +180,10 @@ int64_t FileEventWatcher::SyncDirty() {
       if (!wd.ok()) {
         if (wd.status().err() == ENOENT || wd.status().err() == ENOTDIR) {
           v.gone = true;
-          if (report_) report_(dir, NotFoundError("watch volume " + Quote(dir) + ": gone from the host"));
+          reports->push_back({dir, NotFoundError("watch volume " + Quote(dir) + ": gone from the host")});
         } else {
-          failed = true;
-          if (report_) report_(dir, wd.status().WithContext("watch volume " + Quote(dir)));
+          *failed = true;
+          reports->push_back({dir, wd.status().WithContext("watch volume " + Quote(dir))});
         }
         continue;
       }
@@ -166,38 +192,61 @@ int64_t FileEventWatcher::SyncDirty() {
     }
     for (auto& [g, c] : v.copies) {
       if (!c.dirty) continue;
-      if (agent == nullptr) {
-        failed = true;
-        continue;
-      }
-      Status s = c.sync->Sync(agent, c.rescan);
-      if (s.ok()) {
-        c.dirty = c.rescan = false;
-      } else if (s.code() == Code::kNotFound && !c.rescan) {
-        // Most likely the host moved on while we copied: look again now.
-        c.rescan = true;
-        s = c.sync->Sync(agent, true);
-        if (s.ok()) c.dirty = c.rescan = false;
-      }
-      if (!s.ok()) {
-        c.rescan = true;
-        // A volume whose directory is gone (the pod went away) stays as it
-        // was in the guest; anything else is retried.
-        if (env_->StatAt(sys::Cwd(), dir, AT_SYMLINK_NOFOLLOW).status().code() == Code::kNotFound) {
-          v.gone = true;
-        } else {
-          failed = true;
-        }
-      }
-      if (report_) report_(dir, s);
+      jobs.push_back({dir, g, c.sync, c.rescan});
+      c.dirty = c.rescan = false;
     }
   }
-  if (!failed) {
-    retry_ms_ = 0;
-    return -1;
+  return jobs;
+}
+
+FileEventWatcher::Copy* FileEventWatcher::FindCopy(const Job& job) {
+  auto v = volumes_.find(job.host_dir);
+  if (v == volumes_.end()) return nullptr;
+  auto c = v->second.copies.find(job.guest_dir);
+  if (c == v->second.copies.end() || c->second.sync != job.sync) return nullptr;
+  return &c->second;
+}
+
+bool FileEventWatcher::RunJob(const Job& job, agent::AgentClient* agent,
+                              std::vector<Report>* reports) {
+  {
+    std::lock_guard lock(mu_);
+    Copy* c = FindCopy(job);
+    if (c == nullptr) return true;  // removed meanwhile: nothing to do
+    if (agent == nullptr) {
+      // No guest (or stopping): wait for the next round, keeping the claim.
+      c->dirty = true;
+      c->rescan |= job.rescan;
+      return false;
+    }
+    in_flight_ = job.guest_dir;
   }
-  retry_ms_ = retry_ms_ == 0 ? kFirstRetryMs : std::min(retry_ms_ * 2, kMaxRetryMs);
-  return retry_ms_;
+  Status s = job.sync->Sync(agent, job.rescan);
+  if (!s.ok() && s.code() == Code::kNotFound && !job.rescan) {
+    // Most likely the host moved on while we copied: look again now.
+    s = job.sync->Sync(agent, true);
+  }
+  // A volume whose directory is gone (the pod went away) stays as it was in
+  // the guest; anything else is retried.
+  const bool gone = !s.ok() && env_->StatAt(sys::Cwd(), job.host_dir, AT_SYMLINK_NOFOLLOW)
+                                       .status()
+                                       .code() == Code::kNotFound;
+  bool retry = false;
+  {
+    std::lock_guard lock(mu_);
+    in_flight_.clear();
+    if (Copy* c = FindCopy(job); c != nullptr && !s.ok()) {
+      c->dirty = c->rescan = true;
+      if (gone) {
+        volumes_[job.host_dir].gone = true;
+      } else {
+        retry = true;
+      }
+    }
+  }
+  synced_.notify_all();
+  reports->push_back({job.host_dir, s});
+  return !retry;
 }
 
 }  // namespace vmshare::share

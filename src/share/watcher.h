@@ -12,17 +12,24 @@
 // host volume directory is gone (then the guest copy is left as it is).
 //
 // Thread safety: every public method may be called from any thread. The
-// report callback runs on the watcher thread; it must not call back into
-// the watcher.
+// mutex is never held across a call to the agent (a guest round trip, up
+// to its deadline): the thread claims the dirty copies under it, then syncs
+// them one at a time without it, so Add/Remove of other copies never wait
+// for a sync. Remove of the copy being synced waits for that sync to end,
+// so nothing is written to a copy after Remove returns. The report
+// callback runs on the watcher thread without the mutex; it must not call
+// back into the watcher.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "agent/client.h"
 #include "core/result.h"
@@ -48,7 +55,8 @@ class FileEventWatcher {
   // Adding a guest_dir again is a no-op. While running, the new copy is
   // rescanned at once.
   void Add(const std::string& host_dir, const std::string& guest_dir);
-  // Stops syncing guest_dir; the guest copy stays as it is.
+  // Stops syncing guest_dir; the guest copy stays as it is. If the watcher
+  // is syncing that copy, returns once that sync has ended.
   void Remove(const std::string& guest_dir);
 
   // Starts the thread; every copy is rescanned first. Idempotent: OK when
@@ -61,7 +69,8 @@ class FileEventWatcher {
 
  private:
   struct Copy {
-    std::unique_ptr<VolumeSync> sync;
+    // Shared with the sync in flight, which outlives a Remove.
+    std::shared_ptr<VolumeSync> sync;
     bool dirty = true;
     bool rescan = true;
   };
@@ -71,13 +80,33 @@ class FileEventWatcher {
     std::map<std::string, Copy> copies;  // by guest dir
   };
 
+  // One claimed copy to sync.
+  struct Job {
+    std::string host_dir;
+    std::string guest_dir;
+    std::shared_ptr<VolumeSync> sync;
+    bool rescan = false;
+  };
+  struct Report {
+    std::string volume;
+    Status status;
+  };
+
   void Loop();
   void Wake();
   // Reads every pending inotify event. REQUIRES: mu_ held.
   void DrainEvents();
-  // Syncs what is dirty; returns the delay before a retry, or -1 for none.
-  // REQUIRES: mu_ held.
-  int64_t SyncDirty();
+  // Watches the dirty volumes not watched yet and claims their dirty copies
+  // (clears dirty/rescan; a failed job sets them again). Sets *failed when
+  // something must be retried. REQUIRES: mu_ held.
+  std::vector<Job> ClaimDirty(std::vector<Report>* reports, bool* failed);
+  // Syncs one claimed copy, without mu_ across the agent calls; false when
+  // it failed and must be retried.
+  bool RunJob(const Job& job, agent::AgentClient* agent, std::vector<Report>* reports);
+  // The copy a job was claimed from, unless it was removed (or replaced)
+  // since. REQUIRES: mu_ held.
+  Copy* FindCopy(const Job& job);
+  void Deliver(std::vector<Report>* reports);
 
   sys::Env* env_;
   AgentFn agent_;
@@ -87,7 +116,9 @@ class FileEventWatcher {
   std::mutex mu_;
   std::map<std::string, Volume> volumes_;  // by host dir; GUARDED_BY(mu_)
   std::map<int, std::string> by_wd_;       // GUARDED_BY(mu_)
-  int64_t retry_ms_ = 0;                   // GUARDED_BY(mu_)
+  std::condition_variable synced_;         // in_flight_ changed
+  std::string in_flight_;                  // guest dir being synced; GUARDED_BY(mu_)
+  int64_t retry_ms_ = 0;                   // watcher thread only (and Start)
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};

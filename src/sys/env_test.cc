@@ -5,6 +5,8 @@
 #include <sys/mount.h>
 
 #include "support/test_util.h"
+#include "sys/posix_env.h"
+#include "sys/sys_error.h"
 
 namespace vmshare::sys {
 namespace {
@@ -69,6 +71,51 @@ TEST(EnvTest, SpawnAndWait) {
   auto missing = env->Spawn({.argv = {"/nonexistent/prog"}});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().err(), ENOENT);
+}
+
+TEST(EnvTest, UnmountFdErrorNamesTheMount) {
+  // Not a mount point: umount2 fails (EINVAL as root, EPERM otherwise), and
+  // the message must name the directory, not the text of the expression.
+  TempDir dir;
+  Env* env = Env::Default();
+  ASSERT_OK(env->MkdirAt(Cwd(), dir / "plain", 0755));
+  auto fd = env->OpenAt(Cwd(), dir / "plain", O_PATH | O_DIRECTORY);
+  ASSERT_OK(fd);
+  Status s = PosixEnv().UnmountFd(*fd, 0);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.err(), 0);
+  EXPECT_EQ(s.message().rfind("unmount \"" + (dir / "plain") + "\": ", 0), 0u) << s.message();
+}
+
+TEST(EnvTest, StatfsErrorNamesTheFd) {
+  Fd bad(1 << 20);  // never open
+  auto magic = PosixEnv().FsMagic(bad);
+  ASSERT_FALSE(magic.ok());
+  EXPECT_EQ(magic.status().err(), EBADF);
+  EXPECT_EQ(magic.status().message(), "statfs \"fd 1048576\": bad file descriptor (EBADF)");
+  bad.release();
+}
+
+TEST(SysErrorTest, SavesErrnoAndQuotesTheObject) {
+  errno = ENOENT;
+  Status s = SysError("open", "a\"b\nc");
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  EXPECT_EQ(s.err(), ENOENT);
+  EXPECT_EQ(s.message(), "open \"a\\\"b\\x0ac\": no such file or directory (ENOENT)");
+  errno = EBUSY;
+  EXPECT_EQ(SysError("poll").message(), "poll: device or resource busy (EBUSY)");
+  EXPECT_EQ(SysErrorCode(EROFS, "mount", "/x").message(), "mount \"/x\": read-only file system (EROFS)");
+}
+
+TEST(SysErrorTest, DescribesTheFileOnlyAfterSavingErrno) {
+  // Describing an fd reads /proc/self/fd/N; for a closed fd that readlink
+  // fails with ENOENT, which must not replace the error being reported.
+  Fd bad(1 << 20);
+  errno = EACCES;
+  Status s = SysError("read", bad);
+  EXPECT_EQ(s.err(), EACCES);
+  EXPECT_EQ(s.message(), "read \"fd 1048576\": permission denied (EACCES)");
+  bad.release();
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <memory>
 
+#include "sys/sys_error.h"
+
 namespace vmshare::sys {
 namespace {
 
@@ -23,12 +25,12 @@ struct IterFree {
 
 Result<std::vector<MountEntry>> ReadMountTable() {
   std::unique_ptr<libmnt_table, TableFree> table(mnt_new_table());
-  if (!table) return ErrnoError(ENOMEM, std::string("read mount table \"") + kMountInfo + "\"");
+  if (!table) return SysErrorCode(ENOMEM, "read mount table", kMountInfo);
   // libmount returns a negative errno.
   const int rc = mnt_table_parse_file(table.get(), kMountInfo);
-  if (rc != 0) return ErrnoError(rc < 0 ? -rc : EIO, std::string("read mount table \"") + kMountInfo + "\"");
+  if (rc != 0) return SysErrorCode(rc < 0 ? -rc : EIO, "read mount table", kMountInfo);
   std::unique_ptr<libmnt_iter, IterFree> it(mnt_new_iter(MNT_ITER_FORWARD));
-  if (!it) return ErrnoError(ENOMEM, std::string("read mount table \"") + kMountInfo + "\"");
+  if (!it) return SysErrorCode(ENOMEM, "read mount table", kMountInfo);
   std::vector<MountEntry> out;
   libmnt_fs* fs = nullptr;
   while (mnt_table_next_fs(table.get(), it.get(), &fs) == 0) {

@@ -1,6 +1,8 @@
 // PosixEnv: files, directories, locks and mounts.
 #include "sys/posix_env.h"
+#include "core/ids.h"
 #include "sys/retry.h"
+#include "sys/sys_error.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,11 +19,6 @@
 
 namespace vmshare::sys {
 namespace {
-
-Status Err(std::string_view op, const Fd& dir, const std::string& path) {
-  const int e = errno;
-  return ErrnoError(e, std::string(op) + " \"" + DescribeAt(dir, path) + "\"");
-}
 
 }  // namespace
 
@@ -54,7 +51,7 @@ std::string DescribeAt(const Fd& dir, const std::string& path) {
 
 Result<Fd> PosixEnv::OpenAt(const Fd& dir, const std::string& path, int flags, mode_t mode) {
   const int fd = RetryEintr([&] { return ::openat(dir.get(), path.c_str(), flags | O_CLOEXEC, mode); });
-  if (fd < 0) return Err("open", dir, path);
+  if (fd < 0) return SysError("open", dir, path);
   return Fd(fd);
 }
 
@@ -67,19 +64,19 @@ Result<Fd> PosixEnv::OpenAt2(const Fd& dir, const std::string& path, int flags, 
   const long fd = RetryEintr([&] {
     return ::syscall(SYS_openat2, dir.get(), path.c_str(), &how, sizeof how);
   });
-  if (fd < 0) return Err("open", dir, path);
+  if (fd < 0) return SysError("open", dir, path);
   return Fd(static_cast<int>(fd));
 }
 
 Status PosixEnv::MkdirAt(const Fd& dir, const std::string& path, mode_t mode) {
   if (RetryEintr([&] { return ::mkdirat(dir.get(), path.c_str(), mode); }) < 0)
-    return Err("mkdir", dir, path);
+    return SysError("mkdir", dir, path);
   return Status::Ok();
 }
 
 Status PosixEnv::UnlinkAt(const Fd& dir, const std::string& path, int flags) {
   if (RetryEintr([&] { return ::unlinkat(dir.get(), path.c_str(), flags); }) < 0)
-    return Err(flags & AT_REMOVEDIR ? "rmdir" : "unlink", dir, path);
+    return SysError(flags & AT_REMOVEDIR ? "rmdir" : "unlink", dir, path);
   return Status::Ok();
 }
 
@@ -89,15 +86,15 @@ Status PosixEnv::RenameAt(const Fd& olddir, const std::string& oldpath, const Fd
         return ::renameat2(olddir.get(), oldpath.c_str(), newdir.get(), newpath.c_str(), flags);
       }) < 0) {
     const int e = errno;
-    return ErrnoError(e, "rename \"" + DescribeAt(olddir, oldpath) + "\" to \"" +
-                             DescribeAt(newdir, newpath) + "\"");
+    return SysErrorCode(e, "rename " + Quote(DescribeAt(olddir, oldpath)) + " to",
+                        DescribeAt(newdir, newpath));
   }
   return Status::Ok();
 }
 
 Status PosixEnv::SymlinkAt(const std::string& target, const Fd& dir, const std::string& path) {
   if (RetryEintr([&] { return ::symlinkat(target.c_str(), dir.get(), path.c_str()); }) < 0)
-    return Err("symlink", dir, path);
+    return SysError("symlink", dir, path);
   return Status::Ok();
 }
 
@@ -105,7 +102,7 @@ Result<std::string> PosixEnv::ReadlinkAt(const Fd& dir, const std::string& path)
   std::string buf(256, '\0');
   for (;;) {
     const ssize_t n = ::readlinkat(dir.get(), path.c_str(), buf.data(), buf.size());
-    if (n < 0) return Err("readlink", dir, path);
+    if (n < 0) return SysError("readlink", dir, path);
     if (static_cast<size_t>(n) < buf.size()) {
       buf.resize(static_cast<size_t>(n));
       return buf;
@@ -118,7 +115,7 @@ Result<FileInfo> PosixEnv::StatAt(const Fd& dir, const std::string& path, int fl
   struct statx sx = {};
   const unsigned mask = STATX_BASIC_STATS | STATX_MNT_ID;
   if (RetryEintr([&] { return ::statx(dir.get(), path.c_str(), flags, mask, &sx); }) < 0)
-    return Err("stat", dir, path);
+    return SysError("stat", dir, path);
   FileInfo info;
   info.mode = sx.stx_mode;
   info.uid = sx.stx_uid;
@@ -136,29 +133,29 @@ Result<FileInfo> PosixEnv::StatAt(const Fd& dir, const std::string& path, int fl
 }
 
 Status PosixEnv::ChmodFd(const Fd& fd, mode_t mode) {
-  if (RetryEintr([&] { return ::fchmod(fd.get(), mode); }) < 0) return Err("chmod", fd, "");
+  if (RetryEintr([&] { return ::fchmod(fd.get(), mode); }) < 0) return SysError("chmod", fd);
   return Status::Ok();
 }
 
 Status PosixEnv::ChownAt(const Fd& dir, const std::string& path, uid_t uid, gid_t gid, int flags) {
   if (RetryEintr([&] { return ::fchownat(dir.get(), path.c_str(), uid, gid, flags); }) < 0)
-    return Err("chown", dir, path);
+    return SysError("chown", dir, path);
   return Status::Ok();
 }
 
 Status PosixEnv::Truncate(const Fd& fd, uint64_t size) {
   if (RetryEintr([&] { return ::ftruncate(fd.get(), static_cast<off_t>(size)); }) < 0)
-    return Err("truncate", fd, "");
+    return SysError("truncate", fd);
   return Status::Ok();
 }
 
 Result<std::vector<DirEntry>> PosixEnv::ReadDir(const Fd& dir) {
   // Reopen so the caller's fd offset is untouched and fdopendir may own it.
   const int fd = ::openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Err("open directory", dir, "");
+  if (fd < 0) return SysError("open directory", dir);
   DIR* d = ::fdopendir(fd);
   if (d == nullptr) {
-    Status s = Err("open directory", dir, "");
+    Status s = SysError("open directory", dir);
     ::close(fd);
     return s;
   }
@@ -171,8 +168,7 @@ Result<std::vector<DirEntry>> PosixEnv::ReadDir(const Fd& dir) {
   const int e = errno;
   ::closedir(d);
   if (e != 0) {
-    errno = e;
-    return Err("read directory", dir, "");
+    return SysErrorCode(e, "read directory", DescribeAt(dir, ""));
   }
   return out;
 }
@@ -180,14 +176,12 @@ Result<std::vector<DirEntry>> PosixEnv::ReadDir(const Fd& dir) {
 Status PosixEnv::WriteAll(const Fd& fd, std::string_view data, std::optional<uint64_t> offset) {
   size_t done = 0;
   while (done < data.size()) {
-    const ssize_t n =
-        offset ? ::pwrite(fd.get(), data.data() + done, data.size() - done,
-                          static_cast<off_t>(*offset + done))
-               : ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Err("write", fd, "");
-    }
+    const ssize_t n = RetryEintr([&] {
+      return offset ? ::pwrite(fd.get(), data.data() + done, data.size() - done,
+                               static_cast<off_t>(*offset + done))
+                    : ::write(fd.get(), data.data() + done, data.size() - done);
+    });
+    if (n < 0) return SysError("write", fd);
     done += static_cast<size_t>(n);
   }
   return Status::Ok();
@@ -196,7 +190,7 @@ Status PosixEnv::WriteAll(const Fd& fd, std::string_view data, std::optional<uin
 Result<std::string> PosixEnv::Read(const Fd& fd, size_t max) {
   std::string buf(max, '\0');
   const ssize_t n = RetryEintr([&] { return ::read(fd.get(), buf.data(), max); });
-  if (n < 0) return Err("read", fd, "");
+  if (n < 0) return SysError("read", fd);
   buf.resize(static_cast<size_t>(n));
   return buf;
 }
@@ -206,7 +200,7 @@ Result<std::string> PosixEnv::ReadAll(const Fd& fd, size_t limit) {
   char buf[65536];
   for (;;) {
     const ssize_t n = RetryEintr([&] { return ::read(fd.get(), buf, sizeof buf); });
-    if (n < 0) return Err("read", fd, "");
+    if (n < 0) return SysError("read", fd);
     if (n == 0) return out;
     if (out.size() + static_cast<size_t>(n) > limit)
       return InvalidArgumentError("read \"" + DescribeAt(fd, "") + "\": larger than " +
@@ -216,7 +210,7 @@ Result<std::string> PosixEnv::ReadAll(const Fd& fd, size_t limit) {
 }
 
 Status PosixEnv::Fsync(const Fd& fd) {
-  if (RetryEintr([&] { return ::fsync(fd.get()); }) < 0) return Err("fsync", fd, "");
+  if (RetryEintr([&] { return ::fsync(fd.get()); }) < 0) return SysError("fsync", fd);
   return Status::Ok();
 }
 
@@ -225,13 +219,13 @@ Result<std::string> PosixEnv::FdPath(const Fd& fd) {
   std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd.get());
   std::string buf(4096, '\0');
   const ssize_t n = ::readlink(link, buf.data(), buf.size());
-  if (n < 0) return Err("readlink", Cwd(), link);
+  if (n < 0) return SysError("readlink", Cwd(), link);
   buf.resize(static_cast<size_t>(n));
   return buf;
 }
 
 Status PosixEnv::Flock(const Fd& fd, int op) {
-  if (RetryEintr([&] { return ::flock(fd.get(), op); }) < 0) return Err("lock", fd, "");
+  if (RetryEintr([&] { return ::flock(fd.get(), op); }) < 0) return SysError("lock", fd);
   return Status::Ok();
 }
 
@@ -240,7 +234,7 @@ Result<Fd> PosixEnv::CloneTree(const Fd& dir, const std::string& path, bool recu
   if (recursive) flags |= AT_RECURSIVE;
   if (path.empty()) flags |= AT_EMPTY_PATH;
   const int fd = RetryEintr([&] { return ::open_tree(dir.get(), path.c_str(), flags); });
-  if (fd < 0) return Err("clone mount tree", dir, path);
+  if (fd < 0) return SysError("clone mount tree", dir, path);
   return Fd(fd);
 }
 
@@ -260,7 +254,7 @@ Status PosixEnv::MountSetattr(const Fd& fd, const MountAttrs& a) {
   }
   const unsigned flags = AT_EMPTY_PATH | (a.recursive ? AT_RECURSIVE : 0);
   if (RetryEintr([&] { return ::mount_setattr(fd.get(), "", flags, &attr, sizeof attr); }) < 0)
-    return Err("set mount attributes on", fd, "");
+    return SysError("set mount attributes on", fd);
   return Status::Ok();
 }
 
@@ -269,7 +263,7 @@ Status PosixEnv::MoveMount(const Fd& tree, const Fd& target) {
         return ::move_mount(tree.get(), "", target.get(), "",
                             MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
       }) < 0)
-    return Err("move mount onto", target, "");
+    return SysError("move mount onto", target);
   return Status::Ok();
 }
 
@@ -281,22 +275,19 @@ Status PosixEnv::Mount(const std::string& source, const std::string& target,
                        data.empty() ? nullptr : data.c_str());
       }) < 0) {
     const int e = errno;
-    return ErrnoError(e, "mount \"" + source + "\" on \"" + target + "\"");
+    return SysErrorCode(e, "mount " + Quote(source) + " on", target);
   }
   return Status::Ok();
 }
 
 Status PosixEnv::Unmount(const std::string& target, int flags) {
   if (RetryEintr([&] { return ::umount2(target.c_str(), flags | UMOUNT_NOFOLLOW); }) < 0)
-    return Err("unmount", Cwd(), target);
+    return SysError("unmount", Cwd(), target);
   return Status::Ok();
 }
 
 Status PosixEnv::Unshare(int flags) {
-  if (::unshare(flags) < 0) {
-    const int e = errno;
-    return ErrnoError(e, "unshare namespaces");
-  }
+  if (::unshare(flags) < 0) return SysError("unshare namespaces");
   return Status::Ok();
 }
 

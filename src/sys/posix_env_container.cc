@@ -32,6 +32,8 @@
 
 #include "core/ids.h"
 #include "sys/posix_env.h"
+#include "sys/retry.h"
+#include "sys/sys_error.h"
 
 extern char** environ;
 
@@ -395,7 +397,7 @@ Result<Msg> ReadMsg(const Fd& channel, int* fd, const std::string& what) {
   do {
     n = ::recvmsg(channel.get(), &mh, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return ErrnoError(errno, what + ": read from child");
+  if (n < 0) return SysError(what + ": read from child");
   if (fd != nullptr) *fd = -1;
   for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
@@ -412,7 +414,7 @@ Result<Msg> ReadMsg(const Fd& channel, int* fd, const std::string& what) {
 Status StepError(const Msg& m, const std::string& what) {
   std::string step = StepName(m.step);
   if (m.index >= 0) step += " #" + std::to_string(m.index);
-  return ErrnoError(m.err, what + ": " + step);
+  return SysErrorCode(m.err, what + ": " + step);
 }
 
 std::string What(const ContainerInit& init) {
@@ -439,7 +441,7 @@ Status AwaitReady(ContainerInit& init, std::vector<Fd>* fds) {
 Status Go(ContainerInit& init) {
   const char c = 1;
   if (::send(init.channel.get(), &c, 1, MSG_NOSIGNAL) != 1)
-    return ErrnoError(errno, What(init) + ": signal child");
+    return SysError(What(init) + ": signal child");
   return Status::Ok();
 }
 
@@ -479,14 +481,14 @@ Result<ContainerInit> PosixEnv::SpawnContainer(const ContainedProcessOptions& o)
   Fd empty_in;
   if (o.stdin_fd == nullptr) {
     int in[2];
-    if (::pipe2(in, O_CLOEXEC) < 0) return ErrnoError(errno, what + ": pipe");
+    if (::pipe2(in, O_CLOEXEC) < 0) return SysError(what + ": pipe");
     empty_in = Fd(in[0]);
     ::close(in[1]);  // stdin reads EOF at once
   }
   p.stdin_fd = o.stdin_fd ? o.stdin_fd->get() : empty_in.get();
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-    return ErrnoError(errno, what + ": socketpair");
+    return SysError(what + ": socketpair");
   Fd parent_end(sv[0]), child_end(sv[1]);
   p.channel = child_end.get();
   p.parent_end = parent_end.get();
@@ -495,16 +497,16 @@ Result<ContainerInit> PosixEnv::SpawnContainer(const ContainedProcessOptions& o)
   // namespace), with fork's semantics otherwise.
   const long pid = ::syscall(SYS_clone, static_cast<unsigned long>(o.clone_flags) | SIGCHLD,
                              nullptr, nullptr, nullptr, nullptr);
-  if (pid < 0) return ErrnoError(errno, what + ": clone");
+  if (pid < 0) return SysError(what + ": clone");
   if (pid == 0) InitChild(p);
   child_end.Reset();
   ContainerInit init;
   init.child.pid = static_cast<pid_t>(pid);
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {
-    const int e = errno;
+    Status failed = SysError(what + ": pidfd_open");
     ::kill(static_cast<pid_t>(pid), SIGKILL);
-    return ErrnoError(e, what + ": pidfd_open");
+    return failed;
   }
   init.child.pidfd = Fd(pidfd);
   init.channel = std::move(parent_end);

@@ -10,14 +10,10 @@
 
 #include "sys/posix_env.h"
 #include "sys/retry.h"
+#include "sys/sys_error.h"
 
 namespace vmshare::sys {
 namespace {
-
-Status Err(std::string_view op, const Fd& dir, const std::string& path) {
-  const int e = errno;
-  return ErrnoError(e, std::string(op) + " \"" + DescribeAt(dir, path) + "\"");
-}
 
 std::string ProcFd(const Fd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
 
@@ -25,7 +21,7 @@ std::string ProcFd(const Fd& fd) { return "/proc/self/fd/" + std::to_string(fd.g
 
 Status PosixEnv::MknodAt(const Fd& dir, const std::string& path, mode_t mode, dev_t dev) {
   if (RetryEintr([&] { return ::mknodat(dir.get(), path.c_str(), mode, dev); }) < 0)
-    return Err("mknod", dir, path);
+    return SysError("mknod", dir, path);
   return Status::Ok();
 }
 
@@ -34,7 +30,7 @@ Status PosixEnv::LinkAt(const Fd& olddir, const std::string& oldpath, const Fd& 
   if (RetryEintr([&] {
         return ::linkat(olddir.get(), oldpath.c_str(), newdir.get(), newpath.c_str(), 0);
       }) < 0)
-    return Err("link to \"" + DescribeAt(olddir, oldpath) + "\" at", newdir, newpath);
+    return SysError("link to " + DescribeAt(olddir, oldpath) + " at", newdir, newpath);
   return Status::Ok();
 }
 
@@ -51,22 +47,21 @@ Status PosixEnv::SetTimes(const Fd& dir, const std::string& path, int64_t atime_
     if (path.empty() && errno == EINVAL) {
       if (::utimensat(AT_FDCWD, ProcFd(dir).c_str(), ts, 0) == 0) return Status::Ok();
     }
-    return Err("set times of", dir, path);
+    return SysError("set times of", dir, path);
   }
   return Status::Ok();
 }
 
 Status PosixEnv::ChmodAt(const Fd& dir, const std::string& path, mode_t mode) {
   if (RetryEintr([&] { return ::fchmodat(dir.get(), path.c_str(), mode, 0); }) < 0)
-    return Err("chmod", dir, path);
+    return SysError("chmod", dir, path);
   return Status::Ok();
 }
 
 Status PosixEnv::SetXattr(const Fd& fd, const std::string& name, std::string_view value) {
   const std::string p = ProcFd(fd);
   if (::setxattr(p.c_str(), name.c_str(), value.data(), value.size(), 0) < 0) {
-    const int e = errno;
-    return ErrnoError(e, "set xattr \"" + name + "\" on \"" + DescribeAt(fd, "") + "\"");
+    return SysError("set xattr " + name + " on", fd);
   }
   return Status::Ok();
 }
@@ -74,10 +69,7 @@ Status PosixEnv::SetXattr(const Fd& fd, const std::string& name, std::string_vie
 Result<std::vector<std::pair<std::string, std::string>>> PosixEnv::ListXattrs(const Fd& fd) {
   const std::string p = ProcFd(fd);
   std::vector<std::pair<std::string, std::string>> out;
-  auto fail = [&](const std::string& what) {
-    const int e = errno;
-    return ErrnoError(e, what + " of \"" + DescribeAt(fd, "") + "\"");
-  };
+  auto fail = [&](const std::string& what) { return SysError(what + " of", fd); };
   ssize_t n = ::listxattr(p.c_str(), nullptr, 0);
   if (n < 0) {
     if (errno == ENOTSUP) return out;

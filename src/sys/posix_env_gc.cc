@@ -7,16 +7,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include "sys/posix_env.h"
+#include "sys/retry.h"
+#include "sys/sys_error.h"
 
 namespace vmshare::sys {
 
 Result<Child> PosixEnv::OpenProcess(pid_t pid) {
   if (pid <= 0) return InvalidArgumentError("open process " + std::to_string(pid) + ": not a pid");
   const long fd = ::syscall(SYS_pidfd_open, pid, 0);
-  if (fd < 0) return ErrnoError(errno, "open process " + std::to_string(pid));
+  if (fd < 0) return SysError("open process " + std::to_string(pid));
   Child c;
   c.pid = pid;
   c.pidfd = Fd(static_cast<int>(fd));
@@ -25,11 +25,7 @@ Result<Child> PosixEnv::OpenProcess(pid_t pid) {
 
 Result<uint64_t> PosixEnv::FsMagic(const Fd& fd) {
   struct statfs st;
-  int r;
-  do {
-    r = ::fstatfs(fd.get(), &st);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) return ErrnoError(errno, "statfs fd " + std::to_string(fd.get()));
+  if (RetryEintr([&] { return ::fstatfs(fd.get(), &st); }) < 0) return SysError("statfs", fd);
   return static_cast<uint64_t>(st.f_type);
 }
 
@@ -38,15 +34,7 @@ Status PosixEnv::UnmountFd(const Fd& fd, int flags) {
   // mount the fd holds (it names that mount exactly, whatever happened to
   // the path since).
   const std::string proc = "/proc/self/fd/" + std::to_string(fd.get());
-  int r;
-  do {
-    r = ::umount2(proc.c_str(), flags);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    const int err = errno;
-    auto path = FdPath(fd);
-    return ErrnoError(err, "unmount "" + (path.ok() ? *path : proc) + """);
-  }
+  if (RetryEintr([&] { return ::umount2(proc.c_str(), flags); }) < 0) return SysError("unmount", fd);
   return Status::Ok();
 }
 

@@ -15,17 +15,16 @@
 
 #include "core/ids.h"
 #include "sys/posix_env.h"
+#include "sys/retry.h"
+#include "sys/sys_error.h"
 
 namespace vmshare::sys {
 
 Result<ReapedChild> PosixEnv::WaitAnyChild() {
   siginfo_t info;
-  for (;;) {
-    std::memset(&info, 0, sizeof info);
-    if (::waitid(P_ALL, 0, &info, WEXITED) == 0) break;
-    if (errno == EINTR) continue;
-    return ErrnoError(errno, "wait for any child");
-  }
+  std::memset(&info, 0, sizeof info);
+  if (RetryEintr([&] { return ::waitid(P_ALL, 0, &info, WEXITED); }) < 0)
+    return SysError("wait for any child");
   ReapedChild r;
   r.pid = info.si_pid;
   r.status.exited = info.si_code == CLD_EXITED;
@@ -37,8 +36,7 @@ Status PosixEnv::LoadModule(const Fd& module_file, const std::string& params, bo
   constexpr int kModuleInitCompressedFile = 4;  // linux/module.h, 5.17+
   if (::syscall(SYS_finit_module, module_file.get(), params.c_str(),
                 compressed ? kModuleInitCompressedFile : 0) < 0) {
-    const int e = errno;
-    return ErrnoError(e, "load kernel module " + DescribeAt(module_file, ""));
+    return SysError("load kernel module", module_file);
   }
   return Status::Ok();
 }
@@ -46,12 +44,12 @@ Status PosixEnv::LoadModule(const Fd& module_file, const std::string& params, bo
 void PosixEnv::SyncAll() { ::sync(); }
 
 Status PosixEnv::PowerOff() {
-  if (::reboot(RB_POWER_OFF) < 0) return ErrnoError(errno, "power off");
+  if (::reboot(RB_POWER_OFF) < 0) return SysError("power off");
   return Status::Ok();
 }
 
 Status PosixEnv::IgnoreSignal(int sig) {
-  if (::signal(sig, SIG_IGN) == SIG_ERR) return ErrnoError(errno, "ignore signal " + std::to_string(sig));
+  if (::signal(sig, SIG_IGN) == SIG_ERR) return SysError("ignore signal " + std::to_string(sig));
   return Status::Ok();
 }
 

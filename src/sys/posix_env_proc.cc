@@ -16,16 +16,13 @@
 #include <cstring>
 #include <ctime>
 
+#include "core/ids.h"
 #include "sys/posix_env.h"
 #include "sys/retry.h"
+#include "sys/sys_error.h"
 
 namespace vmshare::sys {
 namespace {
-
-Status LastError(std::string_view what) {
-  const int e = errno;
-  return ErrnoError(e, what);
-}
 
 // Runs in the forked child: never returns. Reports an exec failure's errno
 // through `report` (close-on-exec, so a successful exec closes it silently).
@@ -73,10 +70,10 @@ Status LastError(std::string_view what) {
 Result<Child> PosixEnv::Spawn(const ChildOptions& o) {
   if (o.argv.empty()) return InvalidArgumentError("spawn: empty argv");
   int report[2];
-  if (::pipe2(report, O_CLOEXEC) < 0) return LastError("spawn \"" + o.argv[0] + "\": pipe");
+  if (::pipe2(report, O_CLOEXEC) < 0) return SysError("pipe").WithContext("spawn " + Quote(o.argv[0]));
   const pid_t pid = ::fork();
   if (pid < 0) {
-    Status s = LastError("spawn \"" + o.argv[0] + "\": fork");
+    Status s = SysError("fork").WithContext("spawn " + Quote(o.argv[0]));
     ::close(report[0]);
     ::close(report[1]);
     return s;
@@ -95,7 +92,7 @@ Result<Child> PosixEnv::Spawn(const ChildOptions& o) {
     RetryEintr([&] { return ::waitpid(pid, &st, 0); });
     static const char* kSteps[] = {"", "setsid", "set parent death signal", "redirect stdio",
                                    "keep fds", "exec"};
-    return ErrnoError(msg[1], std::string(kSteps[std::clamp(msg[0], 0, 5)]) + " \"" + o.argv[0] + "\"");
+    return SysErrorCode(msg[1], kSteps[std::clamp(msg[0], 0, 5)], o.argv[0]);
   }
   Child c;
   c.pid = pid;
@@ -107,14 +104,14 @@ Result<ExitStatus> PosixEnv::Wait(Child& child, std::optional<std::chrono::milli
   if (timeout && child.pidfd.valid()) {
     struct pollfd p = {child.pidfd.get(), POLLIN, 0};
     const int r = RetryEintr([&] { return ::poll(&p, 1, static_cast<int>(timeout->count())); });
-    if (r < 0) return LastError("wait for pid " + std::to_string(child.pid));
+    if (r < 0) return SysError("wait for pid " + std::to_string(child.pid));
     if (r == 0)
       return DeadlineExceededError("wait for pid " + std::to_string(child.pid) + ": still running after " +
                                    std::to_string(timeout->count()) + " ms");
   }
   int st = 0;
   if (RetryEintr([&] { return ::waitpid(child.pid, &st, 0); }) < 0)
-    return LastError("wait for pid " + std::to_string(child.pid));
+    return SysError("wait for pid " + std::to_string(child.pid));
   child.pid = -1;
   child.pidfd.Reset();
   ExitStatus es;
@@ -126,12 +123,12 @@ Result<ExitStatus> PosixEnv::Wait(Child& child, std::optional<std::chrono::milli
 Status PosixEnv::Kill(const Child& child, int sig) {
   if (!child.pidfd.valid()) return FailedPreconditionError("kill: child already reaped");
   if (::syscall(SYS_pidfd_send_signal, child.pidfd.get(), sig, nullptr, 0) < 0)
-    return LastError("kill pid " + std::to_string(child.pid));
+    return SysError("kill pid " + std::to_string(child.pid));
   return Status::Ok();
 }
 
 Status PosixEnv::KillPid(pid_t pid, int sig) {
-  if (::kill(pid, sig) < 0) return LastError("kill pid " + std::to_string(pid));
+  if (::kill(pid, sig) < 0) return SysError("kill pid " + std::to_string(pid));
   return Status::Ok();
 }
 
@@ -144,10 +141,10 @@ Result<Fd> PosixEnv::UnixListen(const std::string& path) {
     return InvalidArgumentError("listen on \"" + path + "\": socket path too long");
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return LastError("listen on \"" + path + "\": socket");
+  if (!fd.valid()) return SysError("socket").WithContext("listen on " + Quote(path));
   ::unlink(path.c_str());
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(fd.get(), 16) < 0)
-    return LastError("listen on \"" + path + "\"");
+    return SysError("listen on", path);
   return fd;
 }
 
@@ -158,21 +155,21 @@ Result<Fd> PosixEnv::UnixConnect(const std::string& path) {
     return InvalidArgumentError("connect to \"" + path + "\": socket path too long");
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return LastError("connect to \"" + path + "\": socket");
+  if (!fd.valid()) return SysError("socket").WithContext("connect to " + Quote(path));
   if (RetryEintr([&] { return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr); }) < 0)
-    return LastError("connect to \"" + path + "\"");
+    return SysError("connect to", path);
   return fd;
 }
 
 Result<Fd> PosixEnv::Accept(const Fd& listener) {
   const int fd = RetryEintr([&] { return ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC); });
-  if (fd < 0) return LastError("accept on " + DescribeAt(listener, ""));
+  if (fd < 0) return SysError("accept on", listener);
   return Fd(fd);
 }
 
 Status PosixEnv::SocketPair(Fd* a, Fd* b) {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return LastError("socketpair");
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return SysError("socketpair");
   *a = Fd(sv[0]);
   *b = Fd(sv[1]);
   return Status::Ok();
@@ -180,7 +177,7 @@ Status PosixEnv::SocketPair(Fd* a, Fd* b) {
 
 Status PosixEnv::Pipe(Fd* read_end, Fd* write_end) {
   int p[2];
-  if (::pipe2(p, O_CLOEXEC) < 0) return LastError("pipe");
+  if (::pipe2(p, O_CLOEXEC) < 0) return SysError("pipe");
   *read_end = Fd(p[0]);
   *write_end = Fd(p[1]);
   return Status::Ok();
@@ -189,37 +186,37 @@ Status PosixEnv::Pipe(Fd* read_end, Fd* write_end) {
 Result<short> PosixEnv::PollOne(const Fd& fd, short events, std::chrono::milliseconds timeout) {
   struct pollfd p = {fd.get(), events, 0};
   const int r = RetryEintr([&] { return ::poll(&p, 1, static_cast<int>(timeout.count())); });
-  if (r < 0) return LastError("poll " + DescribeAt(fd, ""));
+  if (r < 0) return SysError("poll", fd);
   return r == 0 ? static_cast<short>(0) : p.revents;
 }
 
 Result<Fd> PosixEnv::InotifyInit() {
   const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) return LastError("inotify_init");
+  if (fd < 0) return SysError("inotify_init");
   return Fd(fd);
 }
 
 Result<int> PosixEnv::InotifyAddWatch(const Fd& inotify, const std::string& path, uint32_t mask) {
   const int wd = ::inotify_add_watch(inotify.get(), path.c_str(), mask);
-  if (wd < 0) return LastError("watch \"" + path + "\"");
+  if (wd < 0) return SysError("watch", path);
   return wd;
 }
 
 Status PosixEnv::InotifyRmWatch(const Fd& inotify, int wd) {
-  if (::inotify_rm_watch(inotify.get(), wd) < 0) return LastError("remove watch " + std::to_string(wd));
+  if (::inotify_rm_watch(inotify.get(), wd) < 0) return SysError("remove watch " + std::to_string(wd));
   return Status::Ok();
 }
 
 Result<Fd> PosixEnv::EventFd() {
   const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0) return LastError("eventfd");
+  if (fd < 0) return SysError("eventfd");
   return Fd(fd);
 }
 
 Status PosixEnv::SetNonBlocking(const Fd& fd, bool on) {
   const int flags = ::fcntl(fd.get(), F_GETFL);
   if (flags < 0 || ::fcntl(fd.get(), F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) < 0)
-    return LastError("set non-blocking on " + DescribeAt(fd, ""));
+    return SysError("set non-blocking on", fd);
   return Status::Ok();
 }
 
@@ -232,8 +229,7 @@ int64_t PosixEnv::NowNanos() {
 void PosixEnv::SleepFor(std::chrono::nanoseconds d) {
   struct timespec ts = {static_cast<time_t>(d.count() / 1'000'000'000),
                         static_cast<long>(d.count() % 1'000'000'000)};
-  while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-  }
+  RetryEintr([&] { return ::nanosleep(&ts, &ts); });
 }
 
 }  // namespace vmshare::sys

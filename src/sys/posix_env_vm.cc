@@ -8,6 +8,8 @@
 #include <cerrno>
 
 #include "sys/posix_env.h"
+#include "sys/retry.h"
+#include "sys/sys_error.h"
 
 namespace vmshare::sys {
 
@@ -17,21 +19,18 @@ Result<Fd> PosixEnv::SignalFd(const std::vector<int>& signals) {
   for (int s : signals) sigaddset(&set, s);
   // Blocked first: a signal arriving between the two calls stays pending
   // and is read from the fd.
-  if (const int e = ::pthread_sigmask(SIG_BLOCK, &set, nullptr); e != 0) return ErrnoError(e, "block signals");
+  if (const int e = ::pthread_sigmask(SIG_BLOCK, &set, nullptr); e != 0) return SysErrorCode(e, "block signals");
   const int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (fd < 0) return ErrnoError(errno, "signalfd");
+  if (fd < 0) return SysError("signalfd");
   return Fd(fd);
 }
 
 Result<int> PosixEnv::ReadSignal(const Fd& signal_fd) {
   struct signalfd_siginfo info;
-  ssize_t n;
-  do {
-    n = ::read(signal_fd.get(), &info, sizeof info);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = RetryEintr([&] { return ::read(signal_fd.get(), &info, sizeof info); });
   if (n < 0) {
     if (errno == EAGAIN) return 0;
-    return ErrnoError(errno, "read signalfd");
+    return SysError("read signalfd");
   }
   if (n != static_cast<ssize_t>(sizeof info)) return InternalError("read signalfd: short read");
   return static_cast<int>(info.ssi_signo);
@@ -39,7 +38,7 @@ Result<int> PosixEnv::ReadSignal(const Fd& signal_fd) {
 
 Status PosixEnv::KillProcessGroup(pid_t pgid, int sig) {
   if (pgid <= 1) return InvalidArgumentError("kill process group " + std::to_string(pgid) + ": not a group");
-  if (::kill(-pgid, sig) < 0) return ErrnoError(errno, "kill process group " + std::to_string(pgid));
+  if (::kill(-pgid, sig) < 0) return SysError("kill process group " + std::to_string(pgid));
   return Status::Ok();
 }
 

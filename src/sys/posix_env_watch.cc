@@ -2,9 +2,11 @@
 // on its inotify fd and its wake-up eventfd at once.
 #include <poll.h>
 
-#include <cerrno>
+#include <string>
 
 #include "sys/posix_env.h"
+#include "sys/retry.h"
+#include "sys/sys_error.h"
 
 namespace vmshare::sys {
 
@@ -13,11 +15,8 @@ Result<std::vector<short>> PosixEnv::PollMany(const std::vector<const Fd*>& fds,
   std::vector<pollfd> p(fds.size());
   for (size_t i = 0; i < fds.size(); ++i) p[i] = {fds[i]->get(), events, 0};
   const int ms = timeout.count() < 0 ? -1 : static_cast<int>(timeout.count());
-  int n;
-  do {
-    n = ::poll(p.data(), p.size(), ms);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return ErrnoError(errno, "poll");
+  const int n = RetryEintr([&] { return ::poll(p.data(), p.size(), ms); });
+  if (n < 0) return SysError("poll " + std::to_string(fds.size()) + " fds");
   std::vector<short> out(fds.size());
   for (size_t i = 0; i < fds.size(); ++i) out[i] = p[i].revents;
   return out;
