@@ -20,9 +20,8 @@ class Reader {
                     json::value_t want) {
     auto it = obj.find(key);
     if (it == obj.end() || it->is_null()) return nullptr;
-    const bool ok = it->type() == want ||
-                    (want == json::value_t::number_unsigned && it->is_number_integer() &&
-                     it->get<int64_t>() >= 0);
+    const bool ok = it->type() == want || (want == json::value_t::number_unsigned &&
+                                           it->is_number_integer() && it->get<int64_t>() >= 0);
     if (!ok) {
       Fail(path + "." + key + " must be " + TypeName(want) + ", not " + it->type_name());
       return nullptr;
@@ -35,7 +34,8 @@ class Reader {
     return v ? v->get<std::string>() : std::string();
   }
 
-  std::vector<std::string> Strings(const json& obj, const std::string& key, const std::string& path) {
+  std::vector<std::string> Strings(const json& obj, const std::string& key,
+                                   const std::string& path) {
     std::vector<std::string> out;
     const json* v = Child(obj, key, path, json::value_t::array);
     if (!v) return out;
@@ -106,12 +106,18 @@ class Reader {
  private:
   static std::string TypeName(json::value_t t) {
     switch (t) {
-      case json::value_t::string: return "a string";
-      case json::value_t::array: return "an array";
-      case json::value_t::object: return "an object";
-      case json::value_t::boolean: return "a boolean";
-      case json::value_t::number_unsigned: return "a non-negative integer";
-      default: return "another type";
+      case json::value_t::string:
+        return "a string";
+      case json::value_t::array:
+        return "an array";
+      case json::value_t::object:
+        return "an object";
+      case json::value_t::boolean:
+        return "a boolean";
+      case json::value_t::number_unsigned:
+        return "a non-negative integer";
+      default:
+        return "another type";
     }
   }
 
@@ -177,10 +183,10 @@ void ReadProcessExtras(Reader& r, const json& proc, Bundle* b) {
   }
   if (const json* caps = r.Child(proc, "capabilities", ".process", json::value_t::object)) {
     const std::string at = ".process.capabilities";
-    s.capabilities = agent::SpecCapabilities{
-        r.Strings(*caps, "bounding", at), r.Strings(*caps, "effective", at),
-        r.Strings(*caps, "inheritable", at), r.Strings(*caps, "permitted", at),
-        r.Strings(*caps, "ambient", at)};
+    s.capabilities =
+        agent::SpecCapabilities{r.Strings(*caps, "bounding", at), r.Strings(*caps, "effective", at),
+                                r.Strings(*caps, "inheritable", at),
+                                r.Strings(*caps, "permitted", at), r.Strings(*caps, "ambient", at)};
   }
   if (const json* limits = r.Child(proc, "rlimits", ".process", json::value_t::array)) {
     for (size_t i = 0; i < limits->size() && !r.failed(); ++i) {
@@ -223,9 +229,10 @@ void ReadLinux(Reader& r, const json& doc, Bundle* b) {
         break;
       }
       const json& d = (*devs)[i];
-      s.devices.push_back({r.String(d, "path", at), r.String(d, "type", at), r.Int64(d, "major", at),
-                           r.Int64(d, "minor", at), r.Uint32(d, "fileMode", at),
-                           r.Uint32(d, "uid", at), r.Uint32(d, "gid", at)});
+      s.devices.push_back({r.String(d, "path", at), r.String(d, "type", at),
+                           r.Int64(d, "major", at), r.Int64(d, "minor", at),
+                           r.Uint32(d, "fileMode", at), r.Uint32(d, "uid", at),
+                           r.Uint32(d, "gid", at)});
     }
   }
   if (const json* sysctl = r.Child(*linux, "sysctl", ".linux", json::value_t::object)) {

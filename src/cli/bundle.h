@@ -31,11 +31,11 @@ struct BundleProcess {
 };
 
 struct Bundle {
-  std::string dir;             // the bundle directory as given
-  std::string rootfs;          // root.path made absolute against dir
+  std::string dir;     // the bundle directory as given
+  std::string rootfs;  // root.path made absolute against dir
   bool rootfs_readonly = false;
   BundleProcess process;
-  std::vector<Mount> mounts;   // every spec mount, in order
+  std::vector<Mount> mounts;  // every spec mount, in order
   // hostname, process.capabilities/rlimits/noNewPrivileges/user.umask/
   // user.additionalGids/terminal and linux.namespaces/devices/sysctl/
   // maskedPaths/readonlyPaths, passed to the guest as they are (args, env,

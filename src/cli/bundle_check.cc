@@ -66,8 +66,8 @@ Status ResolveBundleSources(sys::Env* env, Bundle* b) {
     ASSIGN_OR_RETURN(std::string resolved, Resolve(env, Absolute(*b, m.source), what));
     auto opened = share::OpenSourceNoFollow(env, "mount source", resolved);
     if (!opened.ok()) return opened.status().WithContext(what);
-    RETURN_IF_ERROR(share::RefuseHostKernelFs(env, opened->fd, "mount source", resolved)
-                        .WithContext(what));
+    RETURN_IF_ERROR(
+        share::RefuseHostKernelFs(env, opened->fd, "mount source", resolved).WithContext(what));
     m.source = resolved;
   }
   return Status::Ok();
@@ -93,8 +93,8 @@ Status CreateMountTargets(sys::Env* env, const Bundle& b) {
   ASSIGN_OR_RETURN(sys::Fd root, env->OpenAt(sys::Cwd(), b.rootfs, O_PATH | O_DIRECTORY));
   constexpr uint64_t kInRoot = sys::kResolveInRoot | sys::kResolveNoMagiclinks;
   for (const Mount& m : b.mounts) {
-    const std::string what = "create mount point " + Quote(m.destination) + " in rootfs " +
-                             Quote(b.rootfs);
+    const std::string what =
+        "create mount point " + Quote(m.destination) + " in rootfs " + Quote(b.rootfs);
     const std::vector<std::string> parts = Split(m.destination);
     for (const auto& p : parts) {
       if (p == "..") return InvalidArgumentError(what + ": \"..\" components are not allowed");
@@ -113,8 +113,7 @@ Status CreateMountTargets(sys::Env* env, const Bundle& b) {
       auto existing = env->OpenAt2(root, prefix, O_PATH, 0, kInRoot);
       if (existing.ok()) continue;
       if (existing.status().err() != ENOENT) return existing.status().WithContext(what);
-      ASSIGN_OR_RETURN(sys::Fd dir,
-                       env->OpenAt2(root, parent, O_PATH | O_DIRECTORY, 0, kInRoot));
+      ASSIGN_OR_RETURN(sys::Fd dir, env->OpenAt2(root, parent, O_PATH | O_DIRECTORY, 0, kInRoot));
       Status made;
       if (last && !is_dir) {
         auto f = env->OpenAt(dir, parts[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);

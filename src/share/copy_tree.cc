@@ -38,7 +38,8 @@ Result<sys::Fd> Reopen(sys::Env* env, const sys::Fd& fd, int flags) {
 
 Result<bool> TreeCopier::Copy(const sys::Fd& source, const std::string& host_path,
                               const std::string& dest) {
-  ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(source, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+  ASSIGN_OR_RETURN(sys::FileInfo info,
+                   env_->StatAt(source, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
   if (!IsCopyable(info)) {
     ++stats_.skipped;
     return false;
@@ -68,15 +69,15 @@ Status TreeCopier::SendFile(const sys::Fd& opened, const sys::FileInfo& info,
   ASSIGN_OR_RETURN(sys::Fd in, Reopen(env_, opened, O_RDONLY));
   uint64_t offset = 0;
   while (offset < info.size) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(kCopyChunkBytes, info.size - offset));
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(kCopyChunkBytes, info.size - offset));
     std::string chunk;
     while (chunk.size() < want) {
       ASSIGN_OR_RETURN(std::string got, env_->Read(in, want - chunk.size()));
       if (got.empty()) {
-        return FailedPreconditionError("copy " + Quote(host_path) + ": file shrank from " +
-                                       std::to_string(info.size) + " to " +
-                                       std::to_string(offset + chunk.size()) +
-                                       " bytes while it was copied");
+        return FailedPreconditionError(
+            "copy " + Quote(host_path) + ": file shrank from " + std::to_string(info.size) +
+            " to " + std::to_string(offset + chunk.size()) + " bytes while it was copied");
       }
       chunk += got;
     }

@@ -68,8 +68,8 @@ class TreeCopier {
  private:
   // Copies an entry already stat'ed; `opened` is an fd of it (O_PATH is fine)
   // for files and directories.
-  Status CopyOpened(const sys::Fd& opened, const sys::FileInfo& info,
-                    const std::string& host_path, const std::string& dest, int depth);
+  Status CopyOpened(const sys::Fd& opened, const sys::FileInfo& info, const std::string& host_path,
+                    const std::string& dest, int depth);
   Status SendDirectory(const sys::FileInfo& info, const std::string& dest);
   Status SendFile(const sys::Fd& opened, const sys::FileInfo& info, const std::string& host_path,
                   const std::string& dest);

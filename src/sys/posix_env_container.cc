@@ -73,34 +73,62 @@ enum Step : int {
 
 const char* StepName(int step) {
   switch (step) {
-    case kStepStdio: return "set up stdio";
-    case kStepLoopback: return "bring up loopback";
-    case kStepFs: return "make filesystem";
-    case kStepSendFs: return "hand back filesystem";
-    case kStepWait: return "wait for parent";
-    case kStepUnshare: return "unshare mount namespace";
-    case kStepPrivate: return "make / private";
-    case kStepChdirRoot: return "chdir to root";
-    case kStepPivot: return "pivot_root into root";
-    case kStepDetachOld: return "detach old root";
-    case kStepProc: return "mount proc on /proc";
-    case kStepHostname: return "sethostname";
-    case kStepSysctl: return "write sysctl";
-    case kStepReadonly: return "make path read-only";
-    case kStepMask: return "mask path";
-    case kStepRlimit: return "setrlimit";
-    case kStepKeepCaps: return "keep capabilities";
-    case kStepBounding: return "drop bounding capability";
-    case kStepGroups: return "setgroups";
-    case kStepGid: return "setgid";
-    case kStepUid: return "setuid";
-    case kStepCapset: return "capset";
-    case kStepAmbient: return "raise ambient capability";
-    case kStepUmask: return "umask";
-    case kStepCwd: return "chdir to cwd";
-    case kStepNoNewPrivs: return "set no_new_privs";
-    case kStepExec: return "execve";
-    default: return "start";
+    case kStepStdio:
+      return "set up stdio";
+    case kStepLoopback:
+      return "bring up loopback";
+    case kStepFs:
+      return "make filesystem";
+    case kStepSendFs:
+      return "hand back filesystem";
+    case kStepWait:
+      return "wait for parent";
+    case kStepUnshare:
+      return "unshare mount namespace";
+    case kStepPrivate:
+      return "make / private";
+    case kStepChdirRoot:
+      return "chdir to root";
+    case kStepPivot:
+      return "pivot_root into root";
+    case kStepDetachOld:
+      return "detach old root";
+    case kStepProc:
+      return "mount proc on /proc";
+    case kStepHostname:
+      return "sethostname";
+    case kStepSysctl:
+      return "write sysctl";
+    case kStepReadonly:
+      return "make path read-only";
+    case kStepMask:
+      return "mask path";
+    case kStepRlimit:
+      return "setrlimit";
+    case kStepKeepCaps:
+      return "keep capabilities";
+    case kStepBounding:
+      return "drop bounding capability";
+    case kStepGroups:
+      return "setgroups";
+    case kStepGid:
+      return "setgid";
+    case kStepUid:
+      return "setuid";
+    case kStepCapset:
+      return "capset";
+    case kStepAmbient:
+      return "raise ambient capability";
+    case kStepUmask:
+      return "umask";
+    case kStepCwd:
+      return "chdir to cwd";
+    case kStepNoNewPrivs:
+      return "set no_new_privs";
+    case kStepExec:
+      return "execve";
+    default:
+      return "start";
   }
 }
 
@@ -166,8 +194,10 @@ void AwaitGo() {
 // the container, even before execve.
 void RenumberFds(const Prepared& p) {
   int in = ::fcntl(p.stdin_fd, F_DUPFD_CLOEXEC, 10);
-  int out = p.stdout_fd >= 0 ? ::fcntl(p.stdout_fd, F_DUPFD_CLOEXEC, 10) : ::fcntl(1, F_DUPFD_CLOEXEC, 10);
-  int err = p.stderr_fd >= 0 ? ::fcntl(p.stderr_fd, F_DUPFD_CLOEXEC, 10) : ::fcntl(2, F_DUPFD_CLOEXEC, 10);
+  int out = p.stdout_fd >= 0 ? ::fcntl(p.stdout_fd, F_DUPFD_CLOEXEC, 10)
+                             : ::fcntl(1, F_DUPFD_CLOEXEC, 10);
+  int err = p.stderr_fd >= 0 ? ::fcntl(p.stderr_fd, F_DUPFD_CLOEXEC, 10)
+                             : ::fcntl(2, F_DUPFD_CLOEXEC, 10);
   int ch = ::fcntl(p.channel, F_DUPFD_CLOEXEC, 10);
   if (ch < 0) ::_exit(127);
   if (::dup3(ch, kChannelFd, O_CLOEXEC) < 0) ::_exit(127);
@@ -218,11 +248,10 @@ void MakeFilesystems(const Prepared& p) {
         ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", f.source, 0) < 0)
       Fail(kStepFs, idx);
     for (size_t k = 0; k < f.kv.size(); ++k) {
-      const long r = f.has_value[k]
-                         ? ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, f.kv[k].first.c_str(),
-                                     f.kv[k].second.c_str(), 0)
-                         : ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, f.kv[k].first.c_str(),
-                                     nullptr, 0);
+      const long r = f.has_value[k] ? ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING,
+                                                f.kv[k].first.c_str(), f.kv[k].second.c_str(), 0)
+                                    : ::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG,
+                                                f.kv[k].first.c_str(), nullptr, 0);
       if (r < 0) Fail(kStepFs, idx);
     }
     if (::syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
@@ -305,8 +334,7 @@ void SetCaps(const ContainerCaps& c) {
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     Fail(kStepAmbient);
   for (int cap = 0; cap < 64; ++cap) {
-    if ((c.ambient >> cap & 1) != 0 &&
-        ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+    if ((c.ambient >> cap & 1) != 0 && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
       Fail(kStepAmbient, cap);
   }
 }
@@ -315,8 +343,7 @@ void SetCaps(const ContainerCaps& c) {
 void ApplyProcess(const Prepared& p) {
   for (size_t i = 0; i < p.rlimits.size(); ++i) {
     struct rlimit rl = {p.rlimits[i].soft, p.rlimits[i].hard};
-    if (::setrlimit(p.rlimits[i].resource, &rl) < 0)
-      Fail(kStepRlimit, static_cast<int>(i));
+    if (::setrlimit(p.rlimits[i].resource, &rl) < 0) Fail(kStepRlimit, static_cast<int>(i));
   }
   if (p.has_caps) {
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) Fail(kStepKeepCaps);
@@ -403,11 +430,15 @@ Result<Msg> ReadMsg(const Fd& channel, int* fd, const std::string& what) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       int got;
       std::memcpy(&got, CMSG_DATA(c), sizeof got);
-      if (fd != nullptr) *fd = got; else ::close(got);
+      if (fd != nullptr)
+        *fd = got;
+      else
+        ::close(got);
     }
   }
   if (n == 0) return Msg{-1, 0, -1};  // EOF
-  if (n != static_cast<ssize_t>(sizeof m)) return InternalError(what + ": short message from child");
+  if (n != static_cast<ssize_t>(sizeof m))
+    return InternalError(what + ": short message from child");
   return m;
 }
 

@@ -42,9 +42,9 @@ class OciConformanceTest : public ::testing::Test {
     testing::WriteFile(tmp_ / "termination-log", "");
 
     sys::ChildOptions o;
-    o.argv = {"unshare", "--mount", "--propagation", "private", VMSHARE_AGENT_BIN,
-              "--socket", tmp_ / "agent.sock", "--shared-root", shared_, "--run-dir", run_,
-              "--no-init"};
+    o.argv = {"unshare",  "--mount",           "--propagation", "private", VMSHARE_AGENT_BIN,
+              "--socket", tmp_ / "agent.sock", "--shared-root", shared_,   "--run-dir",
+              run_,       "--no-init"};
     o.stderr_path = tmp_ / "agent.log";
     o.die_with_parent = true;
     auto child = env()->Spawn(o);
@@ -102,7 +102,9 @@ class OciConformanceTest : public ::testing::Test {
         {"tmpfs", "/dev", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}},
         // Listed after /dev: it must end up on top of the tmpfs.
         {tmp_ / "termination-log", "/dev/termination-log", "bind", {"rbind", "rw"}},
-        {"devpts", "/dev/pts", "devpts",
+        {"devpts",
+         "/dev/pts",
+         "devpts",
          {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
         {"shm", "/dev/shm", "tmpfs", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
         {"mqueue", "/dev/mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
@@ -129,7 +131,8 @@ class OciConformanceTest : public ::testing::Test {
   Run CreateStartWait(const CreateContainerRequest& cr) {
     Run r;
     Status created = client_->CreateContainer(cr);
-    EXPECT_TRUE(created.ok()) << created.ToString() << "\n" << testing::ReadFile(tmp_ / "agent.log");
+    EXPECT_TRUE(created.ok()) << created.ToString() << "\n"
+                              << testing::ReadFile(tmp_ / "agent.log");
     if (!created.ok()) return r;
     EXPECT_OK(client_->StartContainer(cr.container_id));
     r.out = ReadAll(false, cr.container_id);
@@ -204,14 +207,22 @@ TEST_F(OciConformanceTest, WhatCannotApplyIsRefusedNamingTheField) {
     const char* message;
   };
   const std::vector<Case> cases = {
-      {"user ns", [](ContainerSpec* s) { s->namespaces.push_back({"user", ""}); },
+      {"user ns",
+       [](ContainerSpec* s) {
+         s->namespaces.push_back({"user", ""});
+       },
        "user namespace is not supported"},
-      {"hostname without uts", [](ContainerSpec* s) { s->namespaces = {{"mount", ""}}; },
+      {"hostname without uts",
+       [](ContainerSpec* s) {
+         s->namespaces = {{"mount", ""}};
+       },
        "needs a new uts namespace"},
-      {"unknown cap",
-       [](ContainerSpec* s) { s->capabilities->effective.push_back("CAP_FLY"); },
+      {"unknown cap", [](ContainerSpec* s) { s->capabilities->effective.push_back("CAP_FLY"); },
        "unknown capability \"CAP_FLY\""},
-      {"unknown rlimit", [](ContainerSpec* s) { s->rlimits.push_back({"RLIMIT_FUN", 1, 1}); },
+      {"unknown rlimit",
+       [](ContainerSpec* s) {
+         s->rlimits.push_back({"RLIMIT_FUN", 1, 1});
+       },
        "unknown type \"RLIMIT_FUN\""},
       {"net sysctl without netns",
        [](ContainerSpec* s) {
@@ -220,7 +231,9 @@ TEST_F(OciConformanceTest, WhatCannotApplyIsRefusedNamingTheField) {
        },
        "needs a new network namespace"},
       {"device outside /dev",
-       [](ContainerSpec* s) { s->devices = {{"/etc/null", "c", 1, 3, 0666, 0, 0}}; },
+       [](ContainerSpec* s) {
+         s->devices = {{"/etc/null", "c", 1, 3, 0666, 0, 0}};
+       },
        "not a path under /dev"},
   };
   for (const auto& c : cases) {

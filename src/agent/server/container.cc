@@ -54,8 +54,9 @@ Status Containers::MountSpecMount(const sys::Fd& root, const SpecMount& m, Conta
   }
   // A filesystem of its own (tmpfs, devpts, ...), mounted through the
   // resolved target fd, never through the destination string.
-  return env_->Mount(m.source.empty() ? m.type : m.source, FdProcPath(*target), m.type,
-                     opts.flags, opts.data)
+  return env_
+      ->Mount(m.source.empty() ? m.type : m.source, FdProcPath(*target), m.type, opts.flags,
+              opts.data)
       .WithContext(what);
 }
 
@@ -91,8 +92,8 @@ Status Containers::BuildRoot(const CreateContainerRequest& r, Container* c) {
   if (r.spec.root_readonly) {
     sys::MountAttrs ro;
     ro.read_only = true;
-    RETURN_IF_ERROR(env_->MountSetattr(root, ro).WithContext("make root of " + Quote(c->id) +
-                                                             " read-only"));
+    RETURN_IF_ERROR(
+        env_->MountSetattr(root, ro).WithContext("make root of " + Quote(c->id) + " read-only"));
   }
   return Status::Ok();
 }

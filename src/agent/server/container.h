@@ -55,8 +55,7 @@ class Containers {
   Result<std::string> Read(const ProcessRef& ref, bool stderr_stream, uint32_t len,
                            const CallContext& ctx);
   Result<int32_t> Wait(const ProcessRef& ref, const CallContext& ctx);
-  Status Remove(const std::string& container_id, uint32_t timeout_seconds,
-                const CallContext& ctx);
+  Status Remove(const std::string& container_id, uint32_t timeout_seconds, const CallContext& ctx);
   // Removes every container (DestroySandbox); returns the first error.
   Status RemoveAll(const CallContext& ctx);
 
@@ -67,7 +66,7 @@ class Containers {
     std::string id;
     std::string exec_id;
     ContainerSpec spec;
-    std::vector<Storage> storages;  // references held
+    std::vector<Storage> storages;             // references held
     std::shared_ptr<sys::ContainerInit> init;  // made at Create, execs at Start
     bool started = false;
     std::shared_ptr<ProcessTable::Process> process;

@@ -16,16 +16,15 @@ std::vector<SpecDevice> DefaultDevices() {
   auto chr = [](const char* path, int64_t major, int64_t minor) {
     return SpecDevice{path, "c", major, minor, 0666, 0, 0};
   };
-  return {chr("/dev/null", 1, 3),    chr("/dev/zero", 1, 5),    chr("/dev/full", 1, 7),
-          chr("/dev/random", 1, 8),  chr("/dev/urandom", 1, 9), chr("/dev/tty", 5, 0)};
+  return {chr("/dev/null", 1, 3),   chr("/dev/zero", 1, 5),    chr("/dev/full", 1, 7),
+          chr("/dev/random", 1, 8), chr("/dev/urandom", 1, 9), chr("/dev/tty", 5, 0)};
 }
 
 Result<mode_t> NodeType(const SpecDevice& d) {
   if (d.type == "c" || d.type == "u") return S_IFCHR;
   if (d.type == "b") return S_IFBLK;
   if (d.type == "p") return S_IFIFO;
-  return InvalidArgumentError("linux.devices " + Quote(d.path) + ": unknown type " +
-                              Quote(d.type));
+  return InvalidArgumentError("linux.devices " + Quote(d.path) + ": unknown type " + Quote(d.type));
 }
 
 Status MakeNode(sys::Env* env, const sys::Fd& root, const SpecDevice& d) {
@@ -52,8 +51,9 @@ Status MakeNode(sys::Env* env, const sys::Fd& root, const SpecDevice& d) {
   Status made = env->MknodAt(*parent, name, type | perm, type == S_IFIFO ? 0 : dev);
   if (!made.ok()) {
     if (made.err() == EROFS) {
-      return made.WithContext(what + " (the root is read-only and /dev is not a mount; give "
-                                     "the spec a tmpfs mount at /dev)");
+      return made.WithContext(what +
+                              " (the root is read-only and /dev is not a mount; give "
+                              "the spec a tmpfs mount at /dev)");
     }
     return made.WithContext(what);
   }
