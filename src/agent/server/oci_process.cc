@@ -174,7 +174,11 @@ bool MadeInContainerNamespaces(const std::string& type) {
 Status ApplyProcessSpec(const ContainerSpec& spec, int cap_last, sys::ContainedProcessOptions* o) {
   RETURN_IF_ERROR(ApplyNamespaces(spec, o));
   if (!spec.hostname.empty()) {
-    if ((o->clone_flags & CLONE_NEWUTS) == 0) {
+    // With a uts namespace joined by path the sandbox's (the guest's) own is
+    // named, which is where the hostname then goes, as for a Kata pod.
+    bool uts = false;
+    for (const auto& ns : spec.namespaces) uts |= ns.type == "uts";
+    if (!uts) {
       return InvalidArgumentError("hostname " + Quote(spec.hostname) +
                                   ": needs a new uts namespace in linux.namespaces");
     }
