@@ -1,6 +1,4 @@
 // vmshare container share | unshare
-#include <spdlog/spdlog.h>
-
 #include "cli/bundle.h"
 #include "cli/context.h"
 #include "cli/json_out.h"
@@ -24,27 +22,13 @@ struct UnshareArgs {
 
 constexpr char kAgentHelp[] = "unix socket of the guest agent (needed when the sandbox copies: --shared-fs none)";
 
-// Undoes a partly done share. Errors here are secondary to the one being
-// reported; what cannot be undone stays recorded in the container's state.
-void RollBack(share::FilesystemSharer& sharer, persist::StateStore& store, const std::string& sid,
-              Container& c) {
-  Status s = UnshareContainer(sharer, store, sid, c.id, c.state);
-  if (!s.ok()) spdlog::warn("roll back share of container {}: {}", c.id, s.ToString());
-}
-
 Result<int> Share(const GlobalOptions& g, const ShareArgs& a) {
   RETURN_IF_ERROR(ValidateId("sandbox", a.sid));
   RETURN_IF_ERROR(ValidateId("container", a.cid));
   sys::Env* env = sys::Env::Default();
   // Everything the user can get wrong is checked before anything changes.
   ASSIGN_OR_RETURN(Bundle bundle, ReadBundle(env, a.bundle));
-  persist::StateStore store(env, StateRoot(g));
-  ASSIGN_OR_RETURN(auto rec, LoadExistingSandbox(store, a.sid));
-  ASSIGN_OR_RETURN(auto lock, store.Lock(a.sid, persist::LockMode::kExclusive));
-  ASSIGN_OR_RETURN(rec, store.LoadSandbox(a.sid));
-  if (rec.containers.count(a.cid))
-    return AlreadyExistsError("share container \"" + a.cid + "\": already shared in sandbox \"" + a.sid + "\"");
-  ASSIGN_OR_RETURN(auto sharer, SharerFor(g, a.sid, rec.sandbox, &store, a.agent_socket));
+  ASSIGN_OR_RETURN(auto sb, OpenSandbox(g, a.sid, a.agent_socket));
 
   Container c;
   c.id = a.cid;
@@ -56,37 +40,25 @@ Result<int> Share(const GlobalOptions& g, const ShareArgs& a) {
   c.state.rootfs.read_only = bundle.rootfs_readonly;
   for (const Mount& m : bundle.mounts)
     if (IsHostBind(m)) c.state.mounts.push_back(m);
-  // Recorded before anything is mounted (and again before each mount, by the
-  // sharer's hook), so a crash mid-share leaves a container that
-  // `container unshare` or `sandbox cleanup --force` finds.
-  RETURN_IF_ERROR(store.SaveContainer(a.sid, a.cid, c.state));
+  ASSIGN_OR_RETURN(sandbox::SharedContainer shared, sb->AddContainer(std::move(c)));
 
-  auto fail = [&](const Status& s) -> Result<int> {
-    RollBack(*sharer, store, a.sid, c);
-    return s.WithContext("share container \"" + a.cid + "\"");
-  };
-  auto root = sharer->ShareRootFilesystem(c);
-  if (!root.ok()) return fail(root.status());
   nlohmann::json mounts = nlohmann::json::array();
-  for (Mount& m : c.state.mounts) {
-    auto shared = sharer->ShareFile(c, m);
-    if (!shared.ok()) return fail(shared.status());
+  for (size_t i = 0; i < shared.mounts.size(); ++i) {
+    const Mount& m = shared.container.state.mounts[i];
     nlohmann::json j = {{"source", m.source},       {"destination", m.destination},
                         {"read_only", m.read_only}, {"host_path", m.host_path}};
-    if (shared->has_value()) {
-      j["guest_path"] = (*shared)->guest_path;
-      j["storages"] = StoragesJson((*shared)->volume_storages);
+    if (shared.mounts[i].has_value()) {
+      j["guest_path"] = shared.mounts[i]->guest_path;
+      j["storages"] = StoragesJson(shared.mounts[i]->volume_storages);
     } else {
       j["guest_path"] = nullptr;  // this sharer leaves the mount to the guest
       j["storages"] = nlohmann::json::array();
     }
     mounts.push_back(std::move(j));
   }
-  Status saved = store.SaveContainer(a.sid, a.cid, c.state);
-  if (!saved.ok()) return fail(saved);
-
   PrintJson({{"container_id", a.cid},
-             {"rootfs", {{"guest_path", root->guest_path}, {"storages", StoragesJson(root->container_storages)}}},
+             {"rootfs",
+              {{"guest_path", shared.rootfs.guest_path}, {"storages", StoragesJson(shared.rootfs.container_storages)}}},
              {"mounts", mounts}});
   return 0;
 }
@@ -94,15 +66,8 @@ Result<int> Share(const GlobalOptions& g, const ShareArgs& a) {
 Result<int> Unshare(const GlobalOptions& g, const UnshareArgs& a) {
   RETURN_IF_ERROR(ValidateId("sandbox", a.sid));
   RETURN_IF_ERROR(ValidateId("container", a.cid));
-  persist::StateStore store(sys::Env::Default(), StateRoot(g));
-  ASSIGN_OR_RETURN(auto rec, LoadExistingSandbox(store, a.sid));
-  ASSIGN_OR_RETURN(auto lock, store.Lock(a.sid, persist::LockMode::kExclusive));
-  ASSIGN_OR_RETURN(rec, store.LoadSandbox(a.sid));
-  auto it = rec.containers.find(a.cid);
-  if (it == rec.containers.end())
-    return NotFoundError("unshare container \"" + a.cid + "\": not shared in sandbox \"" + a.sid + "\"");
-  ASSIGN_OR_RETURN(auto sharer, SharerFor(g, a.sid, rec.sandbox, nullptr, a.agent_socket));
-  RETURN_IF_ERROR(UnshareContainer(*sharer, store, a.sid, a.cid, it->second));
+  ASSIGN_OR_RETURN(auto sb, OpenSandbox(g, a.sid, a.agent_socket));
+  RETURN_IF_ERROR(sb->RemoveContainer(a.cid));
   PrintJson({{"container_id", a.cid}, {"unshared", true}});
   return 0;
 }

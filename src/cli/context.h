@@ -1,44 +1,26 @@
-// What the sandbox and container subcommands share: opening the state store
-// and the sharer of a sandbox, and unsharing a whole container (used by
-// `container unshare` and `sandbox cleanup --force`).
+// What the sandbox and container subcommands share: the sandbox layer's
+// options from the global options, and opening a sandbox with them.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/commands.h"
 #include "core/types.h"
-#include "persist/store.h"
-#include "share/sharer.h"
+#include "sandbox/sandbox.h"
 
 namespace vmshare::cli {
 
-// <root>/sbs: Kata's persist layout below vmshare's root.
-std::string StateRoot(const std::string& root);
-inline std::string StateRoot(const GlobalOptions& g) { return StateRoot(g.root); }
+// The sandbox options every command derives from the global options: root,
+// kubelet root, the sandbox id, and (with --agent) the agent's socket.
+sandbox::SandboxOptions SandboxOptionsFor(const GlobalOptions& g, const std::string& sid,
+                                          const std::string& agent_socket = "");
 
-// The sharer settings every command derives from the global options and the
-// sandbox's persisted state (no hooks, no agent).
-share::SharerConfig BaseSharerConfig(const GlobalOptions& g, const std::string& sid, const SandboxState& state);
-
-// The sharer for sandbox `sid` as its persisted state describes it. With a
-// store, every share is recorded in the container's persisted state before it
-// is mounted (DESIGN: intent before action), so a crash mid-share leaves a
-// record that `container unshare`, `sandbox cleanup --force` and gc act on.
-// With an agent socket, the sharer reaches the guest agent there (connected
-// on first use): copy mode ("none") and watched volumes need it.
-Result<std::unique_ptr<share::FilesystemSharer>> SharerFor(const GlobalOptions& g, const std::string& sid,
-                                                          const SandboxState& state,
-                                                          persist::StateStore* store = nullptr,
-                                                          const std::string& agent_socket = "");
-
-// Unshares every mount recorded for the container, then its rootfs, then
-// removes its state. Stops at the first failure, after saving what is still
-// shared, so a retry (or gc) can finish the job.
-Status UnshareContainer(share::FilesystemSharer& sharer, persist::StateStore& store, const std::string& sid,
-                        const std::string& cid, ContainerState state);
-
-// Loads the sandbox, mapping kNotFound to a message telling how to make it.
-Result<persist::SandboxRecord> LoadExistingSandbox(persist::StateStore& store, const std::string& sid);
+// Opens sandbox `sid` (sandbox::Sandbox::Open) with SandboxOptionsFor and,
+// when given, the settings `sandbox prepare` wants.
+Result<std::unique_ptr<sandbox::Sandbox>> OpenSandbox(const GlobalOptions& g, const std::string& sid,
+                                                      const std::string& agent_socket = "",
+                                                      std::optional<SandboxState> settings = std::nullopt);
 
 }  // namespace vmshare::cli

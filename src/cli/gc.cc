@@ -1,8 +1,8 @@
 // vmshare gc [SID] [--dry-run]: remove what dead vmshare processes left
-// behind (gc_sandbox.h has the rules), for one sandbox or every sandbox under
+// behind (sandbox/collect.h has the rules), for one sandbox or every sandbox under
 // --root, and print what was (or, with --dry-run, would be) done as JSON.
 #include "cli/commands.h"
-#include "cli/gc_sandbox.h"
+#include "sandbox/collect.h"
 #include "cli/json_out.h"
 #include "core/ids.h"
 
@@ -14,6 +14,9 @@ struct GcArgs {
   bool sid_given = false;  // an explicit "" is an invalid id, not "all"
   bool dry_run = false;
 };
+
+using sandbox::GcAction;
+using sandbox::GcReport;
 
 nlohmann::ordered_json ReportJson(const GcReport& r) {
   nlohmann::ordered_json j;
@@ -42,7 +45,7 @@ Result<int> Gc(const GlobalOptions& g, const GcArgs& a) {
     RETURN_IF_ERROR(ValidateId("sandbox", a.sid));
     ids.push_back(a.sid);
   } else {
-    ASSIGN_OR_RETURN(ids, GcCandidates(env, g.root));
+    ASSIGN_OR_RETURN(ids, sandbox::GcCandidates(env, g.root));
   }
   nlohmann::ordered_json out;
   out["dry_run"] = a.dry_run;
@@ -50,7 +53,7 @@ Result<int> Gc(const GlobalOptions& g, const GcArgs& a) {
   Status first;
   int failed = 0;
   for (const std::string& sid : ids) {
-    GcReport r = CollectSandbox(env, g.root, sid, a.dry_run);
+    GcReport r = sandbox::CollectSandbox(env, g.root, sid, a.dry_run);
     if (!r.status.ok()) {
       ++failed;
       if (first.ok()) first = r.status;

@@ -1,6 +1,6 @@
 // `vmshare run`: the main job. Reads an OCI bundle (or the built-in example),
-// and hands it to vm::RunContainer, which boots a guest, shares the bundle's
-// rootfs and mounts, runs the process and tears everything down. The
+// and hands it to RunInGuest (run_job.h), which boots a guest, shares the
+// bundle's rootfs and mounts, runs the process and tears everything down. The
 // process's output goes to our stdout/stderr; its exit status becomes ours.
 #include <fcntl.h>
 #include <signal.h>
@@ -12,9 +12,8 @@
 
 #include "cli/bundle.h"
 #include "cli/commands.h"
-#include "cli/context.h"
-#include "persist/processes.h"
-#include "vm/runner.h"
+#include "cli/run_job.h"
+#include "sandbox/layout.h"
 
 #ifndef VMSHARE_EXAMPLE_BUNDLE
 #error "VMSHARE_EXAMPLE_BUNDLE must be defined by the build"
@@ -42,7 +41,7 @@ void WriteStream(int stream, std::string_view data) {
   std::fflush(f);
 }
 
-void PrintTimings(const vm::RunTimings& t) {
+void PrintTimings(const RunTimings& t) {
   auto ms = [](int64_t ns) { return static_cast<double>(ns) / 1e6; };
   std::fprintf(stderr,
                "vmshare run timings (ms, accel %s): prepare %.1f image %.1f boot %.1f share %.1f "
@@ -60,70 +59,52 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
   const std::string dir = f.bundle.empty() ? std::string(VMSHARE_EXAMPLE_BUNDLE) : f.bundle;
   ASSIGN_OR_RETURN(Bundle bundle, ReadBundle(env, dir));
 
-  vm::RunRequest r;
-  r.root = f.root.empty() ? g.root : f.root;
-  r.shared_fs = f.shared_fs;
-  r.kubelet_root = g.kubelet_root;
-  r.accel = f.accel;
-  r.guest_dir = f.guest_dir;
-  r.console_log = f.console_log;
-  r.memory_mb = f.memory_mb;
-  r.timeout = std::chrono::seconds(f.timeout_s);
-  r.rootfs = bundle.rootfs;
-  r.rootfs_readonly = bundle.rootfs_readonly;
-  r.args = f.command.empty() ? bundle.process.args : f.command;
-  r.env = bundle.process.env;
-  r.cwd = bundle.process.cwd;
-  r.uid = bundle.process.uid;
-  r.gid = bundle.process.gid;
+  RunJob job;
+  const std::string sid = sandbox::NewRunSandboxId(env);
+  job.sandbox.root = f.root.empty() ? g.root : f.root;
+  job.sandbox.sandbox_id = sid;
+  job.sandbox.kubelet_root = g.kubelet_root;
+  SandboxState settings;
+  settings.state = "running";
+  settings.shared_fs = f.shared_fs;
+  job.sandbox.settings = settings;
+  job.guest.accel = f.accel;
+  job.guest.guest_dir = f.guest_dir;
+  job.guest.console_log = f.console_log;
+  job.guest.memory_mb = f.memory_mb;
+  job.timeout = std::chrono::seconds(f.timeout_s);
+
+  sandbox::ContainerRequest& c = job.container;
+  c.id = sid;
+  c.bundle_path = bundle.dir;
+  c.rootfs.source = bundle.rootfs;
+  c.rootfs.read_only = bundle.rootfs_readonly;
+  // In the bundle's order: the guest makes them in that order.
   for (Mount m : bundle.mounts) {
-    if (IsHostBind(m)) {
-      m.read_only = m.read_only || HasReadOnlyOption(m.options);
-      r.host_mounts.push_back(std::move(m));
-    } else {
-      r.guest_mounts.push_back(std::move(m));
-    }
+    const bool host = IsHostBind(m);
+    if (host) m.read_only = m.read_only || HasReadOnlyOption(m.options);
+    c.mounts.push_back({std::move(m), host});
   }
-  if (r.args.empty())
+  c.spec.args = f.command.empty() ? bundle.process.args : f.command;
+  c.spec.env = bundle.process.env;
+  c.spec.cwd = bundle.process.cwd;
+  c.spec.uid = bundle.process.uid;
+  c.spec.gid = bundle.process.gid;
+  c.spec.root_readonly = bundle.rootfs_readonly;
+  if (c.spec.args.empty())
     return InvalidArgumentError("run: bundle " + dir + " has no process.args and no command was given");
   // Progress is for people: only when stderr is a terminal (or -v).
   const bool chatty = g.verbose || ::isatty(2) == 1;
   if (chatty)
-    r.on_progress = [](std::string_view what) {
+    job.on_progress = [](std::string_view what) {
       std::fprintf(stderr, "vmshare: %.*s\n", static_cast<int>(what.size()), what.data());
     };
-  r.on_output = WriteStream;
-  r.signal_fd = &signals;
+  job.on_output = WriteStream;
+  job.signal_fd = &signals;
 
-  // The run is a sandbox like any other: recorded before anything is made,
-  // locked while this process lives (gc leaves a locked sandbox alone), its
-  // virtiofsd and qemu recorded by pid and start time, so that after a
-  // SIGKILL `vmshare gc` finds and removes everything.
-  persist::StateStore store(env, StateRoot(r.root));
-  r.sandbox_id = vm::NewRunSandboxId(env);
-  const std::string sid = r.sandbox_id;
-  ASSIGN_OR_RETURN(persist::SandboxLock lock, store.Lock(sid, persist::LockMode::kExclusive));
-  SandboxState state;
-  state.state = "running";
-  state.shared_fs = r.shared_fs;
-  RETURN_IF_ERROR(store.SaveSandbox(sid, state));
-  r.on_process = [&store, env, sid](std::string_view role, pid_t pid) {
-    return pid == 0 ? persist::RecordProcessIntent(store, sid, std::string(role))
-                    : persist::RecordProcessStarted(store, env, sid, std::string(role), pid);
-  };
-
-  Result<vm::RunOutcome> outcome = vm::RunContainer(env, r);
-  // The state goes only when the run left nothing behind; otherwise it is
-  // what gc needs.
-  const bool left_tree = env->StatAt(sys::Cwd(), r.root + "/sandboxes/" + sid, AT_SYMLINK_NOFOLLOW).ok() ||
-                         env->StatAt(sys::Cwd(), r.root + "/vm/" + sid, AT_SYMLINK_NOFOLLOW).ok();
-  if (!left_tree) {
-    Status destroyed = store.DestroySandbox(sid);
-    if (!destroyed.ok() && outcome.ok()) return destroyed;
-  }
-  if (!outcome.ok()) return outcome.status();
-  if (f.timings) PrintTimings(outcome->timings);
-  return outcome->exit_code;
+  ASSIGN_OR_RETURN(RunOutcome outcome, RunInGuest(env, job));
+  if (f.timings) PrintTimings(outcome.timings);
+  return outcome.exit_code;
 }
 
 }  // namespace

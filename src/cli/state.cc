@@ -9,10 +9,9 @@ namespace {
 
 Result<int> Show(const GlobalOptions& g, const std::string& sid) {
   RETURN_IF_ERROR(ValidateId("sandbox", sid));
-  persist::StateStore store(sys::Env::Default(), StateRoot(g));
-  ASSIGN_OR_RETURN(auto rec, LoadExistingSandbox(store, sid));
-  ASSIGN_OR_RETURN(auto lock, store.Lock(sid, persist::LockMode::kShared));
-  ASSIGN_OR_RETURN(rec, store.LoadSandbox(sid));
+  ASSIGN_OR_RETURN(auto sb, OpenSandbox(g, sid));
+  RETURN_IF_ERROR(sb->RequireRecorded());
+  ASSIGN_OR_RETURN(persist::SandboxRecord rec, sb->Load());
   // Shown in Kata's field names, as persist.json holds them.
   persist::Json containers = persist::Json::object();
   for (const auto& [cid, state] : rec.containers) containers[cid] = persist::ContainerToJson(state, nullptr);

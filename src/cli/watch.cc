@@ -18,7 +18,6 @@
 #include "agent/client.h"
 #include "cli/context.h"
 #include "core/ids.h"
-#include "share/sharer.h"
 
 namespace vmshare::cli {
 namespace {
@@ -31,34 +30,23 @@ struct WatchFlags {
 Result<int> Watch(const GlobalOptions& g, const WatchFlags& f) {
   RETURN_IF_ERROR(ValidateId("sandbox", f.sid));
   sys::Env* env = sys::Env::Default();
-  persist::StateStore store(env, StateRoot(g));
-  ASSIGN_OR_RETURN(persist::SandboxRecord rec, LoadExistingSandbox(store, f.sid));
-  ASSIGN_OR_RETURN(sys::Fd signals, env->SignalFd({SIGINT, SIGTERM}));
-  auto client = agent::AgentClient::Connect(env, f.agent_socket);
-  if (!client.ok()) return client.status().WithContext("watch sandbox " + Quote(f.sid) + ": connect to the agent");
-  std::unique_ptr<agent::AgentClient> agent = std::move(client).value();
-
-  share::SharerConfig config = BaseSharerConfig(g, f.sid, rec.sandbox);
-  config.env = env;
-  config.agent = [&agent] { return agent.get(); };
-  const std::string sid = f.sid;
-  config.containers = [&store, sid]() -> Result<std::vector<Container>> {
-    ASSIGN_OR_RETURN(auto lock, store.Lock(sid, persist::LockMode::kShared));
-    ASSIGN_OR_RETURN(persist::SandboxRecord now, store.LoadSandbox(sid));
-    std::vector<Container> out;
-    for (auto& [cid, state] : now.containers) out.push_back(Container{cid, std::move(state)});
-    return out;
-  };
+  sandbox::SandboxOptions o = SandboxOptionsFor(g, f.sid);
   const bool verbose = g.verbose;
-  config.watch_report = [verbose](const std::string& volume, const Status& s) {
+  o.watch_report = [verbose](const std::string& volume, const Status& s) {
     if (!s.ok()) {
       std::fprintf(stderr, "vmshare: watch: %s\n", s.ToString().c_str());
     } else if (verbose) {
       std::fprintf(stderr, "vmshare: watch: %s is up to date in the guest\n", volume.c_str());
     }
   };
-  ASSIGN_OR_RETURN(auto sharer, share::NewSharer(rec.sandbox.shared_fs, std::move(config)));
-  RETURN_IF_ERROR(sharer->StartFileEventWatcher());
+  ASSIGN_OR_RETURN(auto sb, sandbox::Sandbox::Open(std::move(o)));
+  RETURN_IF_ERROR(sb->RequireRecorded());
+  ASSIGN_OR_RETURN(sys::Fd signals, env->SignalFd({SIGINT, SIGTERM}));
+  auto client = agent::AgentClient::Connect(env, f.agent_socket);
+  if (!client.ok()) return client.status().WithContext("watch sandbox " + Quote(f.sid) + ": connect to the agent");
+  std::unique_ptr<agent::AgentClient> agent = std::move(client).value();
+  sb->SetAgent(agent.get());
+  RETURN_IF_ERROR(sb->StartWatcher());
   if (verbose) std::fprintf(stderr, "vmshare: watching sandbox %s\n", f.sid.c_str());
   for (;;) {
     ASSIGN_OR_RETURN(short ready, env->PollOne(signals, POLLIN, std::chrono::milliseconds(-1)));
@@ -66,7 +54,8 @@ Result<int> Watch(const GlobalOptions& g, const WatchFlags& f) {
     ASSIGN_OR_RETURN(int sig, env->ReadSignal(signals));
     if (sig != 0) break;
   }
-  sharer->StopFileEventWatcher();
+  sb->StopWatcher();
+  sb->SetAgent(nullptr);
   return 0;
 }
 

@@ -112,6 +112,8 @@ struct SandboxState {
   std::string sandbox_container;    // SandboxContainer
   std::string shared_fs = "virtio-fs";  // vmshare: "virtio-fs" or "none"
   std::vector<std::string> bind_mounts;  // vmshare: sandbox bind mount sources
+  std::string share_base;                // vmshare: "" or Kata's share-tree base
+  std::string rootfs_name = "rootfs";    // vmshare: Kata's rootfsSuffix
   std::vector<RecordedProcess> processes;  // vmshare: see RecordedProcess
   bool operator==(const SandboxState&) const = default;
 };

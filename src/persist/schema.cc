@@ -303,6 +303,8 @@ Result<SandboxState> SandboxFromJson(const Json& doc, const std::string& path) {
     const std::string at = std::string(kVmshareKey) + ".";
     r.String(*vm, "SharedFs", at, &s.shared_fs);
     r.Strings(*vm, "BindMounts", at, &s.bind_mounts);
+    r.String(*vm, "ShareBase", at, &s.share_base);
+    r.String(*vm, "RootfsName", at, &s.rootfs_name);
     r.Array(*vm, "Processes", at, [&](const Json& p, const std::string& pat) {
       RecordedProcess& rp = s.processes.emplace_back();
       r.String(p, "Role", pat, &rp.role);
@@ -323,6 +325,11 @@ Json SandboxToJson(const SandboxState& s, const Json* base) {
   Json vm = BaseObject(base, kVmshareKey);
   vm["SharedFs"] = s.shared_fs;
   vm["BindMounts"] = StringsOrNull(s.bind_mounts);
+  // Written only when not the default, so default documents keep their shape.
+  vm.erase("ShareBase");
+  vm.erase("RootfsName");
+  if (!s.share_base.empty()) vm["ShareBase"] = s.share_base;
+  if (s.rootfs_name != "rootfs") vm["RootfsName"] = s.rootfs_name;
   if (s.processes.empty()) {
     vm.erase("Processes");
   } else {

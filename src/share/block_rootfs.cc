@@ -8,7 +8,7 @@
 namespace vmshare::share {
 
 Result<SharedFile> BlockRootfsShare(const Container& container, const std::string& block_driver,
-                                    const std::string& guest_shared_dir) {
+                                    const std::string& guest_shared_dir, const std::string& rootfs_name) {
   const Mount& rootfs = container.state.rootfs;
   if (rootfs.type.empty())
     return InvalidArgumentError("share rootfs of container " + Quote(container.id) + ": block device " +
@@ -25,7 +25,7 @@ Result<SharedFile> BlockRootfsShare(const Container& container, const std::strin
   // Every clone of an xfs image carries the same UUID; without nouuid the
   // guest refuses to mount a second container's copy.
   if (rootfs.type == "xfs" && !has(storage.options, "nouuid")) storage.options.push_back("nouuid");
-  const std::string guest = GuestPath(guest_shared_dir, container.id + "/" + kRootfsDir);
+  const std::string guest = GuestPath(guest_shared_dir, container.id + "/" + rootfs_name);
   storage.mount_point = guest;
   SharedFile shared;
   shared.container_storages.push_back(std::move(storage));

@@ -160,12 +160,12 @@ Result<SharedFile> CopySharer::ShareRootFilesystem(Container& container) {
   RETURN_IF_ERROR(ValidateId("container", container.id));
   Mount& rootfs = container.state.rootfs;
   if (!rootfs.block_device_id.empty())
-    return BlockRootfsShare(container, config_.block_driver, config_.guest_shared_dir);
+    return BlockRootfsShare(container, config_.block_driver, config_.guest_shared_dir, config_.rootfs_name);
   const std::string context = "share rootfs " + Quote(rootfs.source) + " of container " + Quote(container.id);
   ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(env_, "rootfs", rootfs.source));
   if (!src.info.is_dir()) return InvalidArgumentError(context + ": not a directory");
   ASSIGN_OR_RETURN(agent::AgentClient * agent, Agent(context));
-  const std::string guest = GuestPath(config_.guest_shared_dir, container.id + "/" + kRootfsDir);
+  const std::string guest = GuestPath(config_.guest_shared_dir, container.id + "/" + config_.rootfs_name);
   RETURN_IF_ERROR(CopyIn(agent, container, rootfs, src.fd, guest, context));
   SharedFile shared;
   shared.guest_path = guest;

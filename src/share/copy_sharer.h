@@ -35,7 +35,7 @@
 
 namespace vmshare::share {
 
-class CopySharer final : public FilesystemSharer {
+class CopySharer final : public ShareStrategy {
  public:
   // REQUIRES: config validated (NewSharer does it).
   explicit CopySharer(SharerConfig config);
@@ -46,8 +46,10 @@ class CopySharer final : public FilesystemSharer {
   Status UnshareFile(Container& container, Mount& mount) override;
   Result<SharedFile> ShareRootFilesystem(Container& container) override;
   Status UnshareRootFilesystem(Container& container) override;
-  Status StartFileEventWatcher() override { return Status::Ok(); }
-  void StopFileEventWatcher() override {}
+  // Nothing: the guest's shared directory is its own (the agent makes it).
+  std::vector<Storage> SandboxStorages() const override { return {}; }
+  // Nothing to export: no shared-filesystem device.
+  std::string HostExportDir() const override { return ""; }
 
  private:
   struct SharedDir {

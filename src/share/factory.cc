@@ -15,6 +15,12 @@ Status ValidateConfig(const SharerConfig& config) {
   RETURN_IF_ERROR(ValidateId("sandbox", config.sandbox_id));
   if (config.root.empty() || config.root[0] != '/')
     return InvalidArgumentError("vmshare root " + Quote(config.root) + ": must be an absolute path");
+  if (!config.share_base.empty() && config.share_base[0] != '/')
+    return InvalidArgumentError("share base " + Quote(config.share_base) + ": must be an absolute path");
+  if (config.rootfs_name.empty() || config.rootfs_name == "." || config.rootfs_name == ".." ||
+      config.rootfs_name.find('/') != std::string::npos || config.rootfs_name.size() > 255)
+    return InvalidArgumentError("rootfs name " + Quote(config.rootfs_name) +
+                                ": must be one path component (not \".\" or \"..\")");
   if (config.guest_shared_dir.empty() || config.guest_shared_dir[0] != '/')
     return InvalidArgumentError("guest shared directory " + Quote(config.guest_shared_dir) +
                                 ": must be an absolute path");

@@ -18,7 +18,7 @@
 namespace vmshare::share {
 
 Result<SharedFile> VirtioFsSharer::ShareBlockRootfs(const Container& container) const {
-  return BlockRootfsShare(container, config_.block_driver, config_.guest_shared_dir);
+  return BlockRootfsShare(container, config_.block_driver, config_.guest_shared_dir, config_.rootfs_name);
 }
 
 Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
@@ -31,7 +31,7 @@ Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
     return FailedPreconditionError(context + ": already shared at " + Quote(rootfs.host_path));
   RETURN_IF_ERROR(RequirePrepared());
   const std::string container_dir = paths_.mounts + "/" + container.id;
-  const std::string target = container_dir + "/" + kRootfsDir;
+  const std::string target = container_dir + "/" + config_.rootfs_name;
   Status made = env_->MkdirAt(sys::Cwd(), container_dir, 0755);
   if (!made.ok() && made.code() != Code::kAlreadyExists) return made.WithContext(context);
   // mounts/<cid> could be another container's volume share that happens to
@@ -49,7 +49,7 @@ Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
     rootfs.host_path = target;
     return config_.before_mount(container, rootfs);
   };
-  Status s = Attach("rootfs", rootfs.source, container_dir, kRootfsDir, read_only, /*recursive=*/false, before);
+  Status s = Attach("rootfs", rootfs.source, container_dir, config_.rootfs_name, read_only, /*recursive=*/false, before);
   if (!s.ok()) {
     rootfs.host_path = old_host_path;
     env_->UnlinkAt(sys::Cwd(), container_dir, AT_REMOVEDIR).IgnoreError();
@@ -58,7 +58,7 @@ Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
   rootfs.host_path = target;
   rootfs.mounted = true;
   SharedFile shared;
-  shared.guest_path = GuestPath(config_.guest_shared_dir, container.id + "/" + kRootfsDir);
+  shared.guest_path = GuestPath(config_.guest_shared_dir, container.id + "/" + config_.rootfs_name);
   return shared;
 }
 
@@ -75,7 +75,7 @@ Status VirtioFsSharer::UnshareRootFilesystem(Container& container) {
   if (foreign)
     return FailedPreconditionError(context + ": " + Quote(container_dir) +
                                    " is a mount point, not this container's directory");
-  RETURN_IF_ERROR(DetachAndRemove(container_dir + "/" + kRootfsDir).WithContext(context));
+  RETURN_IF_ERROR(DetachAndRemove(container_dir + "/" + config_.rootfs_name).WithContext(context));
   Status s = env_->UnlinkAt(sys::Cwd(), container_dir, AT_REMOVEDIR);
   if (!s.ok() && s.code() != Code::kNotFound) return s.WithContext(context);
   rootfs.mounted = false;

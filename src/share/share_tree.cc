@@ -131,12 +131,13 @@ Status RemoveBelow(sys::Env* env, const std::string& path, const sys::FileInfo& 
 
 }  // namespace
 
-ShareTreePaths ShareTreePaths::For(const std::string& root, const std::string& sandbox_id) {
-  std::string r = root;
+ShareTreePaths ShareTreePaths::For(const std::string& root, const std::string& sandbox_id,
+                                   const std::string& share_base) {
+  std::string r = share_base.empty() ? root : share_base;
   while (r.size() > 1 && r.back() == '/') r.pop_back();
   if (r == "/") r.clear();
   ShareTreePaths p;
-  p.sandboxes = r + "/sandboxes";
+  p.sandboxes = share_base.empty() ? r + "/sandboxes" : r;
   p.sandbox = p.sandboxes + "/" + sandbox_id;
   p.mounts = p.sandbox + "/mounts";
   p.shared = p.sandbox + "/shared";

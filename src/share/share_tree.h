@@ -30,8 +30,11 @@ struct ShareTreePaths {
   std::string shared;
   std::string private_dir;
 
-  // REQUIRES: root absolute, sandbox_id validated.
-  static ShareTreePaths For(const std::string& root, const std::string& sandbox_id);
+  // <root>/sandboxes/<sid>, or <share_base>/<sid> when share_base is not
+  // empty (Kata's layout). The one place that spells the tree's location.
+  // REQUIRES: root (and share_base, if set) absolute, sandbox_id validated.
+  static ShareTreePaths For(const std::string& root, const std::string& sandbox_id,
+                            const std::string& share_base = "");
 };
 
 // mkdir -p of an absolute path; every existing component must be a

@@ -32,12 +32,20 @@ struct SharerConfig {
   // The OS. Not owned; must outlive the sharer. nullptr means Env::Default().
   sys::Env* env = nullptr;
   // Host root of vmshare. The sandbox's share tree is
-  // <root>/sandboxes/<sandbox_id>/{mounts,shared,private}.
+  // <root>/sandboxes/<sandbox_id>/{mounts,shared,private} unless share_base
+  // is set.
   std::string root = "/run/vmshare";
+  // Kata compatibility (its kataHostSharedDir()): when non-empty, an
+  // absolute directory, and the share tree is
+  // <share_base>/<sandbox_id>/{mounts,shared,private} instead.
+  std::string share_base;
+  // The name of a container's rootfs directory in the share, host and guest
+  // (<cid>/<rootfs_name>): Kata's rootfsSuffix. One path component.
+  std::string rootfs_name = "rootfs";
   // Validated (core/ids.h) before anything touches the filesystem.
   std::string sandbox_id;
-  // Host directories shared read-only with every container of the sandbox
-  // (Kata's sandbox_bind_mounts). Each appears at
+  // Host directories or regular files shared read-only with every container
+  // of the sandbox (Kata's sandbox_bind_mounts). Each appears at
   // mounts/sandbox-mounts/<basename> on the host and
   // <guest_shared_dir>/sandbox-mounts/<basename> in the guest; two entries
   // with the same basename are refused.
@@ -77,9 +85,13 @@ struct SharerConfig {
   std::function<void(const std::string& volume, const Status& status)> watch_report;
 };
 
-class FilesystemSharer {
+// The six share methods and what the guest needs of the share itself: what
+// every sharing strategy implements (virtio_fs_sharer.h, copy_sharer.h).
+// Volume watching is not a strategy's business: WatchingSharer (the
+// FilesystemSharer NewSharer returns) adds it in front of any strategy.
+class ShareStrategy {
  public:
-  virtual ~FilesystemSharer() = default;
+  virtual ~ShareStrategy() = default;
 
   // Sets the host side up so that container files can be shared: the
   // sandbox's share tree and its sandbox bind mounts. Called before any
@@ -111,7 +123,10 @@ class FilesystemSharer {
   // and clears mount.mounted. A mount that is no longer mounted (or whose
   // mountpoint is gone) is not an error. A host_path outside this
   // container's part of the share tree is refused (kInvalidArgument) and
-  // nothing is unmounted.
+  // nothing is unmounted. A deliberate difference from Kata, whose
+  // UnshareFile unmounts whatever HostPath names: a host path is state a
+  // crash or a bug can corrupt, and unmounting outside the sandbox's own
+  // tree could take down a mount the host needs.
   virtual Status UnshareFile(Container& container, Mount& mount) = 0;
 
   // Shares container.state.rootfs with the guest. The returned SharedFile's
@@ -124,6 +139,22 @@ class FilesystemSharer {
   // container's rootfs share is mounted or on disk. Idempotent.
   virtual Status UnshareRootFilesystem(Container& container) = 0;
 
+  // The guest-side storages of the share itself, which the agent mounts
+  // once per sandbox (CreateSandbox) before any container: virtio-fs gives
+  // its export (driver "virtio-fs", source kShareTag, fstype "virtiofs",
+  // mount point guest_shared_dir); a strategy that copies gives none.
+  virtual std::vector<Storage> SandboxStorages() const = 0;
+
+  // The host directory a shared-filesystem device (virtiofsd) exports for
+  // this sandbox (virtio-fs: the share tree's shared/); "" when the strategy
+  // needs no such device (copy mode: QEMU runs without one).
+  virtual std::string HostExportDir() const = 0;
+};
+
+// Kata's FilesystemSharer (seeds/fs_share.go): the six share methods plus
+// the two of the volume watcher; the public boundary (NewSharer, the C ABI).
+class FilesystemSharer : public ShareStrategy {
+ public:
   // Starts watching volumes whose content the guest must see change
   // (configmaps, secrets, projected and downward-API volumes) and pushing
   // the changes into the guest, in both modes (watcher_sharer.h, watcher.h):

@@ -30,7 +30,7 @@ Status RemoveEntry(sys::Env* env, const std::string& path) {
 VirtioFsSharer::VirtioFsSharer(SharerConfig config)
     : config_(std::move(config)),
       env_(config_.env ? config_.env : sys::Env::Default()),
-      paths_(ShareTreePaths::For(config_.root, config_.sandbox_id)) {}
+      paths_(ShareTreePaths::For(config_.root, config_.sandbox_id, config_.share_base)) {}
 
 Status VirtioFsSharer::CheckContainerId(const Container& container) const {
   RETURN_IF_ERROR(ValidateId("sandbox", config_.sandbox_id));
@@ -95,8 +95,9 @@ Status VirtioFsSharer::Prepare() {
       return InvalidArgumentError("sandbox bind mount " + Quote(src) + ": base name " + Quote(base) +
                                   " used twice");
     ASSIGN_OR_RETURN(OpenedSource opened, OpenSourceNoFollow(env_, "sandbox bind mount", src));
-    if (!opened.info.is_dir())
-      return InvalidArgumentError("sandbox bind mount " + Quote(src) + ": not a directory");
+    // Directories and regular files, as Kata takes them.
+    if (!opened.info.is_dir() && !opened.info.is_reg())
+      return InvalidArgumentError("sandbox bind mount " + Quote(src) + ": not a directory or regular file");
   }
   RETURN_IF_ERROR(BuildShareTree(env_, paths_).WithContext("prepare sandbox " + Quote(config_.sandbox_id)));
   return ShareSandboxMounts();
@@ -181,8 +182,11 @@ Status VirtioFsSharer::UnshareFile(Container& container, Mount& mount) {
   return Status::Ok();
 }
 
-Status VirtioFsSharer::StartFileEventWatcher() { return Status::Ok(); }
-
-void VirtioFsSharer::StopFileEventWatcher() {}
+std::vector<Storage> VirtioFsSharer::SandboxStorages() const {
+  return {Storage{.driver = "virtio-fs",
+                  .source = kShareTag,
+                  .fstype = "virtiofs",
+                  .mount_point = config_.guest_shared_dir}};
+}
 
 }  // namespace vmshare::share

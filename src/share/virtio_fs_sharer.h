@@ -27,7 +27,7 @@
 
 namespace vmshare::share {
 
-class VirtioFsSharer final : public FilesystemSharer {
+class VirtioFsSharer final : public ShareStrategy {
  public:
   // REQUIRES: config validated (NewSharer does it). config.env nullptr
   // means Env::Default().
@@ -39,10 +39,10 @@ class VirtioFsSharer final : public FilesystemSharer {
   Status UnshareFile(Container& container, Mount& mount) override;
   Result<SharedFile> ShareRootFilesystem(Container& container) override;
   Status UnshareRootFilesystem(Container& container) override;
-  // Issue #5 brings volume watching. virtio-fs already shows host-side
-  // changes to the guest, so for now nothing is watched and this returns OK.
-  Status StartFileEventWatcher() override;
-  void StopFileEventWatcher() override;
+  // The virtio-fs Storage of the export (tag kShareTag).
+  std::vector<Storage> SandboxStorages() const override;
+  // paths().shared.
+  std::string HostExportDir() const override { return paths_.shared; }
 
   const ShareTreePaths& paths() const { return paths_; }
 

@@ -10,7 +10,7 @@
 
 namespace vmshare::share {
 
-WatchingSharer::WatchingSharer(SharerConfig config, std::unique_ptr<FilesystemSharer> inner,
+WatchingSharer::WatchingSharer(SharerConfig config, std::unique_ptr<ShareStrategy> inner,
                                std::string host_watchable_dir)
     : config_(std::move(config)),
       env_(config_.env ? config_.env : sys::Env::Default()),
@@ -104,7 +104,6 @@ Status WatchingSharer::UnshareRootFilesystem(Container& container) {
 }
 
 Status WatchingSharer::StartFileEventWatcher() {
-  RETURN_IF_ERROR(inner_->StartFileEventWatcher());
   if (config_.containers) {
     auto loaded = config_.containers();
     if (!loaded.ok()) return loaded.status().WithContext("start volume watcher");
@@ -122,7 +121,6 @@ Status WatchingSharer::StartFileEventWatcher() {
 
 void WatchingSharer::StopFileEventWatcher() {
   watcher_.Stop();
-  inner_->StopFileEventWatcher();
 }
 
 }  // namespace vmshare::share

@@ -41,7 +41,7 @@ class WatchingSharer final : public FilesystemSharer {
   // host_watchable_dir: the directory made on the host for the guest's
   // tmpfs to cover (virtio-fs:
   // <mounts>/watchable), "" for none. REQUIRES: config validated.
-  WatchingSharer(SharerConfig config, std::unique_ptr<FilesystemSharer> inner,
+  WatchingSharer(SharerConfig config, std::unique_ptr<ShareStrategy> inner,
                  std::string host_watchable_dir);
   ~WatchingSharer() override;
 
@@ -53,8 +53,10 @@ class WatchingSharer final : public FilesystemSharer {
   Status UnshareRootFilesystem(Container& container) override;
   Status StartFileEventWatcher() override;
   void StopFileEventWatcher() override;
+  std::vector<Storage> SandboxStorages() const override { return inner_->SandboxStorages(); }
+  std::string HostExportDir() const override { return inner_->HostExportDir(); }
 
-  FilesystemSharer* inner() { return inner_.get(); }
+  ShareStrategy* inner() { return inner_.get(); }
 
  private:
   // The guest copy root a mount's host_path names, if it is one of ours.
@@ -63,7 +65,7 @@ class WatchingSharer final : public FilesystemSharer {
 
   SharerConfig config_;
   sys::Env* env_;
-  std::unique_ptr<FilesystemSharer> inner_;
+  std::unique_ptr<ShareStrategy> inner_;
   std::string host_watchable_dir_;
   std::string guest_watchable_;  // <guest-shared>/watchable
   KubeVolumeMatcher matcher_;

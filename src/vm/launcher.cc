@@ -28,7 +28,8 @@ Status Launcher::Start() {
   Status s = env_->MkdirAt(sys::Cwd(), config_.run_dir, 0700);
   if (!s.ok()) return s.WithContext("start guest");
   run_dir_made_ = true;
-  s = StartVirtiofsd();
+  // Nothing to export (copy mode): no virtiofsd, and QEMU has no device for it.
+  if (!config_.shared_dir.empty()) s = StartVirtiofsd();
   if (s.ok()) s = StartQemu();
   if (!s.ok()) {
     Kill();
@@ -81,7 +82,7 @@ Status Launcher::StartQemu() {
   qc.kernel = config_.image.kernel;
   qc.initrd = config_.image.initrd;
   qc.extra_append = config_.extra_append;
-  qc.virtiofs_socket = virtiofsd_socket();
+  if (!config_.shared_dir.empty()) qc.virtiofs_socket = virtiofsd_socket();
   qc.agent_socket = agent_socket_;
   qc.console_log = console_log_;
   sys::ChildOptions o;

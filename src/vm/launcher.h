@@ -34,7 +34,9 @@ namespace vmshare::vm {
 struct LaunchConfig {
   // Created by Start (must not exist, its parent must), removed by Stop/Kill.
   std::string run_dir;
-  std::string shared_dir;  // exported by virtiofsd
+  // Exported by virtiofsd. Empty: the guest has no shared filesystem (copy
+  // mode), so neither virtiofsd nor QEMU's vhost-user-fs device is started.
+  std::string shared_dir;
   GuestImage image;
   std::string accel = "tcg";  // resolved: "kvm" or "tcg"
   int memory_mb = 512;

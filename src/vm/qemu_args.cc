@@ -35,13 +35,16 @@ std::vector<std::string> BuildQemuArgs(const QemuConfig& c) {
       "-kernel", c.kernel,
       "-initrd", c.initrd,
       "-append", KernelCommandLine(c),
-      "-chardev", "socket,id=virtiofs,path=" + c.virtiofs_socket,
-      "-device", "vhost-user-fs-pci,chardev=virtiofs,tag=" + c.fs_tag,
       "-device", "virtio-serial-pci,id=serial0",
       "-chardev", "socket,id=agent,path=" + c.agent_socket + ",server=on,wait=off",
       "-device", "virtserialport,bus=serial0.0,chardev=agent,name=" + c.agent_port_name,
   };
   // clang-format on
+  // No shared filesystem (copy mode): no virtiofsd to talk to.
+  if (!c.virtiofs_socket.empty()) {
+    a.insert(a.end(), {"-chardev", "socket,id=virtiofs,path=" + c.virtiofs_socket, "-device",
+                       "vhost-user-fs-pci,chardev=virtiofs,tag=" + c.fs_tag});
+  }
   return a;
 }
 

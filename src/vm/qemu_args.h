@@ -17,7 +17,7 @@ struct QemuConfig {
   std::string kernel;
   std::string initrd;
   std::string extra_append;     // appended to the kernel command line
-  std::string virtiofs_socket;  // virtiofsd's vhost-user socket
+  std::string virtiofs_socket;  // virtiofsd's vhost-user socket; empty: no shared fs device
   std::string fs_tag = "kataShared";
   std::string agent_socket;  // host end of the agent virtio-serial port
   std::string agent_port_name = "agent.channel.0";

@@ -105,6 +105,24 @@ TEST_F(PrepareCleanupTest, SandboxBindMountsAreReadOnlyAndIdempotent) {
   EXPECT_EQ(TryWrite(Shared() + "/sandbox-mounts/sbm2/f"), EROFS);
 }
 
+// Kata takes regular files as sandbox bind mounts too: a file appears as a
+// read-only file under sandbox-mounts/.
+TEST_F(PrepareCleanupTest, RegularFileSandboxBindMount) {
+  const std::string file = src_ + "/resolv.conf";
+  WriteFile(file, "nameserver 10.0.0.1\n");
+  auto c = Config();
+  c.sandbox_bind_mounts = {file, MakeVolume("dir1", "d")};
+  sharer_ = MakeSharer(c);
+  ASSERT_OK(sharer_->Prepare());
+  EXPECT_EQ(ReadFile(Shared() + "/sandbox-mounts/resolv.conf"), "nameserver 10.0.0.1\n");
+  EXPECT_EQ(ReadFile(Shared() + "/sandbox-mounts/dir1/f"), "d");
+  EXPECT_EQ(TryWrite(Mounts() + "/sandbox-mounts/resolv.conf"), EROFS);
+  ASSERT_OK(sharer_->Prepare());  // idempotent with a file too
+  ASSERT_OK(sharer_->Cleanup());
+  EXPECT_FALSE(Exists(SandboxDir()));
+  EXPECT_EQ(ReadFile(file), "nameserver 10.0.0.1\n");
+}
+
 TEST_F(PrepareCleanupTest, BadSandboxBindMountsChangeNothing) {
   struct Case {
     const char* name;
@@ -113,13 +131,13 @@ TEST_F(PrepareCleanupTest, BadSandboxBindMountsChangeNothing) {
   };
   const std::string a = MakeVolume("a");
   const std::string dup = MakeVolume("x/a");
-  const std::string file = src_ + "/plain";
-  WriteFile(file, "x");
+  const std::string fifo = src_ + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const Case cases[] = {
       {"missing", {src_ + "/nope"}, Code::kNotFound},
       {"relative", {"rel/dir"}, Code::kInvalidArgument},
       {"duplicate base name", {a, dup}, Code::kInvalidArgument},
-      {"not a directory", {file}, Code::kInvalidArgument},
+      {"neither a directory nor a regular file", {fifo}, Code::kInvalidArgument},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(k.name);

@@ -108,6 +108,20 @@ TEST(QemuArgsTest, AccelAndNamesFollowConfig) {
             devices.end());
 }
 
+// Copy mode (shared_fs none): no vhost-user-fs device and no chardev for a
+// virtiofsd that is not started; the agent port stays.
+TEST(QemuArgsTest, NoSharedFilesystemDevice) {
+  QemuConfig c = Config();
+  c.virtiofs_socket.clear();
+  const std::vector<std::string> argv = BuildQemuArgs(c);
+  for (const std::string& d : ValuesOf(argv, "-device")) EXPECT_EQ(d.find("vhost-user-fs"), std::string::npos) << d;
+  for (const std::string& ch : ValuesOf(argv, "-chardev")) EXPECT_EQ(ch.find("virtiofs"), std::string::npos) << ch;
+  std::vector<std::string> devices = ValuesOf(argv, "-device");
+  EXPECT_NE(std::find(devices.begin(), devices.end(),
+                      "virtserialport,bus=serial0.0,chardev=agent,name=agent.channel.0"),
+            devices.end());
+}
+
 TEST(VirtiofsdArgsTest, OptionValuePairs) {
   VirtiofsdConfig c;
   c.socket_path = "/run/x/virtiofsd.sock";

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "support/test_util.h"
 #include "sys/env.h"
 #include "testing_vm.h"
@@ -83,9 +85,10 @@ class RunE2eTest : public ::testing::Test {
     }
   }
 
-  sys::Child Start(const std::vector<std::string>& command) {
+  sys::Child Start(const std::vector<std::string>& command, const std::vector<std::string>& flags = {}) {
     sys::ChildOptions o;
     o.argv = {VMSHARE_BIN, "run", "--root", root_, "--bundle", bundle_, "--accel", "tcg"};
+    o.argv.insert(o.argv.end(), flags.begin(), flags.end());
     if (!command.empty()) {
       o.argv.push_back("--");
       o.argv.insert(o.argv.end(), command.begin(), command.end());
@@ -223,6 +226,81 @@ TEST_F(RunE2eTest, SigkillMidRunThenGcLeavesNothing) {
   EXPECT_GT(CountMountsUnder(root_ + "/"), 0) << "a killed run leaves its mounts to gc";
   gc();
   // TearDown checks that no process, mount or directory is left.
+}
+
+// The one sandbox's state dir under <root>/sbs ("" when there is none).
+std::string OnlySandboxDir(const std::string& root) {
+  std::string found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root + "/sbs", ec)) found = e.path().string();
+  return found;
+}
+
+nlohmann::json ReadJson(const std::string& path) {
+  return nlohmann::json::parse(ReadFile(path), nullptr, /*allow_exceptions=*/false);
+}
+
+// Issue 9 item 6: every mount of a run is in its persisted state (recorded
+// before it was made, by the sandbox layer), so gc after a crash works from
+// the record, not only from the mount table.
+TEST_F(RunE2eTest, RunRecordsItsMountsWhileItLives) {
+  fs::remove(tmp_ / "out");
+  sys::Child c = Start({"/bin/sh", "-c", "echo started; sleep 600"});
+  bool started = false;
+  for (int i = 0; i < 3000 && !started; ++i) {
+    started = ReadFile(tmp_ / "out").find("started") != std::string::npos;
+    if (!started) env_->SleepFor(milliseconds(100));
+  }
+  ASSERT_TRUE(started) << ReadFile(tmp_ / "err");
+  const std::string dir = OnlySandboxDir(root_);
+  ASSERT_FALSE(dir.empty());
+  const std::string sid = fs::path(dir).filename();
+  nlohmann::json sandbox = ReadJson(dir + "/persist.json");
+  nlohmann::json container = ReadJson(dir + "/" + sid + "/persist.json");
+  ASSERT_TRUE(container.is_object()) << "no container record for " << sid;
+  EXPECT_EQ(container["Rootfs"]["Mounted"], true) << container.dump();
+  ASSERT_TRUE(container["Mounts"].is_array()) << container.dump();
+  ASSERT_GT(container["Mounts"].size(), 0u) << "the example bundle has a host bind mount";
+  for (const auto& m : container["Mounts"]) {
+    EXPECT_EQ(m["Mounted"], true) << m.dump();
+    const std::string host_path = m.value("HostPath", "");
+    EXPECT_EQ(host_path.rfind(root_ + "/sandboxes/" + sid + "/mounts/", 0), 0u) << m.dump();
+    EXPECT_EQ(CountMountsUnder(host_path), 1) << host_path;
+  }
+  std::vector<std::string> roles;
+  for (const auto& p : sandbox["Vmshare"]["Processes"]) roles.push_back(p.value("Role", ""));
+  EXPECT_EQ(roles, (std::vector<std::string>{"virtiofsd", "qemu"})) << sandbox.dump();
+  ASSERT_OK(env_->Kill(c, SIGTERM));
+  ASSERT_OK(env_->Wait(c, milliseconds(60000)));
+}
+
+// Issue 9 item 12: copy mode launches QEMU without the vhost-user-fs device
+// and without virtiofsd.
+TEST_F(RunE2eTest, SharedFsNoneStartsNoVirtiofsd) {
+  fs::remove(tmp_ / "out");
+  sys::Child c = Start({"/bin/sh", "-c", "echo started; sleep 600"},
+                       {"--shared-fs", "none"});
+  bool started = false;
+  for (int i = 0; i < 3000 && !started; ++i) {
+    started = ReadFile(tmp_ / "out").find("started") != std::string::npos;
+    if (!started) env_->SleepFor(milliseconds(100));
+  }
+  ASSERT_TRUE(started) << ReadFile(tmp_ / "err");
+  std::vector<pid_t> procs = ProcessesMentioning(root_ + "/");
+  ASSERT_EQ(procs.size(), 1u) << "only qemu";
+  std::ifstream in("/proc/" + std::to_string(procs[0]) + "/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(cmdline.find("qemu-system"), std::string::npos);
+  EXPECT_EQ(cmdline.find("vhost-user-fs"), std::string::npos);
+  EXPECT_EQ(cmdline.find("virtiofs"), std::string::npos);
+  const std::string dir = OnlySandboxDir(root_);
+  ASSERT_FALSE(dir.empty());
+  nlohmann::json sandbox = ReadJson(dir + "/persist.json");
+  std::vector<std::string> roles;
+  for (const auto& p : sandbox["Vmshare"]["Processes"]) roles.push_back(p.value("Role", ""));
+  EXPECT_EQ(roles, std::vector<std::string>{"qemu"}) << sandbox.dump();
+  ASSERT_OK(env_->Kill(c, SIGTERM));
+  ASSERT_OK(env_->Wait(c, milliseconds(60000)));
 }
 
 TEST_F(RunE2eTest, GuestPanicMidRunFailsTheRunAndLeavesNothing) {

@@ -1,9 +1,11 @@
-// Garbage collection of one sandbox: what `vmshare gc` does after a crash.
+// Collect: garbage collection of one sandbox, what `vmshare gc` (and the
+// shim's `delete`) does after a crash.
 //
-// Everything a sandbox owns on the host is named by its id under --root:
+// Everything a sandbox owns on the host is named by its id (layout.h):
 //   <root>/sbs/<sid>/         persisted state (and the sandbox lock)
 //   <root>/sandboxes/<sid>/   the share tree and every mount vmshare makes
-//   <root>/vm/<sid>/          a `vmshare run`'s sockets and console log
+//                             (<share_base>/<sid>/ when the record says so)
+//   <root>/vm/<sid>/          a guest's sockets and console log
 // plus the host processes recorded in the sandbox state (virtiofsd, qemu).
 // The sandbox record is saved before the tree is built, and each share is
 // recorded before it is mounted, so these are exactly what a dead vmshare
@@ -38,7 +40,7 @@
 #include "core/result.h"
 #include "sys/env.h"
 
-namespace vmshare::cli {
+namespace vmshare::sandbox {
 
 struct GcAction {
   std::string action;  // "kill", "unmount", "remove", "remove-state", "ignore"
@@ -62,9 +64,9 @@ struct GcReport {
 // would do, changing nothing). REQUIRES: sid is a valid id.
 GcReport CollectSandbox(sys::Env* env, const std::string& root, const std::string& sid, bool dry_run);
 
-// Every valid sandbox id that has a state directory, a share tree or a vm
-// directory under `root`, sorted. Entries that are not valid ids are not
+// Every valid sandbox id that has a state directory, a share tree (in the
+// default base) or a vm directory under `root`, sorted. Entries that are not valid ids are not
 // vmshare's and are left out.
 Result<std::vector<std::string>> GcCandidates(sys::Env* env, const std::string& root);
 
-}  // namespace vmshare::cli
+}  // namespace vmshare::sandbox

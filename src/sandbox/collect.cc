@@ -1,5 +1,4 @@
-#include "cli/gc_sandbox.h"
-#include "cli/context.h"
+#include "sandbox/collect.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -13,9 +12,10 @@
 #include "persist/processes.h"
 #include "persist/remove_tree.h"
 #include "persist/store.h"
+#include "sandbox/layout.h"
 #include "sys/mountinfo.h"
 
-namespace vmshare::cli {
+namespace vmshare::sandbox {
 namespace {
 
 using std::chrono::milliseconds;
@@ -36,15 +36,22 @@ bool Under(const std::string& path, const std::string& dir) {
 class Collector {
  public:
   Collector(sys::Env* env, const std::string& root, const std::string& sid, bool dry_run)
-      : env_(env), root_(root), sid_(sid), dry_run_(dry_run), tree_(root + "/sandboxes/" + sid),
-        vm_dir_(root + "/vm/" + sid), store_(env, StateRoot(root)) {
+      : env_(env), root_(root), sid_(sid), dry_run_(dry_run), layout_(SandboxLayout::For(root, sid)),
+        store_(env, layout_.state_root) {
     report_.sandbox_id = sid;
   }
 
   GcReport Run() {
     const bool have_state = Exists(env_, store_.SandboxDir(sid_));
-    const bool have_tree = Exists(env_, tree_);
-    const bool have_vm = Exists(env_, vm_dir_);
+    // A sandbox in Kata's layout records where its share tree is; the base
+    // never changes while the sandbox exists, so an unlocked read is enough.
+    if (have_state) {
+      auto peek = store_.LoadSandbox(sid_);
+      if (peek.ok() && !peek->sandbox.share_base.empty())
+        layout_ = SandboxLayout::For(root_, sid_, peek->sandbox.share_base);
+    }
+    const bool have_tree = Exists(env_, layout_.tree.sandbox);
+    const bool have_vm = Exists(env_, layout_.run_dir);
     if (!have_state && !have_tree && !have_vm) {
       report_.state = "missing";
       return std::move(report_);
@@ -83,8 +90,8 @@ class Collector {
     }
     if (have_tree) Unmount();
     if (!report_.status.ok()) return std::move(report_);  // a directory may still hold a mount
-    RemoveDir(root_ + "/sandboxes", tree_);
-    RemoveDir(root_ + "/vm", vm_dir_);
+    RemoveDir(layout_.tree.sandboxes, layout_.tree.sandbox);
+    RemoveDir(layout_.vm_root, layout_.run_dir);
     if (report_.status.ok() && (have_state || lock.held())) {
       GcAction& a = Add("remove-state", store_.SandboxDir(sid_), "");
       if (!dry_run_) Apply(a, store_.DestroySandbox(sid_));
@@ -161,7 +168,7 @@ class Collector {
       std::vector<const Mount*> ms{&c.rootfs};
       for (const Mount& m : c.mounts) ms.push_back(&m);
       for (const Mount* m : ms) {
-        if (!m->host_path.empty() && !Under(m->host_path, tree_))
+        if (!m->host_path.empty() && !Under(m->host_path, layout_.tree.sandbox))
           Add("ignore", m->host_path, "recorded for container \"" + cid + "\" but outside the sandbox tree: not touched");
       }
     }
@@ -170,7 +177,7 @@ class Collector {
   // Opens the mount point at `target` (inside the tree) without following
   // any symlink, and checks it is the root of mount `id`.
   Result<sys::Fd> OpenMountRoot(const sys::Fd& tree, const sys::MountEntry& e) {
-    std::string rel = e.target.substr(tree_.size());
+    std::string rel = e.target.substr(layout_.tree.sandbox.size());
     while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
     if (rel.empty()) rel = ".";
     ASSIGN_OR_RETURN(sys::Fd fd, env_->OpenAt2(tree, rel, O_PATH | O_NOFOLLOW, 0, kStrictBeneath));
@@ -181,8 +188,8 @@ class Collector {
   }
 
   Result<sys::Fd> OpenTree() {
-    ASSIGN_OR_RETURN(sys::Fd root, env_->OpenAt(sys::Cwd(), root_, O_PATH | O_DIRECTORY));
-    return env_->OpenAt2(root, "sandboxes/" + sid_, O_PATH | O_DIRECTORY, 0, kStrictBeneath);
+    ASSIGN_OR_RETURN(sys::Fd base, env_->OpenAt(sys::Cwd(), layout_.tree.sandboxes, O_PATH | O_DIRECTORY | O_NOFOLLOW));
+    return env_->OpenAt2(base, sid_, O_PATH | O_DIRECTORY, 0, kStrictBeneath);
   }
 
   // Detaches every mount in the tree, parents first (a lazy detach takes the
@@ -190,17 +197,17 @@ class Collector {
   void Unmount() {
     auto tree = OpenTree();
     if (!tree.ok()) {
-      Apply(Add("unmount", tree_, "open the sandbox tree without following symlinks"), tree.status());
+      Apply(Add("unmount", layout_.tree.sandbox, "open the sandbox tree without following symlinks"), tree.status());
       return;
     }
     std::set<int> tried;
     for (int round = 0; round < kMaxUnmountRounds; ++round) {
       auto table = sys::ReadMountTable();
       if (!table.ok()) {
-        Apply(Add("unmount", tree_, "read the mount table"), table.status());
+        Apply(Add("unmount", layout_.tree.sandbox, "read the mount table"), table.status());
         return;
       }
-      std::vector<sys::MountEntry> left = sys::MountsUnder(*table, tree_);
+      std::vector<sys::MountEntry> left = sys::MountsUnder(*table, layout_.tree.sandbox);
       if (left.empty()) return;
       if (dry_run_) {
         std::set<int> ids;
@@ -229,8 +236,8 @@ class Collector {
       if (!progressed) {
         std::string names;
         for (const auto& e : left) names += (names.empty() ? "" : ", ") + Quote(e.target);
-        Apply(Add("unmount", tree_, "mounts left: " + names),
-              FailedPreconditionError("unmount in \"" + tree_ + "\": cannot safely reach " + names +
+        Apply(Add("unmount", layout_.tree.sandbox, "mounts left: " + names),
+              FailedPreconditionError("unmount in \"" + layout_.tree.sandbox + "\": cannot safely reach " + names +
                                       (last.ok() ? "" : " (" + last.ToString() + ")")));
         return;
       }
@@ -241,10 +248,7 @@ class Collector {
     if (!Exists(env_, path)) return;
     GcAction& a = Add("remove", path, "without crossing a mount boundary");
     if (dry_run_) return;
-    auto root = env_->OpenAt(sys::Cwd(), root_, O_PATH | O_DIRECTORY);
-    if (!root.ok()) return Apply(a, root.status());
-    const std::string rel = parent.substr(root_.size() + 1);
-    auto dir = env_->OpenAt2(*root, rel, O_RDONLY | O_DIRECTORY, 0, kStrictBeneath);
+    auto dir = env_->OpenAt(sys::Cwd(), parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     if (!dir.ok()) return Apply(a, dir.status());
     Apply(a, persist::RemoveTreeAt(env_, *dir, parent, sid_));
   }
@@ -253,8 +257,7 @@ class Collector {
   std::string root_;
   std::string sid_;
   bool dry_run_;
-  std::string tree_;
-  std::string vm_dir_;
+  SandboxLayout layout_;  // the default share base until the record says otherwise
   persist::StateStore store_;
   GcReport report_;
 };
@@ -277,12 +280,12 @@ GcReport CollectSandbox(sys::Env* env, const std::string& root, const std::strin
 }
 
 Result<std::vector<std::string>> GcCandidates(sys::Env* env, const std::string& root) {
-  persist::StateStore store(env, StateRoot(root));
+  persist::StateStore store(env, StateRootOf(root));
   ASSIGN_OR_RETURN(auto listed, store.ListSandboxes());
   std::set<std::string> ids(listed.begin(), listed.end());
-  AddIds(env, root + "/sandboxes", &ids);
-  AddIds(env, root + "/vm", &ids);
+  AddIds(env, DefaultShareBaseOf(root), &ids);
+  AddIds(env, VmRootOf(root), &ids);
   return std::vector<std::string>(ids.begin(), ids.end());
 }
 
-}  // namespace vmshare::cli
+}  // namespace vmshare::sandbox

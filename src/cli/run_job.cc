@@ -1,0 +1,237 @@
+#include "cli/run_job.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace vmshare::cli {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr uint32_t kReadChunk = 64 * 1024;
+constexpr milliseconds kShutdownDeadline{10000};
+
+// Ends a run early: a signal or the timeout. Watches from its own thread and
+// interrupts the guest, which makes whatever the run is blocked on fail.
+class Stopper {
+ public:
+  Stopper(sys::Env* env, const sys::Fd* signal_fd, std::chrono::seconds timeout)
+      : env_(env), signal_fd_(signal_fd) {
+    if (timeout.count() > 0) deadline_ = env->NowNanos() + timeout.count() * 1'000'000'000;
+    if (signal_fd_ != nullptr || deadline_ != 0) thread_ = std::thread([this] { Watch(); });
+  }
+  ~Stopper() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // The guest to interrupt (nullptr to forget it before it is destroyed).
+  void SetGuest(sandbox::Guest* g) {
+    std::lock_guard<std::mutex> lock(mu_);
+    guest_ = g;
+    if (guest_ != nullptr && !reason_.ok()) guest_->Interrupt();
+  }
+  // Non-OK once the run must stop.
+  Status reason() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reason_;
+  }
+
+ private:
+  void Stop(Status why) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reason_.ok()) reason_ = std::move(why);
+    if (guest_ != nullptr) guest_->Interrupt();
+  }
+  void Watch() {
+    while (!done_) {
+      if (deadline_ != 0 && env_->NowNanos() >= deadline_) {
+        Stop(DeadlineExceededError("run: timed out"));
+        return;
+      }
+      if (signal_fd_ == nullptr) {
+        env_->SleepFor(milliseconds(100));
+        continue;
+      }
+      Result<short> ev = env_->PollOne(*signal_fd_, POLLIN, milliseconds(100));
+      if (!ev.ok() || *ev == 0) continue;
+      Result<int> sig = env_->ReadSignal(*signal_fd_);
+      if (sig.ok() && *sig > 0) {
+        const char* name = sigabbrev_np(*sig);
+        Stop(UnavailableError(std::string("run: interrupted by SIG") + (name ? name : "?")));
+      }
+    }
+  }
+
+  sys::Env* env_;
+  const sys::Fd* signal_fd_;
+  int64_t deadline_ = 0;
+  std::atomic<bool> done_{false};
+  std::mutex mu_;
+  sandbox::Guest* guest_ = nullptr;  // GUARDED_BY(mu_)
+  Status reason_;                    // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+// A guest that died under the run (kernel panic, poweroff) shows up as a
+// broken agent channel; say so, with the console's last words.
+Status GuestDied(const Status& failure, sandbox::Guest& guest) {
+  std::string msg = "the guest died during the run (kernel panic or poweroff): " + failure.message();
+  std::string console = guest.ConsoleTail(16384);
+  // The panic line says why; the stack trace after it rarely helps a user.
+  if (size_t panic = console.rfind("Kernel panic"); panic != std::string::npos)
+    console = console.substr(panic, 600);
+  else if (console.size() > 1000)
+    console = console.substr(console.size() - 1000);
+  if (!console.empty()) msg += "\n--- guest console ---\n" + console;
+  return Status(failure.code(), msg, failure.err());
+}
+
+// Streams the container's output until it exits; fills the run timings.
+Result<int32_t> StreamUntilExit(sys::Env* env, const RunJob& job, sandbox::Guest& guest, int64_t t0,
+                                RunTimings& t) {
+  const std::string& cid = job.container.id;
+  const int64_t started = env->NowNanos();
+  std::atomic<int64_t> first_output{0};
+  auto reader = [&](int stream) {
+    agent::AgentClient& a = guest.agent();
+    for (;;) {
+      Result<std::string> chunk =
+          stream == 1 ? a.ReadStdout(cid, "", kReadChunk) : a.ReadStderr(cid, "", kReadChunk);
+      if (!chunk.ok() || chunk->empty()) return;
+      int64_t zero = 0;
+      first_output.compare_exchange_strong(zero, env->NowNanos());
+      if (job.on_output) job.on_output(stream, *chunk);
+    }
+  };
+  std::thread out_reader(reader, 1), err_reader(reader, 2);
+  Result<int32_t> code = guest.WaitContainer(cid);
+  out_reader.join();
+  err_reader.join();
+  const int64_t now = env->NowNanos();
+  t.run = now - started;
+  const int64_t first = first_output.load();
+  t.exec = first != 0 ? first - started : t.run;
+  t.to_first_output = (first != 0 ? first : now) - t0;
+  return code;
+}
+
+}  // namespace
+
+Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
+  RunOutcome out;
+  RunTimings& t = out.timings;
+  const int64_t t0 = env->NowNanos();
+  int64_t mark = t0;
+  auto lap = [&](int64_t* into) {
+    const int64_t now = env->NowNanos();
+    *into = now - mark;
+    mark = now;
+  };
+  auto progress = [&](std::string_view what) {
+    if (job.on_progress) job.on_progress(what);
+  };
+  if (job.container.spec.args.empty()) return InvalidArgumentError("run: the process has no args");
+
+  Stopper stopper(env, job.signal_fd, job.timeout);
+  sandbox::SandboxOptions so = job.sandbox;
+  so.env = env;
+  // Copies (shared_fs none) report every few MiB.
+  so.copy_progress = [&progress](const std::string& path, uint64_t bytes) {
+    progress("copied " + std::to_string(bytes >> 20) + " MiB of " + path);
+  };
+  ASSIGN_OR_RETURN(std::unique_ptr<sandbox::Sandbox> sb, sandbox::Sandbox::Open(std::move(so)));
+  RETURN_IF_ERROR(sb->Hold());
+  const std::string& cid = job.container.id;
+
+  // Everything below ends in the teardown at the bottom; `failure` is the
+  // first error, and later steps are skipped once it is set.
+  Status failure;
+  auto step = [&](Status s) {
+    if (failure.ok() && !s.ok()) failure = std::move(s);
+    if (failure.ok()) failure = stopper.reason();
+    return failure.ok();
+  };
+
+  progress("preparing sandbox " + sb->id());
+  step(sb->Prepare());
+  lap(&t.prepare);
+
+  std::unique_ptr<sandbox::Guest> guest;
+  if (failure.ok()) {
+    Result<std::unique_ptr<sandbox::Guest>> g = sandbox::Guest::New(*sb, job.guest);
+    if (step(g.status())) {
+      guest = std::move(*g);
+      t.accel = guest->accel();
+      stopper.SetGuest(guest.get());
+    }
+  }
+  lap(&t.image);
+
+  if (failure.ok()) {
+    progress("booting guest (" + t.accel + ")");
+    step(guest->Boot());
+  }
+  lap(&t.boot);
+
+  bool created = false;
+  if (failure.ok()) {
+    size_t host_mounts = 0;
+    for (const sandbox::BundleMount& m : job.container.mounts) host_mounts += m.from_host ? 1 : 0;
+    progress("sharing rootfs and " + std::to_string(host_mounts) + " mounts");
+    Result<sandbox::CreatedContainer> c = guest->CreateContainer(job.container);
+    if (step(c.status())) {
+      created = true;
+      t.share = c->shared_at - mark;
+      mark = c->shared_at;
+    }
+  }
+  if (failure.ok()) {
+    progress("running " + job.container.spec.args[0]);
+    step(guest->StartContainer(cid));
+  }
+  lap(&t.create);
+
+  if (failure.ok()) {
+    Result<int32_t> code = StreamUntilExit(env, job, *guest, t0, t);
+    if (step(code.status())) out.exit_code = *code;
+    mark = env->NowNanos();
+  }
+
+  // QEMU closes the channel as it exits, so give it a moment to finish.
+  if (!failure.ok() && failure.code() == Code::kUnavailable && guest && stopper.reason().ok() &&
+      guest->WaitExit(milliseconds(2000)))
+    failure = GuestDied(failure, *guest);
+
+  // Teardown: every step runs; its errors count only if the run succeeded.
+  progress("tearing down");
+  Status teardown;
+  auto keep = [&](Status s) {
+    if (teardown.ok() && !s.ok()) teardown = std::move(s);
+  };
+  // After a failure the agent may be stuck: DestroySandbox (bounded) and the
+  // poweroff take the container down with everything else.
+  if (created) keep(guest->RemoveContainer(cid, /*ask_guest=*/failure.ok() && stopper.reason().ok()));
+  if (guest) {
+    keep(guest->Shutdown(kShutdownDeadline));
+    stopper.SetGuest(nullptr);
+    guest.reset();
+  }
+  // Idempotent; also undoes a half-done Prepare. The record goes only when
+  // nothing is left (otherwise it is what gc needs).
+  keep(sb->Cleanup(/*force=*/true));
+  lap(&t.teardown);
+
+  if (Status why = stopper.reason(); !why.ok()) return why;
+  if (!failure.ok()) return failure;
+  if (!teardown.ok()) return teardown.WithContext("run: tear down");
+  return out;
+}
+
+}  // namespace vmshare::cli
