@@ -158,7 +158,10 @@ void ToProto(const ContainerSpec& s, grpc::Spec* p) {
   }
   ProcessExtrasToProto(s, proc);
   p->set_hostname(s.hostname);
-  LinuxToProto(s, p->mutable_linux());
+  if (!s.sysctl.empty() || !s.namespaces.empty() || !s.devices.empty() ||
+      !s.masked_paths.empty() || !s.readonly_paths.empty()) {
+    LinuxToProto(s, p->mutable_linux());
+  }
 }
 
 ContainerSpec FromProto(const grpc::Spec& p) {

@@ -44,7 +44,14 @@ Result<bool> TreeCopier::Copy(const sys::Fd& source, const std::string& host_pat
     ++stats_.skipped;
     return false;
   }
-  RETURN_IF_ERROR(CopyOpened(source, info, host_path, dest, 0));
+  Status copied = CopyOpened(source, info, host_path, dest, 0);
+  if (!copied.ok() && copied.message().find("ENOSPC") != std::string::npos) {
+    // The copy lives in the guest's memory (a tmpfs): say which limit to raise.
+    return copied.WithContext("copy " + Quote(host_path) +
+                              " into the guest: out of space; the guest keeps copies in its "
+                              "memory, raise --memory");
+  }
+  RETURN_IF_ERROR(copied);
   Report(host_path, /*final=*/true);
   return true;
 }
@@ -138,7 +145,9 @@ Status TreeCopier::SendAttrs(const sys::Fd& opened, const sys::FileInfo& info,
   r.path = dest;
   r.atime_ns = info.atime_ns;
   r.mtime_ns = info.mtime_ns;
-  if (!info.is_lnk()) ASSIGN_OR_RETURN(r.xattrs, env_->ListXattrs(opened));
+  if (!info.is_lnk()) {
+    ASSIGN_OR_RETURN(r.xattrs, env_->ListXattrs(opened));
+  }
   agent::VmshareClient vmshare(agent_);
   return vmshare.SetFileAttrs(r);
 }
