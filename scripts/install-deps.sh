@@ -7,7 +7,7 @@ pkgs=(cmake ninja-build g++ pkg-config make
       libprotobuf-dev protobuf-compiler nlohmann-json3-dev libcli11-dev
       libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libmount-dev
       qemu-system-x86 qemu-system-common busybox-static cpio kmod zstd xz-utils e2fsprogs util-linux
-      clang-format "$@")
+      clang-format runc "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
