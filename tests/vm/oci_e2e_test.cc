@@ -158,8 +158,8 @@ TEST_P(OciE2eTest, ReadWriteBindIsRefusedInCopyModeBeforeBoot) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothModes, OciE2eTest, ::testing::Values("virtio-fs", "none"),
-                         [](const auto& info) {
-                           return info.param == "none" ? std::string("Copy")
+                         [](const auto& p) {
+                           return p.param == "none" ? std::string("Copy")
                                                        : std::string("VirtioFs");
                          });
 
