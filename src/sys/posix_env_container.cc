@@ -407,9 +407,13 @@ void ApplyProcess(const Prepared& p) {
       }
     }
   }
-  if (::setgroups(p.groups.size(), p.groups.data()) < 0) Fail(kStepGroups);
-  if (::setgid(p.gid) < 0) Fail(kStepGid);
-  if (::setuid(p.uid) < 0) Fail(kStepUid);
+  // Raw syscalls, not glibc's setgroups/setgid/setuid: those signal every
+  // thread glibc knows of, and after a raw clone that list is the agent's
+  // threads, whose tids name other processes (or this one: the agent is pid
+  // 1 in the guest, as the init is in its new pid namespace) — a hang.
+  if (::syscall(SYS_setgroups, p.groups.size(), p.groups.data()) < 0) Fail(kStepGroups);
+  if (::syscall(SYS_setresgid, p.gid, p.gid, p.gid) < 0) Fail(kStepGid);
+  if (::syscall(SYS_setresuid, p.uid, p.uid, p.uid) < 0) Fail(kStepUid);
   if (p.has_caps) SetCaps(p.caps);
   if (p.umask >= 0) ::umask(static_cast<mode_t>(p.umask));
   if (::chdir(p.cwd) < 0) Fail(kStepCwd);

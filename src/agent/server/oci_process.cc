@@ -192,6 +192,10 @@ Status ApplyProcessSpec(const ContainerSpec& spec, int cap_last, sys::ContainedP
     ASSIGN_OR_RETURN(caps.permitted, CapMask(c.permitted, "permitted", cap_last));
     ASSIGN_OR_RETURN(caps.inheritable, CapMask(c.inheritable, "inheritable", cap_last));
     ASSIGN_OR_RETURN(caps.ambient, CapMask(c.ambient, "ambient", cap_last));
+    // The kernel raises an ambient capability only if it is permitted and
+    // inheritable; runc leaves the others out (runc spec lists ambient
+    // capabilities without inheritable ones), and so do we.
+    caps.ambient &= caps.permitted & caps.inheritable;
     o->caps = caps;
   }
   for (const auto& r : spec.rlimits) {
