@@ -203,7 +203,7 @@ void ReadProcessExtras(Reader& r, const json& proc, Bundle* b) {
   s.no_new_privileges = r.Bool(proc, "noNewPrivileges", ".process");
   if (b->process.terminal) {
     b->notices.push_back(
-        "process.terminal is ignored: the guest has no pty yet, the process gets pipes");
+        "process.terminal is ignored: vmshare run relays stdin, stdout and stderr on pipes");
   }
 }
 

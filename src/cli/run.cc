@@ -96,6 +96,9 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
     c.mounts.push_back({std::move(m), host});
   }
   c.spec = bundle.oci;  // hostname, process and linux fields; the rest below
+  // run relays stdout and stderr apart, on pipes: no guest pty (the notice
+  // above says so), whatever the bundle asks.
+  c.spec.terminal = false;
   c.spec.args = f.command.empty() ? bundle.process.args : f.command;
   c.spec.env = bundle.process.env;
   c.spec.cwd = bundle.process.cwd;
