@@ -81,6 +81,9 @@ cat > "$tmp/config.json" <<JSON
   },
   "root": {"path": "rootfs", "readonly": false},
   "hostname": "vmshare-example",
+  "linux": {
+    "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
+  },
   "mounts": [
     {"destination": "/proc", "type": "proc", "source": "proc"},
     {"destination": "/data", "type": "bind", "source": $(json_str "$abs/volumes/data"),

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -25,6 +26,39 @@ struct SpecMount {
   bool operator==(const SpecMount&) const = default;
 };
 
+// process.capabilities: names such as "CAP_KILL".
+struct SpecCapabilities {
+  std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
+  bool operator==(const SpecCapabilities&) const = default;
+};
+
+// process.rlimits[]: type such as "RLIMIT_NOFILE".
+struct SpecRlimit {
+  std::string type;
+  uint64_t hard = 0;
+  uint64_t soft = 0;
+  bool operator==(const SpecRlimit&) const = default;
+};
+
+// linux.namespaces[]: a path names an existing namespace to join.
+struct SpecNamespace {
+  std::string type;  // "pid", "network", "mount", "ipc", "uts", "cgroup", "user", "time"
+  std::string path;
+  bool operator==(const SpecNamespace&) const = default;
+};
+
+// linux.devices[].
+struct SpecDevice {
+  std::string path;  // absolute, inside the container
+  std::string type;  // "c", "b", "u" or "p"
+  int64_t major = 0;
+  int64_t minor = 0;
+  uint32_t file_mode = 0;  // permission bits; 0: 0666
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  bool operator==(const SpecDevice&) const = default;
+};
+
 // The subset of an OCI runtime spec the agent acts on.
 struct ContainerSpec {
   std::vector<std::string> args;  // process.args; args[0] is looked up in PATH
@@ -36,8 +70,18 @@ struct ContainerSpec {
   // root.path: empty means <shared>/<cid>/rootfs; else an absolute guest path.
   std::string root_path;
   bool root_readonly = false;     // root.readonly
-  std::vector<SpecMount> mounts;  // a "proc" mount is made when the process starts
+  std::vector<SpecMount> mounts;  // in order; proc, mqueue, sysfs, cgroup in the new namespaces
+  std::string hostname;
   bool terminal = false;          // process.terminal: stdio on a guest pty
+  std::optional<SpecCapabilities> capabilities;  // none: left as they are
+  std::vector<SpecRlimit> rlimits;
+  bool no_new_privileges = false;
+  std::optional<uint32_t> umask;  // process.user.umask (a vmshare field on the wire)
+  std::vector<SpecNamespace> namespaces;
+  std::vector<SpecDevice> devices;  // beyond the default ones
+  std::map<std::string, std::string> sysctl;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
   bool operator==(const ContainerSpec&) const = default;
 };
 

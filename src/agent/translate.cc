@@ -73,6 +73,72 @@ Storage FromProto(const grpc::Storage& p) {
   return s;
 }
 
+// process: terminal, capabilities, rlimits, no_new_privileges, umask.
+void ProcessExtrasToProto(const ContainerSpec& s, grpc::Process* proc) {
+  proc->set_terminal(s.terminal);
+  if (s.capabilities) {
+    auto* c = proc->mutable_capabilities();
+    for (const auto& v : s.capabilities->bounding) c->add_bounding(v);
+    for (const auto& v : s.capabilities->effective) c->add_effective(v);
+    for (const auto& v : s.capabilities->inheritable) c->add_inheritable(v);
+    for (const auto& v : s.capabilities->permitted) c->add_permitted(v);
+    for (const auto& v : s.capabilities->ambient) c->add_ambient(v);
+  }
+  for (const auto& r : s.rlimits) {
+    auto* pr = proc->add_rlimits();
+    pr->set_type(r.type);
+    pr->set_hard(r.hard);
+    pr->set_soft(r.soft);
+  }
+  proc->set_nonewprivileges(s.no_new_privileges);
+  if (s.umask) proc->mutable_user()->set_umask(*s.umask);
+}
+
+void ProcessExtrasFromProto(const grpc::Process& proc, ContainerSpec* s) {
+  s->terminal = proc.terminal();
+  if (proc.has_capabilities()) {
+    const auto& c = proc.capabilities();
+    s->capabilities = SpecCapabilities{Strings(c.bounding()), Strings(c.effective()),
+                                       Strings(c.inheritable()), Strings(c.permitted()),
+                                       Strings(c.ambient())};
+  }
+  for (const auto& r : proc.rlimits()) s->rlimits.push_back({r.type(), r.hard(), r.soft()});
+  s->no_new_privileges = proc.nonewprivileges();
+  if (proc.user().has_umask()) s->umask = proc.user().umask();
+}
+
+void LinuxToProto(const ContainerSpec& s, grpc::Linux* l) {
+  for (const auto& [k, v] : s.sysctl) (*l->mutable_sysctl())[k] = v;
+  for (const auto& n : s.namespaces) {
+    auto* pn = l->add_namespaces();
+    pn->set_type(n.type);
+    pn->set_path(n.path);
+  }
+  for (const auto& d : s.devices) {
+    auto* pd = l->add_devices();
+    pd->set_path(d.path);
+    pd->set_type(d.type);
+    pd->set_major(d.major);
+    pd->set_minor(d.minor);
+    pd->set_filemode(d.file_mode);
+    pd->set_uid(d.uid);
+    pd->set_gid(d.gid);
+  }
+  for (const auto& m : s.masked_paths) l->add_maskedpaths(m);
+  for (const auto& m : s.readonly_paths) l->add_readonlypaths(m);
+}
+
+void LinuxFromProto(const grpc::Linux& l, ContainerSpec* s) {
+  for (const auto& [k, v] : l.sysctl()) s->sysctl[k] = v;
+  for (const auto& n : l.namespaces()) s->namespaces.push_back({n.type(), n.path()});
+  for (const auto& d : l.devices()) {
+    s->devices.push_back(
+        {d.path(), d.type(), d.major(), d.minor(), d.filemode(), d.uid(), d.gid()});
+  }
+  s->masked_paths = Strings(l.maskedpaths());
+  s->readonly_paths = Strings(l.readonlypaths());
+}
+
 void ToProto(const ContainerSpec& s, grpc::Spec* p) {
   auto* proc = p->mutable_process();
   proc->set_terminal(s.terminal);
@@ -90,6 +156,12 @@ void ToProto(const ContainerSpec& s, grpc::Spec* p) {
     pm->set_destination(m.destination);
     pm->set_type(m.type);
     for (const auto& o : m.options) pm->add_options(o);
+  }
+  ProcessExtrasToProto(s, proc);
+  p->set_hostname(s.hostname);
+  if (!s.sysctl.empty() || !s.namespaces.empty() || !s.devices.empty() ||
+      !s.masked_paths.empty() || !s.readonly_paths.empty()) {
+    LinuxToProto(s, p->mutable_linux());
   }
 }
 
@@ -109,6 +181,9 @@ ContainerSpec FromProto(const grpc::Spec& p) {
   for (const auto& pm : p.mounts()) {
     s.mounts.push_back({pm.source(), pm.destination(), pm.type(), Strings(pm.options())});
   }
+  ProcessExtrasFromProto(proc, &s);
+  s.hostname = p.hostname();
+  LinuxFromProto(p.linux(), &s);
   return s;
 }
 

@@ -11,6 +11,14 @@ Status VmshareClient::Rename(const std::string& from, const std::string& to) {
   return Call("Rename", EncodeRenameRequest({from, to})).status();
 }
 
+Status VmshareClient::SetFileAttrs(const SetFileAttrsRequest& r) {
+  return Call("SetFileAttrs", EncodeSetFileAttrsRequest(r)).status();
+}
+
+Status VmshareClient::Link(const std::string& path, const std::string& target) {
+  return Call("Link", EncodeLinkRequest({path, target})).status();
+}
+
 Status VmshareClient::Remove(const std::string& path, bool recursive) {
   return Call("Remove", EncodeRemoveRequest({path, recursive})).status();
 }

@@ -25,6 +25,8 @@ class VmshareClient {
   Status MountTmpfs(const std::string& path, uint32_t mode = 0755);
   // The whole directory, in name order (pages through ReadDir calls).
   Result<std::vector<GuestDirEntry>> ReadDir(const std::string& path);
+  Status SetFileAttrs(const SetFileAttrsRequest& r);
+  Status Link(const std::string& path, const std::string& target);
 
  private:
   Result<std::string> Call(const std::string& method, const std::string& payload);

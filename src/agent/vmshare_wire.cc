@@ -5,6 +5,39 @@
 
 namespace vmshare::agent {
 
+std::string EncodeSetFileAttrsRequest(const SetFileAttrsRequest& r) {
+  ::vmshare::SetFileAttrsRequest p;
+  p.set_path(r.path);
+  p.set_atime_ns(r.atime_ns);
+  p.set_mtime_ns(r.mtime_ns);
+  for (const auto& [name, value] : r.xattrs) {
+    auto* x = p.add_xattrs();
+    x->set_name(name);
+    x->set_value(value);
+  }
+  return SerializeProto(p);
+}
+
+Result<SetFileAttrsRequest> DecodeSetFileAttrsRequest(std::string_view bytes) {
+  ASSIGN_OR_RETURN(auto p,
+                   ParseProto<::vmshare::SetFileAttrsRequest>(bytes, "SetFileAttrsRequest"));
+  SetFileAttrsRequest r{p.path(), p.atime_ns(), p.mtime_ns(), {}};
+  for (const auto& x : p.xattrs()) r.xattrs.emplace_back(x.name(), x.value());
+  return r;
+}
+
+std::string EncodeLinkRequest(const LinkRequest& r) {
+  ::vmshare::LinkRequest p;
+  p.set_path(r.path);
+  p.set_target(r.target);
+  return SerializeProto(p);
+}
+
+Result<LinkRequest> DecodeLinkRequest(std::string_view bytes) {
+  ASSIGN_OR_RETURN(auto p, ParseProto<::vmshare::LinkRequest>(bytes, "LinkRequest"));
+  return LinkRequest{p.path(), p.target()};
+}
+
 std::string EncodeRenameRequest(const RenameRequest& r) {
   ::vmshare::RenameRequest p;
   p.set_from(r.from);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -60,6 +61,24 @@ struct ReadDirResponse {
   bool operator==(const ReadDirResponse&) const = default;
 };
 
+struct SetFileAttrsRequest {
+  std::string path;
+  int64_t atime_ns = 0;
+  int64_t mtime_ns = 0;
+  std::vector<std::pair<std::string, std::string>> xattrs;
+  bool operator==(const SetFileAttrsRequest&) const = default;
+};
+
+struct LinkRequest {
+  std::string path;
+  std::string target;
+  bool operator==(const LinkRequest&) const = default;
+};
+
+std::string EncodeSetFileAttrsRequest(const SetFileAttrsRequest& r);
+Result<SetFileAttrsRequest> DecodeSetFileAttrsRequest(std::string_view bytes);
+std::string EncodeLinkRequest(const LinkRequest& r);
+Result<LinkRequest> DecodeLinkRequest(std::string_view bytes);
 std::string EncodeRenameRequest(const RenameRequest& r);
 Result<RenameRequest> DecodeRenameRequest(std::string_view bytes);
 std::string EncodeRemoveRequest(const RemoveRequest& r);

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/messages.h"
 #include "core/result.h"
 #include "core/types.h"
 #include "sys/env.h"
@@ -30,11 +31,20 @@ struct BundleProcess {
 };
 
 struct Bundle {
-  std::string dir;             // the bundle directory as given
-  std::string rootfs;          // root.path made absolute against dir
+  std::string dir;     // the bundle directory as given
+  std::string rootfs;  // root.path made absolute against dir
   bool rootfs_readonly = false;
   BundleProcess process;
-  std::vector<Mount> mounts;   // every spec mount, in order
+  std::vector<Mount> mounts;  // every spec mount, in order
+  // hostname, process.capabilities/rlimits/noNewPrivileges/user.umask/
+  // user.additionalGids/terminal and linux.namespaces/devices/sysctl/
+  // maskedPaths/readonlyPaths, passed to the guest as they are (args, env,
+  // mounts and root live above). Fields vmshare cannot apply (hooks, seccomp,
+  // user namespaces, AppArmor/SELinux labels, ...) fail the read.
+  agent::ContainerSpec oci;
+  // What vmshare leaves out and says so on stderr (process.terminal,
+  // linux.resources).
+  std::vector<std::string> notices;
 };
 
 Result<Bundle> ReadBundle(sys::Env* env, const std::string& dir);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/bundle.h"
+#include "cli/bundle_check.h"
 #include "cli/commands.h"
 #include "cli/run_job.h"
 #include "sandbox/layout.h"
@@ -32,6 +33,7 @@ struct RunFlags {
   std::string console_log;
   int memory_mb = 512;
   bool timings = false;
+  bool guest_local_copies = false;
   std::vector<std::string> command;
 };
 
@@ -58,6 +60,14 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
 
   const std::string dir = f.bundle.empty() ? std::string(VMSHARE_EXAMPLE_BUNDLE) : f.bundle;
   ASSIGN_OR_RETURN(Bundle bundle, ReadBundle(env, dir));
+  // Everything about the bundle is checked before a guest exists.
+  RETURN_IF_ERROR(ResolveBundleSources(env, &bundle));
+  if (f.shared_fs == "none") {
+    RETURN_IF_ERROR(CheckCopyModeMounts(bundle, g.kubelet_root, f.guest_local_copies));
+  } else {
+    RETURN_IF_ERROR(CreateMountTargets(env, bundle));
+  }
+  for (const std::string& n : bundle.notices) std::fprintf(stderr, "vmshare: %s\n", n.c_str());
 
   RunJob job;
   const std::string sid = sandbox::NewRunSandboxId(env);
@@ -85,6 +95,10 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
     if (host) m.read_only = m.read_only || HasReadOnlyOption(m.options);
     c.mounts.push_back({std::move(m), host});
   }
+  c.spec = bundle.oci;  // hostname, process and linux fields; the rest below
+  // run relays stdout and stderr apart, on pipes: no guest pty (the notice
+  // above says so), whatever the bundle asks.
+  c.spec.terminal = false;
   c.spec.args = f.command.empty() ? bundle.process.args : f.command;
   c.spec.env = bundle.process.env;
   c.spec.cwd = bundle.process.cwd;
@@ -127,6 +141,9 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
   cmd->add_option("--console-log", flags->console_log, "keep the guest's console output in this file");
   cmd->add_option("--memory", flags->memory_mb, "guest memory in MiB")->check(CLI::Range(128, 65536));
   cmd->add_flag("--timings", flags->timings, "print how long each phase took to stderr");
+  cmd->add_flag("--guest-local-copies", flags->guest_local_copies,
+                "--shared-fs none: accept read-write bind mounts as copies whose writes stay in "
+                "the guest (refused by default)");
   cmd->add_option("command", flags->command, "command to run instead of the bundle's process.args");
   cmd->positionals_at_end();
   cmd->callback([flags, &g, action] { *action = [flags, &g] { return Run(*flags, g); }; });

@@ -196,6 +196,9 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   if (failure.ok()) {
     progress("running " + job.container.spec.args[0]);
     step(guest->StartContainer(cid));
+    // The agent gives the process a stdin pipe, as Kata's does; `run` has no
+    // input for it, so it reads EOF.
+    if (failure.ok()) step(guest->agent().CloseStdin(cid, ""));
   }
   lap(&t.create);
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "agent/vmshare_client.h"
 #include "core/ids.h"
 
 namespace vmshare::share {
@@ -37,12 +38,20 @@ Result<sys::Fd> Reopen(sys::Env* env, const sys::Fd& fd, int flags) {
 
 Result<bool> TreeCopier::Copy(const sys::Fd& source, const std::string& host_path,
                               const std::string& dest) {
-  ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(source, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+  ASSIGN_OR_RETURN(sys::FileInfo info,
+                   env_->StatAt(source, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
   if (!IsCopyable(info)) {
     ++stats_.skipped;
     return false;
   }
-  RETURN_IF_ERROR(CopyOpened(source, info, host_path, dest, 0));
+  Status copied = CopyOpened(source, info, host_path, dest, 0);
+  if (!copied.ok() && copied.message().find("ENOSPC") != std::string::npos) {
+    // The copy lives in the guest's memory (a tmpfs): say which limit to raise.
+    return copied.WithContext("copy " + Quote(host_path) +
+                              " into the guest: out of space; the guest keeps copies in its "
+                              "memory, raise --memory");
+  }
+  RETURN_IF_ERROR(copied);
   Report(host_path, /*final=*/true);
   return true;
 }
@@ -67,15 +76,15 @@ Status TreeCopier::SendFile(const sys::Fd& opened, const sys::FileInfo& info,
   ASSIGN_OR_RETURN(sys::Fd in, Reopen(env_, opened, O_RDONLY));
   uint64_t offset = 0;
   while (offset < info.size) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(kCopyChunkBytes, info.size - offset));
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(kCopyChunkBytes, info.size - offset));
     std::string chunk;
     while (chunk.size() < want) {
       ASSIGN_OR_RETURN(std::string got, env_->Read(in, want - chunk.size()));
       if (got.empty()) {
-        return FailedPreconditionError("copy " + Quote(host_path) + ": file shrank from " +
-                                       std::to_string(info.size) + " to " +
-                                       std::to_string(offset + chunk.size()) +
-                                       " bytes while it was copied");
+        return FailedPreconditionError(
+            "copy " + Quote(host_path) + ": file shrank from " + std::to_string(info.size) +
+            " to " + std::to_string(offset + chunk.size()) + " bytes while it was copied");
       }
       chunk += got;
     }
@@ -96,9 +105,15 @@ Status TreeCopier::CopyOpened(const sys::Fd& opened, const sys::FileInfo& info,
     ++stats_.entries;
     agent::CopyFileRequest r = Header(info, dest);
     ASSIGN_OR_RETURN(r.data, env_->ReadlinkAt(opened, ""));
-    return agent_->CopyFile(r);
+    RETURN_IF_ERROR(agent_->CopyFile(r));
+    return SendAttrs(opened, info, dest);
   }
-  if (info.is_reg()) return SendFile(opened, info, host_path, dest);
+  if (info.is_reg()) {
+    ASSIGN_OR_RETURN(bool linked, LinkToEarlier(info, dest));
+    if (linked) return Status::Ok();
+    RETURN_IF_ERROR(SendFile(opened, info, host_path, dest));
+    return SendAttrs(opened, info, dest);
+  }
   RETURN_IF_ERROR(SendDirectory(info, dest));
   ASSIGN_OR_RETURN(sys::Fd dir, Reopen(env_, opened, O_RDONLY | O_DIRECTORY));
   ASSIGN_OR_RETURN(auto entries, env_->ReadDir(dir));
@@ -121,7 +136,30 @@ Status TreeCopier::CopyOpened(const sys::Fd& opened, const sys::FileInfo& info,
   }
   // See the header: restores this directory's owner after its entries.
   if (foreign_owner) RETURN_IF_ERROR(SendDirectory(info, dest));
-  return Status::Ok();
+  return SendAttrs(opened, info, dest);
+}
+
+Status TreeCopier::SendAttrs(const sys::Fd& opened, const sys::FileInfo& info,
+                             const std::string& dest) {
+  agent::SetFileAttrsRequest r;
+  r.path = dest;
+  r.atime_ns = info.atime_ns;
+  r.mtime_ns = info.mtime_ns;
+  if (!info.is_lnk()) {
+    ASSIGN_OR_RETURN(r.xattrs, env_->ListXattrs(opened));
+  }
+  agent::VmshareClient vmshare(agent_);
+  return vmshare.SetFileAttrs(r);
+}
+
+Result<bool> TreeCopier::LinkToEarlier(const sys::FileInfo& info, const std::string& dest) {
+  if (!info.is_reg() || info.nlink < 2) return false;
+  auto [it, inserted] = links_.try_emplace({info.dev, info.ino}, dest);
+  if (inserted) return false;
+  ++stats_.entries;
+  agent::VmshareClient vmshare(agent_);
+  RETURN_IF_ERROR(vmshare.Link(dest, it->second));
+  return true;
 }
 
 void TreeCopier::Report(const std::string& host_path, bool final) {

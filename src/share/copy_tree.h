@@ -8,6 +8,13 @@
 // no file is held in memory whole. A directory is sent before its entries.
 // Sockets, fifos and devices are skipped.
 //
+// After CopyFile, vmshare's own SetFileAttrs (Kata's CopyFileRequest has no
+// times or xattrs) gives every entry its atime, mtime and xattrs (a
+// directory after its entries, so their creation does not touch its mtime);
+// a regular file with more links than one is sent once and then linked
+// (vmshare's Link) at its other names, so hard links stay hard links. The
+// agent sets the owner before the mode, so setuid/setgid bits survive.
+//
 // The agent chowns an entry's parent to the entry's owner (Kata semantics);
 // a directory with an entry owned by someone else is therefore sent again
 // after its entries, which restores its own owner (and so on upwards).
@@ -17,7 +24,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "agent/client.h"
 #include "core/result.h"
@@ -59,18 +68,23 @@ class TreeCopier {
  private:
   // Copies an entry already stat'ed; `opened` is an fd of it (O_PATH is fine)
   // for files and directories.
-  Status CopyOpened(const sys::Fd& opened, const sys::FileInfo& info,
-                    const std::string& host_path, const std::string& dest, int depth);
+  Status CopyOpened(const sys::Fd& opened, const sys::FileInfo& info, const std::string& host_path,
+                    const std::string& dest, int depth);
   Status SendDirectory(const sys::FileInfo& info, const std::string& dest);
   Status SendFile(const sys::Fd& opened, const sys::FileInfo& info, const std::string& host_path,
                   const std::string& dest);
   void Report(const std::string& host_path, bool final);
+  // Times (and xattrs, unless a symlink) of an entry CopyFile has written.
+  Status SendAttrs(const sys::Fd& opened, const sys::FileInfo& info, const std::string& dest);
+  // Links `dest` to an earlier copy of the same inode; false if none.
+  Result<bool> LinkToEarlier(const sys::FileInfo& info, const std::string& dest);
 
   sys::Env* env_;
   agent::AgentClient* agent_;
   Progress progress_;
   CopyStats stats_;
   uint64_t reported_ = 0;
+  std::map<std::pair<dev_t, uint64_t>, std::string> links_;  // (dev, ino) -> first dest
 };
 
 }  // namespace vmshare::share

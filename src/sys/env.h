@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -48,6 +49,8 @@ struct FileInfo {
   uint64_t mnt_id = 0; // STATX_MNT_ID, 0 if the kernel lacks it
   bool mount_root = false;  // STATX_ATTR_MOUNT_ROOT: the path is a mountpoint
   int64_t mtime_ns = 0;
+  int64_t atime_ns = 0;
+  uint64_t nlink = 0;
   bool is_dir() const { return S_ISDIR(mode); }
   bool is_reg() const { return S_ISREG(mode); }
   bool is_lnk() const { return S_ISLNK(mode); }
@@ -64,6 +67,8 @@ struct MountAttrs {
   bool noexec = false;
   Propagation propagation = Propagation::kUnchanged;
   bool recursive = false;  // AT_RECURSIVE: apply to the whole tree
+  // Clears nosuid and nodev (a container root copied onto a nosuid tmpfs).
+  bool clear_nosuid_nodev = false;
 };
 
 struct ChildOptions {
@@ -89,10 +94,31 @@ struct ExitStatus {
   int code = 0;          // exit code or signal number
 };
 
-// agent: what SpawnContained runs, and how.
+// agent: a filesystem a container init makes in its own namespaces (proc
+// for its pid namespace, mqueue for its ipc namespace, ...) and hands back
+// as a detached mount (fsopen/fsconfig/fsmount).
+struct ContainerFilesystem {
+  std::string type;
+  std::string source;
+  // fsconfig keys: "key=value" sets a string, "key" a flag.
+  std::vector<std::string> options;
+  MountAttrs attrs;  // read_only, nosuid, nodev, noexec of the new mount
+};
+
+struct ContainerRlimit {
+  int resource = 0;  // RLIMIT_*
+  uint64_t soft = 0, hard = 0;
+};
+
+// Capability sets as bit masks (bit n = capability n).
+struct ContainerCaps {
+  uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
+};
+
+// agent: what SpawnContained / SpawnContainer runs, and how.
 struct ContainedProcessOptions {
   std::string root;  // absolute path of a mount point; becomes the process's "/"
-  bool mount_proc = false;  // mount a new proc at /proc inside the root
+  bool mount_proc = false;  // SpawnContained only: mount a new proc at /proc inside the root
   std::vector<std::string> argv;  // argv[0] without '/' is looked up in env's PATH
   std::vector<std::string> env;   // the whole environment
   std::string cwd = "/";          // inside the root, entered after setuid
@@ -105,8 +131,34 @@ struct ContainedProcessOptions {
   // A pty slave (OpenPty): the child starts a session with it as its
   // controlling terminal and stdin, stdout and stderr (the *_fd are ignored).
   const Fd* tty_fd = nullptr;
-  // A cgroup.procs file the child moves itself into first (empty: stay).
+  // A cgroup.procs file the child moves itself into first (empty: stay),
+  // before a new cgroup namespace is made, so that cgroup is its root.
   std::string cgroup_procs;
+  // ExecProcess: a running child (a container init, not yet reaped) whose
+  // pid, mount, uts, ipc, net and cgroup namespaces and root the process
+  // joins instead of making its own; root, mount_proc, clone_flags,
+  // filesystems, hostname, sysctl and the paths are then unused.
+  const Child* enter = nullptr;
+  // Namespaces beyond the mount namespace (always new): CLONE_NEWPID,
+  // CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWTIME.
+  int clone_flags = 0;
+  std::vector<ContainerFilesystem> filesystems;  // SpawnContainer: made in the child
+  std::optional<std::string> hostname;           // sethostname (needs CLONE_NEWUTS)
+  // Written after pivot_root: {"/proc/sys/net/ipv4/ip_forward", "1"}.
+  std::vector<std::pair<std::string, std::string>> sysctl;
+  std::vector<std::string> readonly_paths;  // bound read-only onto themselves
+  std::vector<std::string> masked_paths;    // /dev/null (files) or an empty ro tmpfs (dirs)
+  std::vector<ContainerRlimit> rlimits;
+  std::optional<ContainerCaps> caps;  // none: the capabilities stay as they are
+  bool no_new_privileges = false;
+  std::optional<mode_t> umask;
+};
+
+// agent: a container init between clone and execve (SpawnContainer).
+struct ContainerInit {
+  Child child;
+  Fd channel;                   // SOCK_SEQPACKET to the child
+  std::vector<Fd> filesystems;  // options.filesystems, made in the child's namespaces
 };
 
 // agent: one network device of the guest (ListNetDevices).
@@ -242,6 +294,31 @@ class Env {
   // Reaps one child that has already exited, without blocking (waitid
   // WNOHANG); nullopt when none has, or there are no children.
   virtual Result<std::optional<ReapedChild>> ReapAnyChild() = 0;
+  // SpawnContained in three steps, so the caller builds the root between
+  // them with mounts made in the child's namespaces (runc's create/start):
+  // SpawnContainer clones the child into new namespaces (options.clone_flags)
+  // where it makes options.filesystems and hands them back; ContainerSetup
+  // (once the root is built) has it unshare the mount namespace, pivot_root,
+  // apply hostname, sysctl, readonly/masked paths, rlimits, ids, caps,
+  // umask, cwd and no_new_privileges, and returns when it waits to exec;
+  // ContainerExec lets it execve and returns its failure. Errors name the
+  // step that failed in the child; a failed child exits (left to reap).
+  virtual Result<ContainerInit> SpawnContainer(const ContainedProcessOptions& options) = 0;
+  virtual Status ContainerSetup(ContainerInit& init) = 0;
+  virtual Status ContainerExec(ContainerInit& init) = 0;
+  // mknodat(2): `mode` holds the type (S_IFCHR, S_IFBLK, S_IFIFO) and bits.
+  virtual Status MknodAt(const Fd& dir, const std::string& path, mode_t mode, dev_t dev) = 0;
+  // linkat(2) without following symlinks.
+  virtual Status LinkAt(const Fd& olddir, const std::string& oldpath, const Fd& newdir,
+                        const std::string& newpath) = 0;
+  // utimensat(2) with AT_SYMLINK_NOFOLLOW (AT_EMPTY_PATH when path is empty).
+  virtual Status SetTimes(const Fd& dir, const std::string& path, int64_t atime_ns,
+                          int64_t mtime_ns) = 0;
+  // fchmodat(2) (no AT_SYMLINK_NOFOLLOW: a device or fifo node by name).
+  virtual Status ChmodAt(const Fd& dir, const std::string& path, mode_t mode) = 0;
+  // setxattr/getxattr list through /proc/self/fd of an O_PATH-or-better fd.
+  virtual Status SetXattr(const Fd& fd, const std::string& name, std::string_view value) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ListXattrs(const Fd& fd) = 0;
   // finit_module(2) of an open .ko file; `compressed` (.ko.xz/.zst/.gz) lets
   // the kernel decompress it. EEXIST (already loaded) is kAlreadyExists.
   virtual Status LoadModule(const Fd& module_file, const std::string& params,

@@ -165,6 +165,31 @@ class EnvWrapper : public Env {
   Result<std::optional<ReapedChild>> ReapAnyChild() override {
     return target_->ReapAnyChild();
   }
+  Result<ContainerInit> SpawnContainer(const ContainedProcessOptions& options) override {
+    return target_->SpawnContainer(options);
+  }
+  Status ContainerSetup(ContainerInit& init) override { return target_->ContainerSetup(init); }
+  Status ContainerExec(ContainerInit& init) override { return target_->ContainerExec(init); }
+  Status MknodAt(const Fd& dir, const std::string& path, mode_t mode, dev_t dev) override {
+    return target_->MknodAt(dir, path, mode, dev);
+  }
+  Status LinkAt(const Fd& olddir, const std::string& oldpath, const Fd& newdir,
+                const std::string& newpath) override {
+    return target_->LinkAt(olddir, oldpath, newdir, newpath);
+  }
+  Status SetTimes(const Fd& dir, const std::string& path, int64_t atime_ns,
+                  int64_t mtime_ns) override {
+    return target_->SetTimes(dir, path, atime_ns, mtime_ns);
+  }
+  Status ChmodAt(const Fd& dir, const std::string& path, mode_t mode) override {
+    return target_->ChmodAt(dir, path, mode);
+  }
+  Status SetXattr(const Fd& fd, const std::string& name, std::string_view value) override {
+    return target_->SetXattr(fd, name, value);
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> ListXattrs(const Fd& fd) override {
+    return target_->ListXattrs(fd);
+  }
   Status LoadModule(const Fd& module_file, const std::string& params, bool compressed) override {
     return target_->LoadModule(module_file, params, compressed);
   }

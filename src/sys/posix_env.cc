@@ -128,6 +128,8 @@ Result<FileInfo> PosixEnv::StatAt(const Fd& dir, const std::string& path, int fl
   info.mount_root = (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
                     (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
   info.mtime_ns = sx.stx_mtime.tv_sec * 1'000'000'000LL + sx.stx_mtime.tv_nsec;
+  info.atime_ns = sx.stx_atime.tv_sec * 1'000'000'000LL + sx.stx_atime.tv_nsec;
+  info.nlink = sx.stx_nlink;
   return info;
 }
 
@@ -243,6 +245,7 @@ Status PosixEnv::MountSetattr(const Fd& fd, const MountAttrs& a) {
   if (a.nosuid) attr.attr_set |= MOUNT_ATTR_NOSUID;
   if (a.nodev) attr.attr_set |= MOUNT_ATTR_NODEV;
   if (a.noexec) attr.attr_set |= MOUNT_ATTR_NOEXEC;
+  if (a.clear_nosuid_nodev) attr.attr_clr |= MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
   switch (a.propagation) {
     case Propagation::kUnchanged: break;
     case Propagation::kPrivate: attr.propagation = MS_PRIVATE; break;

@@ -73,6 +73,19 @@ class PosixEnv : public Env {
   Status SetWindowSize(const Fd& tty, uint16_t rows, uint16_t columns) override;
   Status SetRealtimeClock(int64_t sec, int64_t usec) override;
   Result<std::vector<NetDevice>> ListNetDevices() override;
+  // container init (posix_env_container.cc)
+  Result<ContainerInit> SpawnContainer(const ContainedProcessOptions& options) override;
+  Status ContainerSetup(ContainerInit& init) override;
+  Status ContainerExec(ContainerInit& init) override;
+  // file details (posix_env_files.cc)
+  Status MknodAt(const Fd& dir, const std::string& path, mode_t mode, dev_t dev) override;
+  Status LinkAt(const Fd& olddir, const std::string& oldpath, const Fd& newdir,
+                const std::string& newpath) override;
+  Status SetTimes(const Fd& dir, const std::string& path, int64_t atime_ns,
+                  int64_t mtime_ns) override;
+  Status ChmodAt(const Fd& dir, const std::string& path, mode_t mode) override;
+  Status SetXattr(const Fd& fd, const std::string& name, std::string_view value) override;
+  Result<std::vector<std::pair<std::string, std::string>>> ListXattrs(const Fd& fd) override;
   Status LoadModule(const Fd& module_file, const std::string& params, bool compressed) override;
   void SyncAll() override;
   Status PowerOff() override;

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "agent/client.h"
 #include "agent/translate.h"
@@ -356,6 +357,24 @@ TEST_F(KataPodTest, InitProcessStreamsAndSignals) {
   bad.process = {"c3", "../x"};
   EXPECT_EQ(client_->ExecProcess(bad).code(), Code::kInvalidArgument);
   ASSERT_OK(client_->DestroySandbox());
+}
+
+TEST_F(KataPodTest, GetOomEventBlocksUntilTheSandboxEnds) {
+  // Kata's runtime keeps one GetOOMEvent call open for the pod's life; it
+  // must neither fail at once nor keep the agent from exiting.
+  ASSERT_OK(client_->CreateSandbox({}, "pod3"));
+  Result<std::string> oom = InternalError("not returned");
+  std::thread waiter([&] { oom = client_->GetOomEvent(); });
+  env()->SleepFor(milliseconds(300));
+  const int64_t start = env()->NowNanos();
+  ASSERT_OK(client_->DestroySandbox());
+  waiter.join();
+  EXPECT_EQ(oom.status().code(), Code::kUnavailable) << oom.status().ToString();
+  auto exit = env()->Wait(agent_, milliseconds(1000));
+  ASSERT_TRUE(exit.ok()) << exit.status().ToString();
+  agent_exited_ = true;
+  EXPECT_EQ(exit->code, 0);
+  EXPECT_LT(env()->NowNanos() - start, int64_t{1'000'000'000});
 }
 
 }  // namespace

@@ -163,5 +163,35 @@ TEST(WireTest, MalformedProtobufIsInvalidArgument) {
   }
 }
 
+// The OCI fields beyond Kata's subset vmshare used before: Kata's field
+// numbers (Process.Capabilities 7, Rlimits 8, NoNewPrivileges 9; Spec.Linux 8
+// with Sysctl 3, Namespaces 6, Devices 7, MaskedPaths 10, ReadonlyPaths 11),
+// and vmshare's own User.Umask 1001; they round-trip.
+TEST(WireTest, OciProcessAndLinuxFieldsRoundTrip) {
+  CreateContainerRequest r;
+  r.container_id = "c";
+  r.spec.args = {"sh"};
+  r.spec.hostname = "h";
+  r.spec.terminal = true;
+  r.spec.capabilities = SpecCapabilities{{"CAP_KILL"}, {"CAP_KILL"}, {}, {"CAP_KILL"}, {}};
+  r.spec.rlimits = {{"RLIMIT_NOFILE", 1024, 512}};
+  r.spec.no_new_privileges = true;
+  r.spec.umask = 022;
+  r.spec.namespaces = {{"pid", ""}, {"network", "/run/netns/x"}};
+  r.spec.devices = {{"/dev/fuse", "c", 10, 229, 0666, 1, 2}};
+  r.spec.sysctl = {{"net.ipv4.ip_forward", "1"}};
+  r.spec.masked_paths = {"/proc/kcore"};
+  r.spec.readonly_paths = {"/proc/sys"};
+  const std::string bytes = EncodeCreateContainerRequest(r);
+  auto back = DecodeCreateContainerRequest(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, r);
+  EXPECT_NE(bytes.find("\x48\x01"), std::string::npos);          // Process.NoNewPrivileges = 9
+  EXPECT_NE(bytes.find("\xc8\x3e\x12"), std::string::npos);      // User.Umask = 1001, 022
+  EXPECT_NE(bytes.find("\x0a\x08" "CAP_KILL"), std::string::npos);  // Bounding = 1
+  EXPECT_NE(bytes.find("\x52\x0b/proc/kcore"), std::string::npos);  // MaskedPaths = 10
+  EXPECT_NE(bytes.find("\x5a\x09/proc/sys"), std::string::npos);    // ReadonlyPaths = 11
+}
+
 }  // namespace
 }  // namespace vmshare::agent

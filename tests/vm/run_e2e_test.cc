@@ -279,7 +279,7 @@ TEST_F(RunE2eTest, RunRecordsItsMountsWhileItLives) {
 TEST_F(RunE2eTest, SharedFsNoneStartsNoVirtiofsd) {
   fs::remove(tmp_ / "out");
   sys::Child c = Start({"/bin/sh", "-c", "echo started; sleep 600"},
-                       {"--shared-fs", "none"});
+                       {"--shared-fs", "none", "--guest-local-copies"});
   bool started = false;
   for (int i = 0; i < 3000 && !started; ++i) {
     started = ReadFile(tmp_ / "out").find("started") != std::string::npos;

@@ -111,7 +111,8 @@ TEST_P(WatchE2eTest, KubeletUpdatesReachTheGuestAtomically) {
 
   sys::ChildOptions o;
   o.argv = {VMSHARE_BIN, "--kubelet-root", bundle_ + "/kubelet", "run", "--root", root_,
-            "--shared-fs", GetParam(), "--bundle", bundle_, "--accel", "tcg", "--",
+            "--shared-fs", GetParam(), "--guest-local-copies", "--bundle", bundle_, "--accel", "tcg",
+            "--",
             "/bin/guest-watch", "/etc/app-config", "stop"};
   o.stdout_path = tmp_ / "out";
   o.stderr_path = tmp_ / "err";
@@ -167,8 +168,9 @@ TEST_F(WatchE2eTest, CopyModeTreeReachesTheGuest) {
   std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", (vol + "/sock").c_str());
   ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   sys::ChildOptions o;
-  o.argv = {VMSHARE_BIN, "run", "--root", root_, "--shared-fs", "none", "--bundle", bundle_,
-            "--accel", "tcg", "--", "/bin/sh", "-c",
+  // The bundle's read-write /data stays a guest-local copy (opted in).
+  o.argv = {VMSHARE_BIN, "run", "--root", root_, "--shared-fs", "none", "--guest-local-copies",
+            "--bundle", bundle_, "--accel", "tcg", "--", "/bin/sh", "-c",
             "cd /readonly; wc -c < big; md5sum big; cat sub/small; readlink outside; "
             "for f in fifo sock; do [ -e $f ] && echo $f-present; done; echo done"};
   o.stdout_path = tmp_ / "out";

@@ -1,17 +1,23 @@
 // Containers: the guest side of CreateContainer, StartContainer,
 // ReadStdout/ReadStderr, WaitProcess and RemoveContainer.
 //
-// CreateContainer mounts the request's storages (StorageManager), binds the
-// source root (<shared>/<cid>/rootfs, or spec root.path when absolute) at
-// <run>/containers/<cid>/rootfs, then mounts each OCI mount at its
-// destination inside that root. Targets are created and opened with
+// CreateContainer mounts the request's storages (StorageManager), starts the
+// container's init in its new namespaces (oci_process.h; pid 1 of its own
+// pid namespace, stopped before execve), binds the source root
+// (<shared>/<cid>/rootfs, or spec root.path when absolute) at
+// <run>/containers/<cid>/rootfs without nosuid/nodev, then mounts each OCI
+// mount at its destination inside that root, strictly in the spec's order;
+// proc, mqueue, sysfs and cgroup are made by the init in its namespaces and
+// moved in at their place. Targets are created and opened with
 // openat2(RESOLVE_IN_ROOT) on the root fd, and mounted by fd, so no symlink in
-// the image can put a mount outside the root. A "proc" mount is made by the
-// process itself when it starts (in its own mount namespace). A read-only
-// root is made read-only after the mounts (the mounts keep their own flags).
-// StartContainer runs the process with the root as "/" (pivot_root), its
-// stdio on pipes (or a pty) the stream calls serve; ExecProcess adds more
-// processes (exec.cc, which has the process calls). RemoveContainer kills
+// the image can put a mount outside the root. Then /dev (devices.h), then a
+// read-only root is made read-only, last. The init then pivots into the root
+// and applies hostname, sysctl, paths, ids and privileges; any failure fails
+// CreateContainer. Its stdio are pipes (or a pty) the stream calls serve, and
+// it is in the container's cgroup v2 from the start. StartContainer lets it
+// execve. ExecProcess adds more processes (exec.cc, which has the process
+// calls), each in the init's namespaces and root with the container's
+// capabilities, rlimits, no_new_privileges and umask. RemoveContainer kills
 // them all (SIGKILL, then its cgroup), detaches the whole bundle root at once,
 // and drops its storage references (storages marked `shared` stay until the
 // sandbox ends). Each container has a cgroup v2 of its own when the guest has
@@ -20,6 +26,7 @@
 // Thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -111,23 +118,34 @@ class Containers {
     std::string exec_id;
     ContainerSpec spec;
     std::vector<Storage> storages;  // references held
-    bool mount_proc = false;
     std::string cgroup;     // its cgroup v2 directory; "" without one
     uint64_t oom_seen = 0;  // OOM kills already reported; GUARDED_BY(mu_)
-    std::shared_ptr<ContainerProcess> init;  // set by Start; GUARDED_BY(mu_)
+    // The init between clone and execve: made at Create, execs at Start.
+    std::shared_ptr<sys::ContainerInit> setup;
+    bool created = false;  // Create is done; GUARDED_BY(mu_)
+    bool started = false;  // GUARDED_BY(mu_)
+    // What an exec gets of the init's spec: caps, rlimits, nnp, umask.
+    sys::ContainedProcessOptions exec_base;
+    std::shared_ptr<ContainerProcess> init;  // set by Create; GUARDED_BY(mu_)
     std::map<std::string, std::shared_ptr<ContainerProcess>> execs;  // GUARDED_BY(mu_)
   };
 
+  Status SpawnInit(const CreateContainerRequest& r, Container* c);
   Status BuildRoot(const CreateContainerRequest& r, Container* c);
-  Status MountSpecMount(const sys::Fd& root, const SpecMount& m, Container* c);
+  Status MountSpecMount(const sys::Fd& root, const SpecMount& m, Container* c,
+                        std::vector<sys::Fd>* ns_filesystems);
+  Result<int> CapLast();
   Result<std::shared_ptr<Container>> Find(const ProcessRef& ref);
   void Teardown(const Container& c);
-  // exec.cc: starts `o` as process `exec_id` of `c` with fresh stdio.
+  // exec.cc: starts `o` as process `exec_id` of `c` with fresh stdio, by
+  // `spawn` (the init: SpawnContainer) or else SpawnContained.
   // REQUIRES: mu_ held.
+  using Spawner = std::function<Result<sys::Child>(const sys::ContainedProcessOptions&)>;
   Result<std::shared_ptr<ContainerProcess>> StartProcessLocked(Container* c,
                                                                const std::string& exec_id,
                                                                bool init, bool terminal,
-                                                               sys::ContainedProcessOptions o);
+                                                               sys::ContainedProcessOptions o,
+                                                               const Spawner& spawn = nullptr);
   Result<std::shared_ptr<ContainerProcess>> FindProcess(const ProcessRef& ref);
   // Kills every process of `c` and waits for them (RemoveContainer).
   Status StopAll(const Container& c, uint32_t timeout_seconds, const CallContext& ctx);

@@ -39,9 +39,10 @@ Status CopyDirectory(sys::Env* env, const sys::Fd& parent, const std::string& na
   Status made = env->MkdirAt(parent, name, r.file_mode & 07777);
   if (!made.ok() && made.err() != EEXIST) return made;
   ASSIGN_OR_RETURN(sys::Fd dir, env->OpenAt(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
-  RETURN_IF_ERROR(env->ChmodFd(dir, r.file_mode & 07777));
-  return env->ChownAt(dir, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid),
-                      AT_EMPTY_PATH);
+  // Owner before mode: chown clears setuid/setgid.
+  RETURN_IF_ERROR(
+      env->ChownAt(dir, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid), AT_EMPTY_PATH));
+  return env->ChmodFd(dir, r.file_mode & 07777);
 }
 
 Status CopySymlink(sys::Env* env, const sys::Fd& parent, const std::string& name,
@@ -59,8 +60,7 @@ Status CopyRegular(sys::Env* env, const sys::Fd& parent, const std::string& name
                    const CopyFileRequest& r) {
   if (r.file_size < 0 || r.offset < 0 ||
       r.offset + static_cast<int64_t>(r.data.size()) > r.file_size) {
-    return InvalidArgumentError("chunk at offset " +
-                                std::to_string(r.offset) + " of " +
+    return InvalidArgumentError("chunk at offset " + std::to_string(r.offset) + " of " +
                                 std::to_string(r.data.size()) + " bytes does not fit file_size " +
                                 std::to_string(r.file_size));
   }
@@ -73,9 +73,10 @@ Status CopyRegular(sys::Env* env, const sys::Fd& parent, const std::string& name
   }
   ASSIGN_OR_RETURN(sys::FileInfo info, env->StatAt(fd, "", AT_EMPTY_PATH));
   if (static_cast<int64_t>(info.size) != r.file_size) return Status::Ok();  // more chunks to come
+  // Owner before mode: chown clears setuid/setgid.
+  RETURN_IF_ERROR(
+      env->ChownAt(fd, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid), AT_EMPTY_PATH));
   RETURN_IF_ERROR(env->ChmodFd(fd, r.file_mode & 07777));
-  RETURN_IF_ERROR(env->ChownAt(fd, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid),
-                               AT_EMPTY_PATH));
   // rename cannot replace a directory with a file.
   auto old = env->StatAt(parent, name, AT_SYMLINK_NOFOLLOW);
   if (old.ok() && old->is_dir()) RETURN_IF_ERROR(env->UnlinkAt(parent, name, AT_REMOVEDIR));
@@ -106,14 +107,20 @@ Status CopyFile(sys::Env* env, const std::string& shared_root, const CopyFileReq
     return parent.status().WithContext("copy file " + Quote(r.path));
   }
   if (parts.size() > 1) {
-    RETURN_IF_ERROR(env->ChownAt(*parent, "", static_cast<uid_t>(r.uid),
-                                 static_cast<gid_t>(r.gid), AT_EMPTY_PATH));
+    RETURN_IF_ERROR(env->ChownAt(*parent, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid),
+                                 AT_EMPTY_PATH));
   }
   Status s;
   switch (r.file_mode & S_IFMT) {
-    case S_IFDIR: s = CopyDirectory(env, *parent, name, r); break;
-    case S_IFLNK: s = CopySymlink(env, *parent, name, r); break;
-    default: s = CopyRegular(env, *parent, name, r); break;
+    case S_IFDIR:
+      s = CopyDirectory(env, *parent, name, r);
+      break;
+    case S_IFLNK:
+      s = CopySymlink(env, *parent, name, r);
+      break;
+    default:
+      s = CopyRegular(env, *parent, name, r);
+      break;
   }
   return s.WithContext("copy file " + Quote(r.path));
 }

@@ -1,5 +1,6 @@
-// Containers: the process calls. Each container has its init process
-// (StartContainer) and any number of execs (ExecProcess), each with its own
+// Containers: the process calls. Each container has its init process (made
+// at CreateContainer, run at StartContainer) and any number of execs
+// (ExecProcess, in the init's namespaces and root), each with its own
 // stdio: pipes for stdin, stdout and stderr, or one guest pty for a terminal
 // process. Streams end as Kata's agent ends them (see Read in container.h).
 #include <fcntl.h>
@@ -56,7 +57,7 @@ bool CatchesSignal(sys::Env* env, pid_t pid, int sig) {
 
 Result<std::shared_ptr<ContainerProcess>> Containers::StartProcessLocked(
     Container* c, const std::string& exec_id, bool init, bool terminal,
-    sys::ContainedProcessOptions o) {
+    sys::ContainedProcessOptions o, const Spawner& spawn) {
   auto p = std::make_shared<ContainerProcess>();
   p->exec_id = exec_id;
   p->init = init;
@@ -74,7 +75,11 @@ Result<std::shared_ptr<ContainerProcess>> Containers::StartProcessLocked(
     o.stderr_fd = &err_w;
   }
   if (!c->cgroup.empty()) o.cgroup_procs = c->cgroup + "/cgroup.procs";
-  ASSIGN_OR_RETURN(p->process, processes_->Start(o));
+  if (spawn) {
+    ASSIGN_OR_RETURN(p->process, processes_->StartWith([&] { return spawn(o); }));
+  } else {
+    ASSIGN_OR_RETURN(p->process, processes_->Start(o));
+  }
   if (terminal) {
     p->pty = std::make_shared<sys::Fd>(std::move(master));
     p->out = p->err = p->pty;
@@ -109,7 +114,7 @@ Status Containers::Exec(const ExecProcessRequest& r) {
   }
   ASSIGN_OR_RETURN(auto c, Find(r.process));
   std::lock_guard<std::mutex> lock(mu_);
-  if (!c->init) return FailedPreconditionError(what + ": container not started");
+  if (!c->init || !c->started) return FailedPreconditionError(what + ": container not started");
   if (processes_->Exited(c->init->process)) {
     return FailedPreconditionError(what + ": the container's init process has exited");
   }
@@ -121,9 +126,10 @@ Status Containers::Exec(const ExecProcessRequest& r) {
     return FailedPreconditionError(what + ": container has " + std::to_string(kMaxExecs) +
                                    " processes already");
   }
-  sys::ContainedProcessOptions o;
+  // In the init's namespaces and root, with the container's privileges.
+  sys::ContainedProcessOptions o = c->exec_base;
   o.root = BundleRoot(c->id);
-  o.mount_proc = c->mount_proc;
+  o.enter = &c->init->process->child;
   o.argv = r.spec.args;
   o.env = r.spec.env;
   o.cwd = r.spec.cwd;

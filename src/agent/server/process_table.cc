@@ -68,10 +68,15 @@ void ProcessTable::ReapLoop() {
 
 Result<std::shared_ptr<ProcessTable::Process>> ProcessTable::Start(
     const sys::ContainedProcessOptions& options) {
+  return StartWith([&] { return env_->SpawnContained(options); });
+}
+
+Result<std::shared_ptr<ProcessTable::Process>> ProcessTable::StartWith(
+    const std::function<Result<sys::Child>()>& spawn) {
   std::shared_ptr<Process> p;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(sys::Child child, env_->SpawnContained(options));
+    ASSIGN_OR_RETURN(sys::Child child, spawn());
     p = std::make_shared<Process>();
     p->child = std::move(child);
     running_[p->child.pid] = p;

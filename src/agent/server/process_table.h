@@ -15,6 +15,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,9 @@ class ProcessTable {
   ProcessTable& operator=(const ProcessTable&) = delete;
 
   Result<std::shared_ptr<Process>> Start(const sys::ContainedProcessOptions& options);
+  // Like Start, for a child that `spawn` makes (a container init, which is
+  // registered at CreateContainer and execs at StartContainer).
+  Result<std::shared_ptr<Process>> StartWith(const std::function<Result<sys::Child>()>& spawn);
   // Blocks until `p` exits, the call's deadline passes (kDeadlineExceeded) or
   // its connection ends (kUnavailable). A zero-deadline context with no
   // cancel flag waits forever.

@@ -116,6 +116,34 @@ Status VmshareService::MountTmpfs(const MountTmpfsRequest& r) {
   return env_->ChownAt(top, "", 0, 0, AT_EMPTY_PATH);
 }
 
+Status VmshareService::SetFileAttrs(const SetFileAttrsRequest& r) {
+  ASSIGN_OR_RETURN(Located where, Locate(env_, shared_root_, "set attributes of", r.path));
+  const std::string what = "set attributes of " + Quote(r.path);
+  if (!r.xattrs.empty()) {
+    auto fd = env_->OpenAt2(where.parent, where.name, O_PATH | O_NOFOLLOW, 0,
+                            kResolveBelow & ~sys::kResolveNoXdev);
+    if (!fd.ok()) return fd.status().WithContext(what);
+    ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(*fd, "", AT_EMPTY_PATH));
+    if (info.is_lnk()) return InvalidArgumentError(what + ": xattrs on a symlink");
+    for (const auto& [name, value] : r.xattrs) {
+      Status set = env_->SetXattr(*fd, name, value);
+      // Where the guest filesystem has no such xattrs (user.* on an older
+      // tmpfs), the copy goes on without them.
+      if (!set.ok() && set.err() != EOPNOTSUPP) return set.WithContext(what);
+    }
+  }
+  return env_->SetTimes(where.parent, where.name, r.atime_ns, r.mtime_ns).WithContext(what);
+}
+
+Status VmshareService::Link(const LinkRequest& r) {
+  ASSIGN_OR_RETURN(Located to, Locate(env_, shared_root_, "link", r.path));
+  ASSIGN_OR_RETURN(Located from, Locate(env_, shared_root_, "link", r.target));
+  Status s = env_->UnlinkAt(to.parent, to.name, 0);
+  if (!s.ok() && s.err() != ENOENT) return s.WithContext("link " + Quote(r.path));
+  return env_->LinkAt(from.parent, from.name, to.parent, to.name)
+      .WithContext("link " + Quote(r.path) + " to " + Quote(r.target));
+}
+
 Result<ReadDirResponse> VmshareService::ReadDir(const ReadDirRequest& r) {
   ASSIGN_OR_RETURN(Located where, Locate(env_, shared_root_, "read dir", r.path));
   auto dir = env_->OpenAt2(where.parent, where.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
@@ -163,6 +191,16 @@ void VmshareService::RegisterOn(TtrpcServer* server) {
                    [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
                      ASSIGN_OR_RETURN(auto r, DecodeMountTmpfsRequest(payload));
                      return empty(MountTmpfs(r));
+                   });
+  server->Register(kVmshareService, "SetFileAttrs",
+                   [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+                     ASSIGN_OR_RETURN(auto r, DecodeSetFileAttrsRequest(payload));
+                     return empty(SetFileAttrs(r));
+                   });
+  server->Register(kVmshareService, "Link",
+                   [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+                     ASSIGN_OR_RETURN(auto r, DecodeLinkRequest(payload));
+                     return empty(Link(r));
                    });
   server->Register(kVmshareService, "ReadDir",
                    [this](const std::string& payload, const CallContext&) -> Result<std::string> {

@@ -32,6 +32,8 @@ class VmshareService {
   void RegisterOn(TtrpcServer* server);
 
   Status Rename(const RenameRequest& r);
+  Status SetFileAttrs(const SetFileAttrsRequest& r);
+  Status Link(const LinkRequest& r);
   Status Remove(const RemoveRequest& r);
   Status MountTmpfs(const MountTmpfsRequest& r);
   Result<ReadDirResponse> ReadDir(const ReadDirRequest& r);
