@@ -5,6 +5,7 @@
 #include "core/ids.h"
 #include "share/host_guard.h"
 #include "share/safe_resolve.h"
+#include "share/share_host.h"
 
 namespace vmshare::cli {
 namespace {
@@ -54,20 +55,21 @@ bool IsEmptyDirVolume(const std::string& kubelet_root, const std::string& source
 }
 
 Status ResolveBundleSources(sys::Env* env, Bundle* b) {
+  share::ShareHost host(env);
   {
     const std::string what = "rootfs " + Quote(b->rootfs);
-    ASSIGN_OR_RETURN(share::OpenedSource root, share::OpenSourceNoFollow(env, "rootfs", b->rootfs));
+    ASSIGN_OR_RETURN(share::OpenedSource root, share::OpenSourceNoFollow(host, "rootfs", b->rootfs));
     if (!root.info.is_dir()) return InvalidArgumentError(what + ": not a directory");
-    RETURN_IF_ERROR(share::RefuseHostKernelFs(env, root.fd, "rootfs", b->rootfs));
+    RETURN_IF_ERROR(host.RefuseKernelFs(root.fd, root.info, "rootfs", b->rootfs));
   }
   for (Mount& m : b->mounts) {
     if (!IsHostBind(m)) continue;
     const std::string what = "mount " + Quote(m.destination) + ": source " + Quote(m.source);
     ASSIGN_OR_RETURN(std::string resolved, Resolve(env, Absolute(*b, m.source), what));
-    auto opened = share::OpenSourceNoFollow(env, "mount source", resolved);
+    auto opened = share::OpenSourceNoFollow(host, "mount source", resolved);
     if (!opened.ok()) return opened.status().WithContext(what);
     RETURN_IF_ERROR(
-        share::RefuseHostKernelFs(env, opened->fd, "mount source", resolved).WithContext(what));
+        host.RefuseKernelFs(opened->fd, opened->info, "mount source", resolved).WithContext(what));
     m.source = resolved;
   }
   return Status::Ok();
