@@ -177,6 +177,9 @@ Result<uint32_t> TaskService::Start(const ProcessKey& k) {
   } else {
     Emit(TaskExecStartedEvent(k, p->exit.pid));
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  p->start_emitted = true;
+  exited_.notify_all();
   return p->exit.pid;
 }
 
@@ -194,12 +197,15 @@ void TaskService::WatchExit(std::shared_ptr<Proc> p) {
   p->io->WaitOutput(kOutputGrace);
   ExitInfo e;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     p->status = TaskStatus::kStopped;
     p->exit.exit_status = status;
     p->exit.exited_at_ns = at;
     e = p->exit;
     exited_.notify_all();
+    // A process that exits at once must not have its exit published before
+    // its start: containerd would see the events out of order.
+    exited_.wait(lock, [&] { return p->start_emitted; });
   }
   Emit(TaskExitEvent(p->key, e));
 }

@@ -91,6 +91,8 @@ class TaskService {
     SpecProcess exec_spec;  // execs only
     TaskStatus status = TaskStatus::kCreated;
     bool deleted = false;  // Wait callers stop waiting
+    // TaskStart/TaskExecStarted was emitted: its TaskExit may follow.
+    bool start_emitted = false;
     ExitInfo exit;
     std::unique_ptr<StdioRelay> io;
     std::thread watcher;
