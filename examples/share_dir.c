@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <vmshare/vmshare.h>
 
 /* Prints the failed step's message, frees it, and returns 1. */
@@ -34,7 +33,8 @@ int main(int argc, char **argv) {
   }
   char config[4096], mount[4096];
   snprintf(config, sizeof config, "{\"root\": \"%s\", \"sandbox_id\": \"%s\"}", argv[1], argv[2]);
-  snprintf(mount, sizeof mount, "{\"Source\": \"%s\", \"Destination\": \"/data\", \"ReadOnly\": true}", argv[3]);
+  snprintf(mount, sizeof mount,
+           "{\"Source\": \"%s\", \"Destination\": \"/data\", \"ReadOnly\": true}", argv[3]);
   const char *container = "{\"ID\": \"example\"}";
 
   printf("libvmshare %s\n", vmshare_version());

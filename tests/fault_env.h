@@ -30,7 +30,18 @@ namespace vmshare::testing {
 
 class FaultEnv : public sys::EnvWrapper {
  public:
-  enum class Op { kOpenAt, kMkdirAt, kUnlinkAt, kRenameAt, kStatAt, kReadDir, kWriteAll, kReadAll, kFsync, kCount };
+  enum class Op {
+    kOpenAt,
+    kMkdirAt,
+    kUnlinkAt,
+    kRenameAt,
+    kStatAt,
+    kReadDir,
+    kWriteAll,
+    kReadAll,
+    kFsync,
+    kCount
+  };
 
   explicit FaultEnv(sys::Env* target) : sys::EnvWrapper(target) {}
 
@@ -43,7 +54,8 @@ class FaultEnv : public sys::EnvWrapper {
   int calls(Op op) const { return count_[static_cast<int>(op)]; }
   int total_calls() const { return total_; }
 
-  Result<sys::Fd> OpenAt(const sys::Fd& dir, const std::string& path, int flags, mode_t mode) override {
+  Result<sys::Fd> OpenAt(const sys::Fd& dir, const std::string& path, int flags,
+                         mode_t mode) override {
     RETURN_IF_ERROR(Enter(Op::kOpenAt, "open", path));
     const std::string full = Resolve(dir, path);
     const bool existed = std::filesystem::exists(std::filesystem::symlink_status(full));
@@ -93,10 +105,12 @@ class FaultEnv : public sys::EnvWrapper {
     RETURN_IF_ERROR(Enter(Op::kReadDir, "read directory", ""));
     return target()->ReadDir(dir);
   }
-  Status WriteAll(const sys::Fd& fd, std::string_view data, std::optional<uint64_t> offset) override {
+  Status WriteAll(const sys::Fd& fd, std::string_view data,
+                  std::optional<uint64_t> offset) override {
     RETURN_IF_ERROR(Enter(Op::kWriteAll, "write", ""));
     auto it = fd_path_.find(fd.get());
-    if (it != fd_path_.end() && !synced_size_.count(it->second)) synced_size_[it->second] = Size(it->second);
+    if (it != fd_path_.end() && !synced_size_.count(it->second))
+      synced_size_[it->second] = Size(it->second);
     return target()->WriteAll(fd, data, offset);
   }
   Result<std::string> ReadAll(const sys::Fd& fd, size_t limit) override {
@@ -124,14 +138,16 @@ class FaultEnv : public sys::EnvWrapper {
   // all bookkeeping: the next state is the durable one.
   void DropUnsyncedData() {
     for (const auto& [path, size] : synced_size_)
-      if (std::filesystem::exists(path) && Size(path) != size) std::filesystem::resize_file(path, size);
+      if (std::filesystem::exists(path) && Size(path) != size)
+        std::filesystem::resize_file(path, size);
     for (auto it = dir_ops_.rbegin(); it != dir_ops_.rend(); ++it) {
       std::error_code ec;
       if (it->kind == DirOp::kCreate) {
         std::filesystem::remove(it->path, ec);
       } else {
         if (std::filesystem::exists(it->path)) std::filesystem::rename(it->path, it->from, ec);
-        if (it->replaced) std::ofstream(it->path, std::ios::binary | std::ios::trunc) << *it->replaced;
+        if (it->replaced)
+          std::ofstream(it->path, std::ios::binary | std::ios::trunc) << *it->replaced;
       }
     }
     dir_ops_.clear();
@@ -151,10 +167,12 @@ class FaultEnv : public sys::EnvWrapper {
     const int i = static_cast<int>(op);
     ++count_[i];
     ++total_;
-    if (crash_at_ && total_ > *crash_at_) return ErrnoError(EIO, std::string("injected crash: ") + what + " \"" + path + "\"");
+    if (crash_at_ && total_ > *crash_at_)
+      return ErrnoError(EIO, std::string("injected crash: ") + what + " \"" + path + "\"");
     auto it = fail_.find(i);
     if (it != fail_.end() && it->second.first == count_[i])
-      return ErrnoError(it->second.second, std::string("injected fault: ") + what + " \"" + path + "\"");
+      return ErrnoError(it->second.second,
+                        std::string("injected fault: ") + what + " \"" + path + "\"");
     return Status::Ok();
   }
 
@@ -179,8 +197,8 @@ class FaultEnv : public sys::EnvWrapper {
   int count_[static_cast<int>(Op::kCount)] = {};
   int total_ = 0;
   std::optional<int> crash_at_;
-  std::map<int, std::pair<int, int>> fail_;  // op -> (call number, errno)
-  std::map<int, std::string> fd_path_;       // fds opened for writing
+  std::map<int, std::pair<int, int>> fail_;      // op -> (call number, errno)
+  std::map<int, std::string> fd_path_;           // fds opened for writing
   std::map<std::string, uint64_t> synced_size_;  // files with possibly unsynced bytes
   std::vector<DirOp> dir_ops_;
 };

@@ -87,7 +87,8 @@ void BM_EncodeDecodeCopyFile(benchmark::State& state) {
   r.data.assign(4096, 'x');
   r.file_size = 4096;
   for (auto _ : state) {
-    std::string bytes = EncodeRpcRequest({kAgentService, "CopyFile", EncodeCopyFileRequest(r), 0, {}});
+    std::string bytes =
+        EncodeRpcRequest({kAgentService, "CopyFile", EncodeCopyFileRequest(r), 0, {}});
     auto req = DecodeRpcRequest(bytes);
     auto back = DecodeCopyFileRequest(req->payload);
     benchmark::DoNotOptimize(back);

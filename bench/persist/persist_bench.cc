@@ -4,9 +4,9 @@
 // file, so the time should not grow with the number of containers; the disk
 // numbers are dominated by the two fsyncs.
 #include <benchmark/benchmark.h>
-#include <stdlib.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -100,8 +100,8 @@ void BM_RawSaveContainer(benchmark::State& state, bool disk) {
   for (auto _ : state) {
     const int fd = ::openat(dir, "persist.json.tmp", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 || ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size()) ||
-        ::fsync(fd) < 0 || ::close(fd) < 0 || ::renameat(dir, "persist.json.tmp", dir, "persist.json") < 0 ||
-        ::fsync(dir) < 0)
+        ::fsync(fd) < 0 || ::close(fd) < 0 ||
+        ::renameat(dir, "persist.json.tmp", dir, "persist.json") < 0 || ::fsync(dir) < 0)
       return state.SkipWithError("durable replace failed");
   }
   ::close(dir);
@@ -136,11 +136,36 @@ void BM_RawLoadSandbox(benchmark::State& state, bool disk) {
   }
 }
 
-BENCHMARK_CAPTURE(BM_RawSaveContainer, tmpfs, false)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_RawLoadSandbox, tmpfs, false)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_SaveContainer, tmpfs, false)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_SaveContainer, disk, true)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_LoadSandbox, tmpfs, false)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_RawSaveContainer, tmpfs, false)
+    ->Arg(1)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_RawLoadSandbox, tmpfs, false)
+    ->Arg(1)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_SaveContainer, tmpfs, false)
+    ->Arg(1)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_SaveContainer, disk, true)
+    ->Arg(1)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_LoadSandbox, tmpfs, false)
+    ->Arg(1)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace vmshare::persist

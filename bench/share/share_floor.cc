@@ -30,11 +30,14 @@ bool Fail(benchmark::State& state, const char* what) {
 // A clone of `fd`'s mount with `attr` applied, moved onto `name` in `dir`.
 bool BindAt(benchmark::State& state, int src, int dir, const char* name, unsigned clone_flags,
             const mount_attr& attr, unsigned attr_flags) {
-  const int tree = ::open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | clone_flags);
+  const int tree =
+      ::open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | clone_flags);
   if (tree < 0) return Fail(state, "open_tree");
   mount_attr a = attr;
-  if (::mount_setattr(tree, "", AT_EMPTY_PATH | attr_flags, &a, sizeof a) < 0) return Fail(state, "mount_setattr");
-  if (::move_mount(tree, "", dir, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) return Fail(state, "move_mount");
+  if (::mount_setattr(tree, "", AT_EMPTY_PATH | attr_flags, &a, sizeof a) < 0)
+    return Fail(state, "mount_setattr");
+  if (::move_mount(tree, "", dir, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return Fail(state, "move_mount");
   ::close(tree);
   return true;
 }
@@ -44,7 +47,8 @@ bool PrepareRaw(benchmark::State& state, int base, int* sandbox_out) {
   if (::mkdirat(base, "sandbox", 0700) < 0) return Fail(state, "mkdir sandbox");
   const int sb = ::openat(base, "sandbox", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (sb < 0) return Fail(state, "open sandbox");
-  if (::mkdirat(sb, "mounts", 0755) < 0 || ::mkdirat(sb, "shared", 0755) < 0) return Fail(state, "mkdir");
+  if (::mkdirat(sb, "mounts", 0755) < 0 || ::mkdirat(sb, "shared", 0755) < 0)
+    return Fail(state, "mkdir");
   const int m = ::openat(sb, "mounts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   mount_attr priv{};
   priv.propagation = MS_PRIVATE;
@@ -53,9 +57,11 @@ bool PrepareRaw(benchmark::State& state, int base, int* sandbox_out) {
   const int mounts = ::openat(sb, "mounts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   mount_attr shared{};
   shared.propagation = MS_SHARED;
-  if (::mount_setattr(mounts, "", AT_EMPTY_PATH, &shared, sizeof shared) < 0) return Fail(state, "make shared");
+  if (::mount_setattr(mounts, "", AT_EMPTY_PATH, &shared, sizeof shared) < 0)
+    return Fail(state, "make shared");
   // shared/: read-only at its top, a slave of mounts/ all the way down.
-  const int tree = ::open_tree(mounts, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+  const int tree =
+      ::open_tree(mounts, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
   if (tree < 0) return Fail(state, "open_tree view");
   mount_attr ro{};
   ro.attr_set = MOUNT_ATTR_RDONLY;
@@ -64,7 +70,8 @@ bool PrepareRaw(benchmark::State& state, int base, int* sandbox_out) {
   if (::mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0 ||
       ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &slave, sizeof slave) < 0)
     return Fail(state, "mount_setattr view");
-  if (::move_mount(tree, "", sb, "shared", MOVE_MOUNT_F_EMPTY_PATH) < 0) return Fail(state, "move_mount view");
+  if (::move_mount(tree, "", sb, "shared", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return Fail(state, "move_mount view");
   ::close(tree);
   ::close(mounts);
   *sandbox_out = sb;
@@ -72,8 +79,10 @@ bool PrepareRaw(benchmark::State& state, int base, int* sandbox_out) {
 }
 
 bool CleanupRaw(benchmark::State& state, const std::string& sandbox, int sb) {
-  if (::umount2((sandbox + "/shared").c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0) return Fail(state, "umount shared");
-  if (::umount2((sandbox + "/mounts").c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0) return Fail(state, "umount mounts");
+  if (::umount2((sandbox + "/shared").c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+    return Fail(state, "umount shared");
+  if (::umount2((sandbox + "/mounts").c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+    return Fail(state, "umount mounts");
   if (::unlinkat(sb, "shared", AT_REMOVEDIR) < 0 || ::unlinkat(sb, "mounts", AT_REMOVEDIR) < 0)
     return Fail(state, "rmdir");
   ::close(sb);
@@ -122,7 +131,8 @@ void BM_RawShareUnshareFile(benchmark::State& state) {
     if (::mkdirat(sb.mounts, name, 0755) < 0) return (void)Fail(state, "mkdir");
     if (!BindAt(state, src, sb.mounts, name, 0, attr, 0)) return;
     ::close(src);
-    if (::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0) return (void)Fail(state, "umount");
+    if (::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+      return (void)Fail(state, "umount");
     if (::unlinkat(sb.mounts, name, AT_REMOVEDIR) < 0) return (void)Fail(state, "rmdir");
   }
   state.SetLabel(state.range(0) ? "ro" : "rw");
@@ -145,7 +155,8 @@ void BM_RawShareUnshareRootfs(benchmark::State& state) {
     if (cdir < 0 || ::mkdirat(cdir, "rootfs", 0755) < 0) return (void)Fail(state, "mkdir rootfs");
     if (!BindAt(state, src, cdir, "rootfs", 0, attr, 0)) return;
     ::close(src);
-    if (::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0) return (void)Fail(state, "umount");
+    if (::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+      return (void)Fail(state, "umount");
     if (::unlinkat(cdir, "rootfs", AT_REMOVEDIR) < 0) return (void)Fail(state, "rmdir rootfs");
     ::close(cdir);
     if (::unlinkat(sb.mounts, "c1", AT_REMOVEDIR) < 0) return (void)Fail(state, "rmdir");

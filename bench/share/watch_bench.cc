@@ -48,9 +48,9 @@ using bench::Write;
 struct Agent {
   Agent(const std::string& dir, const std::string& shared_root) : shared_root(shared_root) {
     sys::ChildOptions o;
-    o.argv = {"unshare", "--mount", "--propagation", "private", VMSHARE_AGENT_BIN, "--socket",
-              dir + "/agent.sock", "--shared-root", shared_root, "--run-dir", dir + "/run",
-              "--no-init"};
+    o.argv = {"unshare",         "--mount",   "--propagation",     "private",
+              VMSHARE_AGENT_BIN, "--socket",  dir + "/agent.sock", "--shared-root",
+              shared_root,       "--run-dir", dir + "/run",        "--no-init"};
     o.stderr_path = dir + "/agent.log";
     o.die_with_parent = true;
     auto c = sys::Env::Default()->Spawn(o);
@@ -58,8 +58,10 @@ struct Agent {
     child = std::move(c).value();
     for (int i = 0; i < 500 && !client; ++i) {
       auto cl = agent::AgentClient::Connect(sys::Env::Default(), dir + "/agent.sock");
-      if (cl.ok()) client = std::move(cl).value();
-      else sys::Env::Default()->SleepFor(std::chrono::milliseconds(20));
+      if (cl.ok())
+        client = std::move(cl).value();
+      else
+        sys::Env::Default()->SleepFor(std::chrono::milliseconds(20));
     }
   }
   ~Agent() {
@@ -102,7 +104,8 @@ int64_t KubeletUpdate(const std::string& vol, int seq, const std::string& old_ts
   char name[64];
   std::snprintf(name, sizeof name, "..2026_11_22_10_00_00.%09d", seq);
   fs::create_directory(vol + "/" + name);
-  for (const char* k : {"a", "b", "c"}) Write(vol + "/" + name + "/" + k, "value " + std::to_string(seq));
+  for (const char* k : {"a", "b", "c"})
+    Write(vol + "/" + name + "/" + k, "value " + std::to_string(seq));
   fs::create_symlink(name, vol + "/..data_tmp");
   const int64_t t = NowNs();
   ::rename((vol + "/..data_tmp").c_str(), (vol + "/..data").c_str());
@@ -113,7 +116,8 @@ int64_t KubeletUpdate(const std::string& vol, int seq, const std::string& old_ts
 void BM_WatchUpdateLatency(benchmark::State& state, const std::string& mode) {
   Scratch tmp;
   const std::string vol =
-      tmp.path + "/kubelet/pods/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/volumes/kubernetes.io~configmap/cfg";
+      tmp.path +
+      "/kubelet/pods/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/volumes/kubernetes.io~configmap/cfg";
   fs::create_directories(vol);
   std::string ts = "..2026_11_22_10_00_00.000000000";
   fs::create_directory(vol + "/" + ts);
@@ -137,7 +141,8 @@ void BM_WatchUpdateLatency(benchmark::State& state, const std::string& mode) {
       state.SkipWithError("prepare failed");
       return;
     }
-    if (mode == "virtio-fs") shared_root = share::ShareTreePaths::For(tmp.path + "/root", "sb1").shared;
+    if (mode == "virtio-fs")
+      shared_root = share::ShareTreePaths::For(tmp.path + "/root", "sb1").shared;
     agent = std::make_unique<Agent>(tmp.path, shared_root);
   }
   if (!agent->client) {
@@ -199,9 +204,13 @@ void BM_WatchUpdateLatency(benchmark::State& state, const std::string& mode) {
 }
 
 BENCHMARK_CAPTURE(BM_WatchUpdateLatency, virtio_fs, std::string("virtio-fs"))
-    ->UseManualTime()->Iterations(200)->Unit(benchmark::kMicrosecond);
+    ->UseManualTime()
+    ->Iterations(200)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_WatchUpdateLatency, none, std::string("none"))
-    ->UseManualTime()->Iterations(200)->Unit(benchmark::kMicrosecond);
+    ->UseManualTime()
+    ->Iterations(200)
+    ->Unit(benchmark::kMicrosecond);
 
 // Copy throughput: share + unshare of `make`'s tree, bytes/s.
 void CopyBench(benchmark::State& state, const std::function<uint64_t(const std::string&)>& make) {
@@ -229,14 +238,10 @@ void CopyBench(benchmark::State& state, const std::function<uint64_t(const std::
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
 }
 
-void BM_CopyOneFile256MiB(benchmark::State& state) {
-  CopyBench(state, bench::MakeOneFile256MiB);
-}
+void BM_CopyOneFile256MiB(benchmark::State& state) { CopyBench(state, bench::MakeOneFile256MiB); }
 BENCHMARK(BM_CopyOneFile256MiB)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 
-void BM_Copy1000Files4KiB(benchmark::State& state) {
-  CopyBench(state, bench::Make1000Files4KiB);
-}
+void BM_Copy1000Files4KiB(benchmark::State& state) { CopyBench(state, bench::Make1000Files4KiB); }
 BENCHMARK(BM_Copy1000Files4KiB)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 
 void BM_RawChannel256MiB(benchmark::State& state) {

@@ -141,7 +141,9 @@ void BM_VmWatchUpdateLatency(benchmark::State& state, const std::string& mode) {
     state.SkipWithError(sb.error.c_str());
     return;
   }
-  const std::string vol = sb.dir + "/kubelet/pods/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/volumes/kubernetes.io~configmap/cfg";
+  const std::string vol =
+      sb.dir +
+      "/kubelet/pods/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/volumes/kubernetes.io~configmap/cfg";
   fs::create_directories(vol + "/" + TsName(0));
   for (const char* k : {"a", "b", "c"}) {
     Write(vol + "/" + TsName(0) + "/" + k, "v0");
@@ -164,7 +166,8 @@ void BM_VmWatchUpdateLatency(benchmark::State& state, const std::string& mode) {
   for (auto _ : state) {
     const std::string ts = TsName(seq), old = TsName(seq - 1);
     fs::create_directory(vol + "/" + ts);
-    for (const char* k : {"a", "b", "c"}) Write(vol + "/" + ts + "/" + k, "v" + std::to_string(seq));
+    for (const char* k : {"a", "b", "c"})
+      Write(vol + "/" + ts + "/" + k, "v" + std::to_string(seq));
     fs::create_symlink(ts, vol + "/..data_tmp");
     {
       std::lock_guard lock(sb.mu);
@@ -180,7 +183,8 @@ void BM_VmWatchUpdateLatency(benchmark::State& state, const std::string& mode) {
       int64_t at;
       {
         std::unique_lock lock(sb.mu);
-        if (!sb.cv.wait_for(lock, std::chrono::seconds(30), [&] { return !sb.reports.empty(); })) break;
+        if (!sb.cv.wait_for(lock, std::chrono::seconds(30), [&] { return !sb.reports.empty(); }))
+          break;
         at = sb.reports.front();
         sb.reports.pop_front();
       }
@@ -204,9 +208,13 @@ void BM_VmWatchUpdateLatency(benchmark::State& state, const std::string& mode) {
   state.SetLabel("accel " + sb.accel);
 }
 BENCHMARK_CAPTURE(BM_VmWatchUpdateLatency, virtio_fs, std::string("virtio-fs"))
-    ->UseManualTime()->Iterations(120)->Unit(benchmark::kMillisecond);
+    ->UseManualTime()
+    ->Iterations(120)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_VmWatchUpdateLatency, none, std::string("none"))
-    ->UseManualTime()->Iterations(120)->Unit(benchmark::kMillisecond);
+    ->UseManualTime()
+    ->Iterations(120)
+    ->Unit(benchmark::kMillisecond);
 
 void VmCopy(benchmark::State& state, const std::function<uint64_t(const std::string&)>& make) {
   VmSandbox& sb = Sandbox("none");
@@ -233,14 +241,10 @@ void VmCopy(benchmark::State& state, const std::function<uint64_t(const std::str
   state.SetLabel("accel " + sb.accel);
 }
 
-void BM_VmCopyOneFile256MiB(benchmark::State& state) {
-  VmCopy(state, bench::MakeOneFile256MiB);
-}
+void BM_VmCopyOneFile256MiB(benchmark::State& state) { VmCopy(state, bench::MakeOneFile256MiB); }
 BENCHMARK(BM_VmCopyOneFile256MiB)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
-void BM_VmCopy1000Files4KiB(benchmark::State& state) {
-  VmCopy(state, bench::Make1000Files4KiB);
-}
+void BM_VmCopy1000Files4KiB(benchmark::State& state) { VmCopy(state, bench::Make1000Files4KiB); }
 BENCHMARK(BM_VmCopy1000Files4KiB)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 
 void BM_VmRawChannel256MiB(benchmark::State& state) {
@@ -252,7 +256,10 @@ void BM_VmRawChannel256MiB(benchmark::State& state) {
   const std::string frame(1u << 20, 'z');
   for (auto _ : state) {
     for (int i = 0; i < 256; ++i)
-      sb.guest->agent().Call("vmshare.VmshareService", "NoSuchMethod", frame, std::chrono::seconds(60)).status().IgnoreError();
+      sb.guest->agent()
+          .Call("vmshare.VmshareService", "NoSuchMethod", frame, std::chrono::seconds(60))
+          .status()
+          .IgnoreError();
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * (256ll << 20));
   state.SetLabel("accel " + sb.accel);

@@ -36,10 +36,14 @@ std::string g_base;
 
 double ToMicros(double v, benchmark::TimeUnit unit) {
   switch (unit) {
-    case benchmark::kNanosecond: return v / 1e3;
-    case benchmark::kMicrosecond: return v;
-    case benchmark::kMillisecond: return v * 1e3;
-    case benchmark::kSecond: return v * 1e6;
+    case benchmark::kNanosecond:
+      return v / 1e3;
+    case benchmark::kMicrosecond:
+      return v;
+    case benchmark::kMillisecond:
+      return v * 1e3;
+    case benchmark::kSecond:
+      return v * 1e6;
   }
   return v;
 }
@@ -66,13 +70,14 @@ class FloorReporter : public benchmark::ConsoleReporter {
       auto floor = medians_.find("BM_Raw" + name.substr(3));
       if (floor == medians_.end()) continue;
       if (!header) {
-        std::printf("\n%-36s %10s %10s %6s | %10s %10s %6s\n", "medians, us/op", "raw real", "vmshare",
-                    "ratio", "raw cpu", "vmshare", "ratio");
+        std::printf("\n%-36s %10s %10s %6s | %10s %10s %6s\n", "medians, us/op", "raw real",
+                    "vmshare", "ratio", "raw cpu", "vmshare", "ratio");
         header = true;
       }
       const Times& raw = floor->second;
-      std::printf("%-36s %10.1f %10.1f %6.2f | %10.1f %10.1f %6.2f\n", name.c_str(), raw.real, t.real,
-                  raw.real > 0 ? t.real / raw.real : 0.0, raw.cpu, t.cpu, raw.cpu > 0 ? t.cpu / raw.cpu : 0.0);
+      std::printf("%-36s %10.1f %10.1f %6.2f | %10.1f %10.1f %6.2f\n", name.c_str(), raw.real,
+                  t.real, raw.real > 0 ? t.real / raw.real : 0.0, raw.cpu, t.cpu,
+                  raw.cpu > 0 ? t.cpu / raw.cpu : 0.0);
     }
     std::fflush(stdout);
   }
@@ -112,9 +117,12 @@ int main(int argc, char** argv) {
   std::string base;
   bool tmpfs = true;
   for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--scratch=", 10) == 0) base = argv[i] + 10;
-    else if (std::strcmp(argv[i], "--no-tmpfs") == 0) tmpfs = false;
-    else args.push_back(argv[i]);
+    if (std::strncmp(argv[i], "--scratch=", 10) == 0)
+      base = argv[i] + 10;
+    else if (std::strcmp(argv[i], "--no-tmpfs") == 0)
+      tmpfs = false;
+    else
+      args.push_back(argv[i]);
   }
   if (base.empty()) {
     const char* t = ::getenv("TMPDIR");
@@ -146,7 +154,8 @@ int main(int argc, char** argv) {
   static char aggr[] = "--benchmark_display_aggregates_only=true";
   std::vector<char*> full(args.begin(), args.end());
   if (!vmshare::bench::HasFlag(args, "--benchmark_repetitions")) full.push_back(reps);
-  if (!vmshare::bench::HasFlag(args, "--benchmark_enable_random_interleaving")) full.push_back(inter);
+  if (!vmshare::bench::HasFlag(args, "--benchmark_enable_random_interleaving"))
+    full.push_back(inter);
   if (!vmshare::bench::HasFlag(args, "--benchmark_display_aggregates_only")) full.push_back(aggr);
   int full_argc = static_cast<int>(full.size());
   full.push_back(nullptr);

@@ -250,8 +250,8 @@ int vmshare_store_save_sandbox(vmshare_store *st, const char *sandbox_id, const 
  * touching no other container's file: O(1) in the number of containers.
  * Errors: -EINVAL (NULL argument, malformed JSON, bad id), -ENOENT (the
  * sandbox has no directory: save the sandbox first), -EIO. */
-int vmshare_store_save_container(vmshare_store *st, const char *sandbox_id, const char *container_json,
-                                 char **error);
+int vmshare_store_save_container(vmshare_store *st, const char *sandbox_id,
+                                 const char *container_json, char **error);
 
 /* Loads the sandbox with all its containers. On success *sandbox_json is
  *   {"sandbox": <sandbox document>,
@@ -264,8 +264,8 @@ int vmshare_store_load_sandbox(vmshare_store *st, const char *sandbox_id, char *
 
 /* Removes one container's record. Not an error when it does not exist.
  * Errors: -EINVAL (NULL argument, bad id), -EIO. */
-int vmshare_store_remove_container(vmshare_store *st, const char *sandbox_id, const char *container_id,
-                                   char **error);
+int vmshare_store_remove_container(vmshare_store *st, const char *sandbox_id,
+                                   const char *container_id, char **error);
 
 /* Removes the sandbox's record and every container's, never crossing into a
  * mount. Not an error when it does not exist.

@@ -130,9 +130,9 @@ Result<std::string> AgentClient::ReadStderr(const std::string& container_id,
 Result<int32_t> AgentClient::WaitProcess(const std::string& container_id,
                                          const std::string& exec_id,
                                          std::optional<std::chrono::milliseconds> timeout) {
-  ASSIGN_OR_RETURN(std::string reply, AgentCall("WaitProcess",
-                                                EncodeWaitProcessRequest({container_id, exec_id}),
-                                                timeout));
+  ASSIGN_OR_RETURN(
+      std::string reply,
+      AgentCall("WaitProcess", EncodeWaitProcessRequest({container_id, exec_id}), timeout));
   auto status = DecodeWaitProcessResponse(reply);
   if (!status.ok()) return InternalError("agent WaitProcess: " + status.status().message());
   return status;
@@ -143,8 +143,8 @@ Status AgentClient::RemoveContainer(const std::string& container_id, uint32_t ti
   if (timeout_seconds > 0) {
     deadline = options_.default_timeout + std::chrono::seconds(timeout_seconds);
   }
-  return AgentCall("RemoveContainer",
-                   EncodeRemoveContainerRequest({container_id, timeout_seconds}), deadline)
+  return AgentCall("RemoveContainer", EncodeRemoveContainerRequest({container_id, timeout_seconds}),
+                   deadline)
       .status();
 }
 
@@ -180,17 +180,17 @@ Status AgentClient::ExecProcess(const ExecProcessRequest& request) {
 
 Status AgentClient::SignalProcess(const std::string& container_id, const std::string& exec_id,
                                   uint32_t signal) {
-  return AgentCall("SignalProcess",
-                   EncodeSignalProcessRequest({{container_id, exec_id}, signal}),
+  return AgentCall("SignalProcess", EncodeSignalProcessRequest({{container_id, exec_id}, signal}),
                    options_.default_timeout)
       .status();
 }
 
 Result<uint32_t> AgentClient::WriteStdin(const std::string& container_id,
                                          const std::string& exec_id, const std::string& data) {
-  ASSIGN_OR_RETURN(std::string reply,
-                   AgentCall("WriteStdin", EncodeWriteStreamRequest({{container_id, exec_id}, data}),
-                             options_.default_timeout));
+  ASSIGN_OR_RETURN(
+      std::string reply,
+      AgentCall("WriteStdin", EncodeWriteStreamRequest({{container_id, exec_id}, data}),
+                options_.default_timeout));
   ASSIGN_OR_RETURN(uint32_t n, DecodeReply("WriteStdin", reply, DecodeWriteStreamResponse));
   if (n > data.size()) {
     return InternalError("agent WriteStdin: wrote " + std::to_string(n) + " of " +
@@ -242,10 +242,10 @@ Status AgentClient::ResumeContainer(const std::string& container_id) {
 Result<std::string> AgentClient::ListProcesses(const std::string& container_id,
                                                const std::string& format,
                                                const std::vector<std::string>& args) {
-  ASSIGN_OR_RETURN(std::string reply,
-                   AgentCall("ListProcesses",
-                             EncodeListProcessesRequest({container_id, format, args}),
-                             options_.default_timeout));
+  ASSIGN_OR_RETURN(
+      std::string reply,
+      AgentCall("ListProcesses", EncodeListProcessesRequest({container_id, format, args}),
+                options_.default_timeout));
   return DecodeReply("ListProcesses", reply, DecodeListProcessesResponse);
 }
 
@@ -255,9 +255,9 @@ Result<std::string> AgentClient::GetOomEvent(std::optional<std::chrono::millisec
 }
 
 Result<GuestDetails> AgentClient::GetGuestDetails(const GuestDetailsRequest& request) {
-  ASSIGN_OR_RETURN(std::string reply,
-                   AgentCall("GetGuestDetails", EncodeGuestDetailsRequest(request),
-                             options_.default_timeout));
+  ASSIGN_OR_RETURN(
+      std::string reply,
+      AgentCall("GetGuestDetails", EncodeGuestDetailsRequest(request), options_.default_timeout));
   return DecodeReply("GetGuestDetails", reply, DecodeGuestDetailsResponse);
 }
 

@@ -111,8 +111,8 @@ class AgentClient {
   // Closes the process's stdin: it reads EOF (a terminal gets ^D).
   Status CloseStdin(const std::string& container_id, const std::string& exec_id);
   // Resizes a terminal process's pty (SIGWINCH to its foreground group).
-  Status TtyWinResize(const std::string& container_id, const std::string& exec_id,
-                      uint32_t rows, uint32_t columns);
+  Status TtyWinResize(const std::string& container_id, const std::string& exec_id, uint32_t rows,
+                      uint32_t columns);
 
   // ---- containers: cgroup v2 (the container's own cgroup in the guest).
   Status UpdateContainer(const std::string& container_id, const LinuxResources& resources);
@@ -126,8 +126,7 @@ class AgentClient {
                                     const std::vector<std::string>& args = {});
   // Blocks until a container's cgroup records an OOM kill; returns its id.
   // Each OOM kill is reported once. No deadline unless given.
-  Result<std::string> GetOomEvent(
-      std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  Result<std::string> GetOomEvent(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
   // ---- guest.
   Result<GuestDetails> GetGuestDetails(const GuestDetailsRequest& request = {true, true});

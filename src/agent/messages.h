@@ -20,8 +20,8 @@ namespace vmshare::agent {
 // One OCI mount of a container spec (oci.proto Mount).
 struct SpecMount {
   std::string source;
-  std::string destination;  // absolute path inside the container root
-  std::string type;         // "bind", "proc", "tmpfs", ...
+  std::string destination;           // absolute path inside the container root
+  std::string type;                  // "bind", "proc", "tmpfs", ...
   std::vector<std::string> options;  // "ro", "rbind", "nosuid", ...
   bool operator==(const SpecMount&) const = default;
 };
@@ -72,7 +72,7 @@ struct ContainerSpec {
   bool root_readonly = false;     // root.readonly
   std::vector<SpecMount> mounts;  // in order; proc, mqueue, sysfs, cgroup in the new namespaces
   std::string hostname;
-  bool terminal = false;          // process.terminal: stdio on a guest pty
+  bool terminal = false;                         // process.terminal: stdio on a guest pty
   std::optional<SpecCapabilities> capabilities;  // none: left as they are
   std::vector<SpecRlimit> rlimits;
   bool no_new_privileges = false;
@@ -152,7 +152,7 @@ struct ProcessSpec {
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> additional_gids;
-  bool terminal = false;  // stdin/stdout/stderr on a guest pty
+  bool terminal = false;        // stdin/stdout/stderr on a guest pty
   uint32_t console_height = 0;  // ConsoleSize; 0: leave the pty's default
   uint32_t console_width = 0;
   bool operator==(const ProcessSpec&) const = default;
@@ -214,16 +214,16 @@ struct ContainerStats {
   uint64_t cpu_periods = 0;
   uint64_t cpu_throttled_periods = 0;
   uint64_t cpu_throttled_ns = 0;
-  uint64_t memory_cache = 0;      // memory.stat "file"
-  uint64_t memory_usage = 0;      // memory.current
-  uint64_t memory_max_usage = 0;  // memory.peak
-  uint64_t memory_failcnt = 0;    // memory.events "max"
-  uint64_t memory_limit = 0;      // memory.max ("max": UINT64_MAX)
-  uint64_t swap_usage = 0;        // memory.swap.current
-  uint64_t swap_limit = 0;        // memory.swap.max
+  uint64_t memory_cache = 0;                                   // memory.stat "file"
+  uint64_t memory_usage = 0;                                   // memory.current
+  uint64_t memory_max_usage = 0;                               // memory.peak
+  uint64_t memory_failcnt = 0;                                 // memory.events "max"
+  uint64_t memory_limit = 0;                                   // memory.max ("max": UINT64_MAX)
+  uint64_t swap_usage = 0;                                     // memory.swap.current
+  uint64_t swap_limit = 0;                                     // memory.swap.max
   std::vector<std::pair<std::string, uint64_t>> memory_stats;  // memory.stat, sorted
   uint64_t pids_current = 0;
-  uint64_t pids_limit = 0;        // pids.max ("max": 0)
+  uint64_t pids_limit = 0;  // pids.max ("max": 0)
   bool operator==(const ContainerStats&) const = default;
 };
 

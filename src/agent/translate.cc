@@ -98,9 +98,9 @@ void ProcessExtrasFromProto(const grpc::Process& proc, ContainerSpec* s) {
   s->terminal = proc.terminal();
   if (proc.has_capabilities()) {
     const auto& c = proc.capabilities();
-    s->capabilities = SpecCapabilities{Strings(c.bounding()), Strings(c.effective()),
-                                       Strings(c.inheritable()), Strings(c.permitted()),
-                                       Strings(c.ambient())};
+    s->capabilities =
+        SpecCapabilities{Strings(c.bounding()), Strings(c.effective()), Strings(c.inheritable()),
+                         Strings(c.permitted()), Strings(c.ambient())};
   }
   for (const auto& r : proc.rlimits()) s->rlimits.push_back({r.type(), r.hard(), r.soft()});
   s->no_new_privileges = proc.nonewprivileges();
@@ -159,8 +159,8 @@ void ToProto(const ContainerSpec& s, grpc::Spec* p) {
   }
   ProcessExtrasToProto(s, proc);
   p->set_hostname(s.hostname);
-  if (!s.sysctl.empty() || !s.namespaces.empty() || !s.devices.empty() ||
-      !s.masked_paths.empty() || !s.readonly_paths.empty()) {
+  if (!s.sysctl.empty() || !s.namespaces.empty() || !s.devices.empty() || !s.masked_paths.empty() ||
+      !s.readonly_paths.empty()) {
     LinuxToProto(s, p->mutable_linux());
   }
 }
@@ -385,9 +385,12 @@ std::string EncodeHealthCheckResponse(ServingStatus status) {
 Result<ServingStatus> DecodeHealthCheckResponse(std::string_view bytes) {
   ASSIGN_OR_RETURN(auto p, Parse<grpc::HealthCheckResponse>(bytes, "HealthCheckResponse"));
   switch (p.status()) {
-    case grpc::HealthCheckResponse::SERVING: return ServingStatus::kServing;
-    case grpc::HealthCheckResponse::NOT_SERVING: return ServingStatus::kNotServing;
-    default: return ServingStatus::kUnknown;
+    case grpc::HealthCheckResponse::SERVING:
+      return ServingStatus::kServing;
+    case grpc::HealthCheckResponse::NOT_SERVING:
+      return ServingStatus::kNotServing;
+    default:
+      return ServingStatus::kUnknown;
   }
 }
 

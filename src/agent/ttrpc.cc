@@ -9,10 +9,10 @@ namespace vmshare::agent {
 namespace {
 
 constexpr std::array<const char*, 17> kRpcNames = {
-    "OK",        "CANCELLED",         "UNKNOWN",  "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS",    "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
-    "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 void PutU32(std::string& out, uint32_t v) {
   out.push_back(static_cast<char>(v >> 24));
@@ -67,36 +67,58 @@ std::string RpcCodeName(int32_t code) {
 
 Code CodeFromRpc(int32_t code) {
   switch (static_cast<RpcCode>(code)) {
-    case RpcCode::kOk: return Code::kOk;
+    case RpcCode::kOk:
+      return Code::kOk;
     case RpcCode::kInvalidArgument:
-    case RpcCode::kOutOfRange: return Code::kInvalidArgument;
-    case RpcCode::kDeadlineExceeded: return Code::kDeadlineExceeded;
-    case RpcCode::kNotFound: return Code::kNotFound;
-    case RpcCode::kAlreadyExists: return Code::kAlreadyExists;
+    case RpcCode::kOutOfRange:
+      return Code::kInvalidArgument;
+    case RpcCode::kDeadlineExceeded:
+      return Code::kDeadlineExceeded;
+    case RpcCode::kNotFound:
+      return Code::kNotFound;
+    case RpcCode::kAlreadyExists:
+      return Code::kAlreadyExists;
     case RpcCode::kPermissionDenied:
-    case RpcCode::kUnauthenticated: return Code::kPermissionDenied;
-    case RpcCode::kFailedPrecondition: return Code::kFailedPrecondition;
-    case RpcCode::kUnimplemented: return Code::kUnimplemented;
-    case RpcCode::kUnavailable: return Code::kUnavailable;
+    case RpcCode::kUnauthenticated:
+      return Code::kPermissionDenied;
+    case RpcCode::kFailedPrecondition:
+      return Code::kFailedPrecondition;
+    case RpcCode::kUnimplemented:
+      return Code::kUnimplemented;
+    case RpcCode::kUnavailable:
+      return Code::kUnavailable;
     case RpcCode::kResourceExhausted:
-    case RpcCode::kAborted: return Code::kBusy;
-    default: return Code::kInternal;
+    case RpcCode::kAborted:
+      return Code::kBusy;
+    default:
+      return Code::kInternal;
   }
 }
 
 RpcCode RpcFromCode(Code code) {
   switch (code) {
-    case Code::kOk: return RpcCode::kOk;
-    case Code::kInvalidArgument: return RpcCode::kInvalidArgument;
-    case Code::kNotFound: return RpcCode::kNotFound;
-    case Code::kAlreadyExists: return RpcCode::kAlreadyExists;
-    case Code::kPermissionDenied: return RpcCode::kPermissionDenied;
-    case Code::kFailedPrecondition: return RpcCode::kFailedPrecondition;
-    case Code::kUnimplemented: return RpcCode::kUnimplemented;
-    case Code::kDeadlineExceeded: return RpcCode::kDeadlineExceeded;
-    case Code::kUnavailable: return RpcCode::kUnavailable;
-    case Code::kBusy: return RpcCode::kResourceExhausted;
-    default: return RpcCode::kInternal;
+    case Code::kOk:
+      return RpcCode::kOk;
+    case Code::kInvalidArgument:
+      return RpcCode::kInvalidArgument;
+    case Code::kNotFound:
+      return RpcCode::kNotFound;
+    case Code::kAlreadyExists:
+      return RpcCode::kAlreadyExists;
+    case Code::kPermissionDenied:
+      return RpcCode::kPermissionDenied;
+    case Code::kFailedPrecondition:
+      return RpcCode::kFailedPrecondition;
+    case Code::kUnimplemented:
+      return RpcCode::kUnimplemented;
+    case Code::kDeadlineExceeded:
+      return RpcCode::kDeadlineExceeded;
+    case Code::kUnavailable:
+      return RpcCode::kUnavailable;
+    case Code::kBusy:
+      return RpcCode::kResourceExhausted;
+    default:
+      return RpcCode::kInternal;
   }
 }
 
@@ -148,8 +170,8 @@ Status WriteFrame(sys::Env* env, const sys::Fd& fd, uint32_t stream_id, FrameTyp
     return InvalidArgumentError("write agent frame: " + std::to_string(data.size()) +
                                 " bytes exceed the 4 MiB frame limit");
   }
-  std::string out = EncodeFrameHeader({static_cast<uint32_t>(data.size()), stream_id,
-                                       static_cast<uint8_t>(type), flags});
+  std::string out = EncodeFrameHeader(
+      {static_cast<uint32_t>(data.size()), stream_id, static_cast<uint8_t>(type), flags});
   out.append(data);
   return env->WriteAll(fd, out);
 }

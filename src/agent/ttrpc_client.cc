@@ -94,8 +94,8 @@ Result<RpcResponse> TtrpcClient::Call(RpcRequest request,
   if (timeout) {
     if (!cv_.wait_for(lock, *timeout, [&] { return pending->done; })) {
       pending_.erase(id);
-      return DeadlineExceededError(what + ": timed out after " +
-                                   std::to_string(timeout->count()) + " ms");
+      return DeadlineExceededError(what + ": timed out after " + std::to_string(timeout->count()) +
+                                   " ms");
     }
   } else {
     cv_.wait(lock, [&] { return pending->done; });

@@ -54,9 +54,9 @@ class TtrpcClient {
   std::mutex write_mu_;  // serializes frames on fd_
   std::mutex mu_;
   std::condition_variable cv_;
-  uint32_t next_id_ = 1;                                     // GUARDED_BY(mu_)
-  std::map<uint32_t, std::shared_ptr<Pending>> pending_;     // GUARDED_BY(mu_)
-  std::optional<Status> broken_;                             // GUARDED_BY(mu_)
+  uint32_t next_id_ = 1;                                  // GUARDED_BY(mu_)
+  std::map<uint32_t, std::shared_ptr<Pending>> pending_;  // GUARDED_BY(mu_)
+  std::optional<Status> broken_;                          // GUARDED_BY(mu_)
   std::thread reader_;
 };
 

@@ -24,9 +24,9 @@ void TtrpcServer::Register(const std::string& service, const std::string& method
 void TtrpcServer::Reply(const sys::Fd& fd, uint32_t stream_id, const RpcResponse& r) {
   std::string bytes = EncodeRpcResponse(r);
   if (bytes.size() > kMaxFrameData) {
-    bytes = EncodeRpcResponse(Error(RpcCode::kResourceExhausted,
-                                    "reply of " + std::to_string(bytes.size()) +
-                                        " bytes exceeds the 4 MiB frame limit"));
+    bytes = EncodeRpcResponse(
+        Error(RpcCode::kResourceExhausted,
+              "reply of " + std::to_string(bytes.size()) + " bytes exceeds the 4 MiB frame limit"));
   }
   std::lock_guard<std::mutex> lock(write_mu_);
   // A failed write means the peer is gone; the read side will notice.
@@ -58,8 +58,7 @@ void TtrpcServer::Dispatch(const sys::Fd& fd, uint32_t stream_id, RpcRequest req
   if (out.ok()) {
     Reply(fd, stream_id, RpcResponse{0, "", std::move(out).value()});
   } else {
-    Reply(fd, stream_id,
-          Error(RpcFromCode(out.status().code()), out.status().message()));
+    Reply(fd, stream_id, Error(RpcFromCode(out.status().code()), out.status().message()));
   }
   if (after_reply_) after_reply_(request.method);
 }
@@ -91,8 +90,8 @@ Status TtrpcServer::Serve(const sys::Fd& fd) {
     if (h.type != static_cast<uint8_t>(FrameType::kRequest)) continue;
     if (frame->oversized) {
       Reply(fd, h.stream_id,
-            Error(RpcCode::kInvalidArgument, "frame of " + std::to_string(h.length) +
-                                                 " bytes exceeds the 4 MiB limit"));
+            Error(RpcCode::kInvalidArgument,
+                  "frame of " + std::to_string(h.length) + " bytes exceeds the 4 MiB limit"));
       continue;
     }
     if (h.stream_id % 2 == 0) {

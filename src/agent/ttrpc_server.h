@@ -50,8 +50,8 @@ struct CallContext {
 
 // Returns the serialized reply, or an error whose Code becomes the grpc code
 // (RpcFromCode) and whose message is sent as is.
-using RpcHandler = std::function<Result<std::string>(const std::string& payload,
-                                                     const CallContext& ctx)>;
+using RpcHandler =
+    std::function<Result<std::string>(const std::string& payload, const CallContext& ctx)>;
 
 class TtrpcServer {
  public:
@@ -72,7 +72,9 @@ class TtrpcServer {
   bool stopped() const { return stop_; }
 
   // Called after each reply is written (for DestroySandbox's power-off).
-  void SetAfterReply(std::function<void(const std::string& method)> f) { after_reply_ = std::move(f); }
+  void SetAfterReply(std::function<void(const std::string& method)> f) {
+    after_reply_ = std::move(f);
+  }
 
  private:
   void Reply(const sys::Fd& fd, uint32_t stream_id, const RpcResponse& r);

@@ -25,7 +25,9 @@ const Json* Find(const Json& doc, const char* key) {
 }
 
 // Our own document re-read in the ABI's JSON type (it always parses).
-Json Reparse(const std::string& text) { return Json::parse(text, nullptr, /*allow_exceptions=*/false); }
+Json Reparse(const std::string& text) {
+  return Json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
 
 }  // namespace
 
@@ -44,7 +46,8 @@ Result<Container> ContainerFromText(std::string_view text, std::string_view what
   ASSIGN_OR_RETURN(Json doc, ParseObject(text, what));
   Container c;
   const Json* id = Find(doc, "ID");
-  if (id == nullptr) return InvalidArgumentError("parse \"" + std::string(what) + "\": field ID is required");
+  if (id == nullptr)
+    return InvalidArgumentError("parse \"" + std::string(what) + "\": field ID is required");
   if (!id->is_string()) return FieldError(what, "ID", "a string");
   c.id = id->get<std::string>();
   RETURN_IF_ERROR(ValidateId("container", c.id));
@@ -63,7 +66,8 @@ Result<Mount> MountFromText(std::string_view text, std::string_view what) {
   return std::move(m).value();
 }
 
-Result<SandboxState> SandboxFromText(std::string_view text, std::string_view what, bool* has_vmshare) {
+Result<SandboxState> SandboxFromText(std::string_view text, std::string_view what,
+                                     bool* has_vmshare) {
   ASSIGN_OR_RETURN(Json doc, ParseObject(text, what));
   *has_vmshare = Find(doc, persist::kVmshareKey) != nullptr;
   if (Find(doc, "PersistVersion") == nullptr) doc["PersistVersion"] = persist::kPersistVersion;
@@ -71,7 +75,8 @@ Result<SandboxState> SandboxFromText(std::string_view text, std::string_view wha
   auto state = persist::SandboxFromJson(pdoc, std::string(what));
   if (!state.ok()) {
     // An unknown PersistVersion is the caller's input too.
-    if (state.status().code() == Code::kUnimplemented) return InvalidArgumentError(state.status().message());
+    if (state.status().code() == Code::kUnimplemented)
+      return InvalidArgumentError(state.status().message());
     return AsInput(state.status());
   }
   return std::move(state).value();
@@ -140,7 +145,8 @@ Status ReadBool(const Json& doc, const char* key, std::string_view what, bool* o
   return Status::Ok();
 }
 
-Status ReadStrings(const Json& doc, const char* key, std::string_view what, std::vector<std::string>* out) {
+Status ReadStrings(const Json& doc, const char* key, std::string_view what,
+                   std::vector<std::string>* out) {
   const Json* v = Find(doc, key);
   if (v == nullptr) return Status::Ok();
   if (!v->is_array()) return FieldError(what, key, "an array of strings");
@@ -153,11 +159,14 @@ Status ReadStrings(const Json& doc, const char* key, std::string_view what, std:
   return Status::Ok();
 }
 
-Status CheckKeys(const Json& doc, std::initializer_list<std::string_view> known, std::string_view what) {
+Status CheckKeys(const Json& doc, std::initializer_list<std::string_view> known,
+                 std::string_view what) {
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     bool found = false;
     for (std::string_view k : known) found = found || it.key() == k;
-    if (!found) return InvalidArgumentError("parse \"" + std::string(what) + "\": unknown key " + Quote(it.key()));
+    if (!found)
+      return InvalidArgumentError("parse \"" + std::string(what) + "\": unknown key " +
+                                  Quote(it.key()));
   }
   return Status::Ok();
 }

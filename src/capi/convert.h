@@ -10,10 +10,9 @@
 // where there is one, the field; nothing here touches a file.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 #include "core/types.h"
@@ -31,7 +30,8 @@ Result<Container> ContainerFromText(std::string_view text, std::string_view what
 Result<Mount> MountFromText(std::string_view text, std::string_view what);
 // A sandbox document; a missing PersistVersion means the current one.
 // *has_vmshare tells whether it carries vmshare's own key ("Vmshare").
-Result<SandboxState> SandboxFromText(std::string_view text, std::string_view what, bool* has_vmshare);
+Result<SandboxState> SandboxFromText(std::string_view text, std::string_view what,
+                                     bool* has_vmshare);
 
 Json MountJson(const Mount& m);
 // The container's document plus "ID" (as ContainerFromText reads it).
@@ -47,8 +47,10 @@ std::string Dump(const Json& doc);
 // alone; another type is kInvalidArgument "<what>: field <key>: expected ...".
 Status ReadString(const Json& doc, const char* key, std::string_view what, std::string* out);
 Status ReadBool(const Json& doc, const char* key, std::string_view what, bool* out);
-Status ReadStrings(const Json& doc, const char* key, std::string_view what, std::vector<std::string>* out);
+Status ReadStrings(const Json& doc, const char* key, std::string_view what,
+                   std::vector<std::string>* out);
 // kInvalidArgument naming the first key of `doc` that is not in `known`.
-Status CheckKeys(const Json& doc, std::initializer_list<std::string_view> known, std::string_view what);
+Status CheckKeys(const Json& doc, std::initializer_list<std::string_view> known,
+                 std::string_view what);
 
 }  // namespace vmshare::capi

@@ -16,11 +16,16 @@ int ErrnoOf(const Status& s) {
       break;
   }
   switch (s.code()) {
-    case Code::kInvalidArgument: return -EINVAL;
-    case Code::kNotFound: return -ENOENT;
-    case Code::kBusy: return -EBUSY;
-    case Code::kPermissionDenied: return -EPERM;
-    default: return -EIO;
+    case Code::kInvalidArgument:
+      return -EINVAL;
+    case Code::kNotFound:
+      return -ENOENT;
+    case Code::kBusy:
+      return -EBUSY;
+    case Code::kPermissionDenied:
+      return -EPERM;
+    default:
+      return -EIO;
   }
 }
 

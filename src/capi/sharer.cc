@@ -80,7 +80,8 @@ Result<Container> AsRecorded(sandbox::Sandbox& sb, const Container& given, bool*
 // A container that had no record has none after a refused share, or after
 // an unshare (the sandbox layer records the container it is given).
 void ForgetNew(sandbox::Sandbox& sb, const std::string& cid, bool recorded) {
-  if (!recorded && sb.store() && sb.recorded()) sb.store()->RemoveContainer(sb.id(), cid).IgnoreError();
+  if (!recorded && sb.store() && sb.recorded())
+    sb.store()->RemoveContainer(sb.id(), cid).IgnoreError();
 }
 
 }  // namespace

@@ -90,11 +90,12 @@ int vmshare_cleanup(vmshare_sharer* s, char** error) {
   });
 }
 
-int vmshare_share_file(vmshare_sharer* s, const char* container_json, const char* mount_json, char** result_json,
-                       char** error) {
+int vmshare_share_file(vmshare_sharer* s, const char* container_json, const char* mount_json,
+                       char** result_json, char** error) {
   if (result_json) *result_json = nullptr;
   return Guard("share file", error, [&]() -> Status {
-    ASSIGN_OR_RETURN(Args a, ParseArgs("share file", s, container_json, mount_json, /*want_mount=*/true));
+    ASSIGN_OR_RETURN(Args a,
+                     ParseArgs("share file", s, container_json, mount_json, /*want_mount=*/true));
     ASSIGN_OR_RETURN(auto shared, s->sharer->ShareFile(std::move(a.container), a.mount));
     Json doc = Json::object();
     doc["mount"] = MountJson(a.mount);
@@ -103,17 +104,21 @@ int vmshare_share_file(vmshare_sharer* s, const char* container_json, const char
   });
 }
 
-int vmshare_unshare_file(vmshare_sharer* s, const char* container_json, const char* mount_json, char** error) {
+int vmshare_unshare_file(vmshare_sharer* s, const char* container_json, const char* mount_json,
+                         char** error) {
   return Guard("unshare file", error, [&]() -> Status {
-    ASSIGN_OR_RETURN(Args a, ParseArgs("unshare file", s, container_json, mount_json, /*want_mount=*/true));
+    ASSIGN_OR_RETURN(Args a,
+                     ParseArgs("unshare file", s, container_json, mount_json, /*want_mount=*/true));
     return s->sharer->UnshareFile(std::move(a.container), std::move(a.mount));
   });
 }
 
-int vmshare_share_rootfs(vmshare_sharer* s, const char* container_json, char** result_json, char** error) {
+int vmshare_share_rootfs(vmshare_sharer* s, const char* container_json, char** result_json,
+                         char** error) {
   if (result_json) *result_json = nullptr;
   return Guard("share rootfs", error, [&]() -> Status {
-    ASSIGN_OR_RETURN(Args a, ParseArgs("share rootfs", s, container_json, nullptr, /*want_mount=*/false));
+    ASSIGN_OR_RETURN(Args a,
+                     ParseArgs("share rootfs", s, container_json, nullptr, /*want_mount=*/false));
     ASSIGN_OR_RETURN(SharedFile shared, s->sharer->ShareRootfs(a.container));
     Json doc = Json::object();
     doc["rootfs"] = MountJson(a.container.state.rootfs);
@@ -124,7 +129,8 @@ int vmshare_share_rootfs(vmshare_sharer* s, const char* container_json, char** r
 
 int vmshare_unshare_rootfs(vmshare_sharer* s, const char* container_json, char** error) {
   return Guard("unshare rootfs", error, [&]() -> Status {
-    ASSIGN_OR_RETURN(Args a, ParseArgs("unshare rootfs", s, container_json, nullptr, /*want_mount=*/false));
+    ASSIGN_OR_RETURN(Args a,
+                     ParseArgs("unshare rootfs", s, container_json, nullptr, /*want_mount=*/false));
     return s->sharer->UnshareRootfs(std::move(a.container));
   });
 }

@@ -53,7 +53,8 @@ void vmshare_store_close(vmshare_store* st) {
   GuardVoid([&] { delete st; });
 }
 
-int vmshare_store_save_sandbox(vmshare_store* st, const char* sandbox_id, const char* sandbox_json, char** error) {
+int vmshare_store_save_sandbox(vmshare_store* st, const char* sandbox_id, const char* sandbox_json,
+                               char** error) {
   return Guard("save sandbox", error, [&]() -> Status {
     RETURN_IF_ERROR(CheckStore("save sandbox", st, sandbox_id));
     const std::string op = "save " + SandboxWhat(sandbox_id);
@@ -79,8 +80,8 @@ int vmshare_store_save_sandbox(vmshare_store* st, const char* sandbox_id, const 
   });
 }
 
-int vmshare_store_save_container(vmshare_store* st, const char* sandbox_id, const char* container_json,
-                                 char** error) {
+int vmshare_store_save_container(vmshare_store* st, const char* sandbox_id,
+                                 const char* container_json, char** error) {
   return Guard("save container", error, [&]() -> Status {
     RETURN_IF_ERROR(CheckStore("save container", st, sandbox_id));
     const std::string op = "save container of " + SandboxWhat(sandbox_id);
@@ -92,7 +93,8 @@ int vmshare_store_save_container(vmshare_store* st, const char* sandbox_id, cons
   });
 }
 
-int vmshare_store_load_sandbox(vmshare_store* st, const char* sandbox_id, char** sandbox_json, char** error) {
+int vmshare_store_load_sandbox(vmshare_store* st, const char* sandbox_id, char** sandbox_json,
+                               char** error) {
   if (sandbox_json) *sandbox_json = nullptr;
   return Guard("load sandbox", error, [&]() -> Status {
     RETURN_IF_ERROR(CheckStore("load sandbox", st, sandbox_id));
@@ -112,12 +114,14 @@ int vmshare_store_load_sandbox(vmshare_store* st, const char* sandbox_id, char**
   });
 }
 
-int vmshare_store_remove_container(vmshare_store* st, const char* sandbox_id, const char* container_id,
-                                   char** error) {
+int vmshare_store_remove_container(vmshare_store* st, const char* sandbox_id,
+                                   const char* container_id, char** error) {
   return Guard("remove container", error, [&]() -> Status {
     RETURN_IF_ERROR(CheckStore("remove container", st, sandbox_id));
-    if (container_id == nullptr) return NullArgument("remove container of " + SandboxWhat(sandbox_id), "container_id");
-    const std::string op = "remove container " + Quote(container_id) + " of " + SandboxWhat(sandbox_id);
+    if (container_id == nullptr)
+      return NullArgument("remove container of " + SandboxWhat(sandbox_id), "container_id");
+    const std::string op =
+        "remove container " + Quote(container_id) + " of " + SandboxWhat(sandbox_id);
     RETURN_IF_ERROR(ValidateId("container", container_id).WithContext(op));
     return st->store.RemoveContainer(sandbox_id, container_id).WithContext(op);
   });
@@ -130,7 +134,8 @@ int vmshare_store_destroy_sandbox(vmshare_store* st, const char* sandbox_id, cha
   });
 }
 
-int vmshare_store_lock(vmshare_store* st, const char* sandbox_id, int flags, vmshare_lock** out, char** error) {
+int vmshare_store_lock(vmshare_store* st, const char* sandbox_id, int flags, vmshare_lock** out,
+                       char** error) {
   if (out) *out = nullptr;
   return Guard("lock sandbox", error, [&]() -> Status {
     RETURN_IF_ERROR(CheckStore("lock sandbox", st, sandbox_id));
@@ -138,8 +143,10 @@ int vmshare_store_lock(vmshare_store* st, const char* sandbox_id, int flags, vms
     if (out == nullptr) return NullArgument(op, "out");
     if ((flags & ~(VMSHARE_LOCK_EXCLUSIVE | VMSHARE_LOCK_NONBLOCK)) != 0)
       return InvalidArgumentError(op + ": unknown flags " + std::to_string(flags));
-    const auto mode = (flags & VMSHARE_LOCK_EXCLUSIVE) ? persist::LockMode::kExclusive : persist::LockMode::kShared;
-    auto lock = st->store.Lock(sandbox_id, mode, /*nonblocking=*/(flags & VMSHARE_LOCK_NONBLOCK) != 0);
+    const auto mode = (flags & VMSHARE_LOCK_EXCLUSIVE) ? persist::LockMode::kExclusive
+                                                       : persist::LockMode::kShared;
+    auto lock =
+        st->store.Lock(sandbox_id, mode, /*nonblocking=*/(flags & VMSHARE_LOCK_NONBLOCK) != 0);
     if (!lock.ok()) return lock.status();  // names the sandbox already
     *out = new vmshare_lock{std::move(lock).value()};
     return Status::Ok();

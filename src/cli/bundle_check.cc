@@ -58,7 +58,8 @@ Status ResolveBundleSources(sys::Env* env, Bundle* b) {
   share::ShareHost host(env);
   {
     const std::string what = "rootfs " + Quote(b->rootfs);
-    ASSIGN_OR_RETURN(share::OpenedSource root, share::OpenSourceNoFollow(host, "rootfs", b->rootfs));
+    ASSIGN_OR_RETURN(share::OpenedSource root,
+                     share::OpenSourceNoFollow(host, "rootfs", b->rootfs));
     if (!root.info.is_dir()) return InvalidArgumentError(what + ": not a directory");
     RETURN_IF_ERROR(host.RefuseKernelFs(root.fd, root.info, "rootfs", b->rootfs));
   }

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 
@@ -13,8 +12,8 @@
 namespace vmshare::cli {
 
 struct GlobalOptions {
-  std::string root = "/run/vmshare";  // --root
-  bool verbose = false;               // -v: debug logs on stderr
+  std::string root = "/run/vmshare";              // --root
+  bool verbose = false;                           // -v: debug logs on stderr
   std::string kubelet_root = "/var/lib/kubelet";  // --kubelet-root: where watched volumes live
 };
 

@@ -20,7 +20,8 @@ struct UnshareArgs {
   std::string agent_socket;
 };
 
-constexpr char kAgentHelp[] = "unix socket of the guest agent (needed when the sandbox copies: --shared-fs none)";
+constexpr char kAgentHelp[] =
+    "unix socket of the guest agent (needed when the sandbox copies: --shared-fs none)";
 
 Result<int> Share(const GlobalOptions& g, const ShareArgs& a) {
   RETURN_IF_ERROR(ValidateId("sandbox", a.sid));
@@ -45,8 +46,10 @@ Result<int> Share(const GlobalOptions& g, const ShareArgs& a) {
   nlohmann::json mounts = nlohmann::json::array();
   for (size_t i = 0; i < shared.mounts.size(); ++i) {
     const Mount& m = shared.container.state.mounts[i];
-    nlohmann::json j = {{"source", m.source},       {"destination", m.destination},
-                        {"read_only", m.read_only}, {"host_path", m.host_path}};
+    nlohmann::json j = {{"source", m.source},
+                        {"destination", m.destination},
+                        {"read_only", m.read_only},
+                        {"host_path", m.host_path}};
     if (shared.mounts[i].has_value()) {
       j["guest_path"] = shared.mounts[i]->guest_path;
       j["storages"] = StoragesJson(shared.mounts[i]->volume_storages);
@@ -58,7 +61,8 @@ Result<int> Share(const GlobalOptions& g, const ShareArgs& a) {
   }
   PrintJson({{"container_id", a.cid},
              {"rootfs",
-              {{"guest_path", shared.rootfs.guest_path}, {"storages", StoragesJson(shared.rootfs.container_storages)}}},
+              {{"guest_path", shared.rootfs.guest_path},
+               {"storages", StoragesJson(shared.rootfs.container_storages)}}},
              {"mounts", mounts}});
   return 0;
 }
@@ -82,12 +86,14 @@ void AddContainerCommands(CLI::App& app, const GlobalOptions& g, Action* action)
   auto* share = container->add_subcommand("share", "share an OCI bundle's rootfs and bind mounts");
   share->add_option("SID", sa->sid, "sandbox id")->required();
   share->add_option("CID", sa->cid, "container id")->required();
-  share->add_option("--bundle", sa->bundle, "OCI bundle directory (holding config.json)")->required();
+  share->add_option("--bundle", sa->bundle, "OCI bundle directory (holding config.json)")
+      ->required();
   share->add_option("--agent", sa->agent_socket, kAgentHelp);
   share->callback([&g, sa, action] { *action = [&g, sa] { return Share(g, *sa); }; });
 
   auto ua = std::make_shared<UnshareArgs>();
-  auto* unshare = container->add_subcommand("unshare", "unshare everything recorded for a container");
+  auto* unshare =
+      container->add_subcommand("unshare", "unshare everything recorded for a container");
   unshare->add_option("SID", ua->sid, "sandbox id")->required();
   unshare->add_option("CID", ua->cid, "container id")->required();
   unshare->add_option("--agent", ua->agent_socket, kAgentHelp);

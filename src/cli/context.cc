@@ -13,7 +13,8 @@ sandbox::SandboxOptions SandboxOptionsFor(const GlobalOptions& g, const std::str
   return o;
 }
 
-Result<std::unique_ptr<sandbox::Sandbox>> OpenSandbox(const GlobalOptions& g, const std::string& sid,
+Result<std::unique_ptr<sandbox::Sandbox>> OpenSandbox(const GlobalOptions& g,
+                                                      const std::string& sid,
                                                       const std::string& agent_socket,
                                                       std::optional<SandboxState> settings) {
   sandbox::SandboxOptions o = SandboxOptionsFor(g, sid, agent_socket);

@@ -19,8 +19,8 @@ sandbox::SandboxOptions SandboxOptionsFor(const GlobalOptions& g, const std::str
 
 // Opens sandbox `sid` (sandbox::Sandbox::Open) with SandboxOptionsFor and,
 // when given, the settings `sandbox prepare` wants.
-Result<std::unique_ptr<sandbox::Sandbox>> OpenSandbox(const GlobalOptions& g, const std::string& sid,
-                                                      const std::string& agent_socket = "",
-                                                      std::optional<SandboxState> settings = std::nullopt);
+Result<std::unique_ptr<sandbox::Sandbox>> OpenSandbox(
+    const GlobalOptions& g, const std::string& sid, const std::string& agent_socket = "",
+    std::optional<SandboxState> settings = std::nullopt);
 
 }  // namespace vmshare::cli

@@ -2,9 +2,9 @@
 // behind (sandbox/collect.h has the rules), for one sandbox or every sandbox under
 // --root, and print what was (or, with --dry-run, would be) done as JSON.
 #include "cli/commands.h"
-#include "sandbox/collect.h"
 #include "cli/json_out.h"
 #include "core/ids.h"
+#include "sandbox/collect.h"
 
 namespace vmshare::cli {
 namespace {
@@ -70,9 +70,12 @@ Result<int> Gc(const GlobalOptions& g, const GcArgs& a) {
 
 void AddGcCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
   auto args = std::make_shared<GcArgs>();
-  auto* gc = app.add_subcommand("gc", "remove what crashed vmshare processes left behind (mounts, processes, "
-                                      "directories, state) for sandboxes no live vmshare holds");
-  auto* sid = gc->add_option("SID", args->sid, "only this sandbox (default: every sandbox under --root)");
+  auto* gc =
+      app.add_subcommand("gc",
+                         "remove what crashed vmshare processes left behind (mounts, processes, "
+                         "directories, state) for sandboxes no live vmshare holds");
+  auto* sid =
+      gc->add_option("SID", args->sid, "only this sandbox (default: every sandbox under --root)");
   gc->add_flag("--dry-run", args->dry_run, "print what would be done (JSON), change nothing");
   gc->callback([&g, args, sid, action] {
     args->sid_given = sid->count() > 0;

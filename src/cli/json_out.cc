@@ -6,9 +6,9 @@ namespace vmshare::cli {
 
 nlohmann::json StorageJson(const Storage& s) {
   nlohmann::json j = {
-      {"driver", s.driver},           {"driver_options", s.driver_options},
-      {"source", s.source},           {"fstype", s.fstype},
-      {"options", s.options},         {"mount_point", s.mount_point},
+      {"driver", s.driver},   {"driver_options", s.driver_options},
+      {"source", s.source},   {"fstype", s.fstype},
+      {"options", s.options}, {"mount_point", s.mount_point},
   };
   if (s.fs_group) {
     j["fs_group"] = {{"group_id", s.fs_group->group_id},
@@ -39,7 +39,8 @@ void PrintJson(const nlohmann::json& j) {
 }
 
 void PrintOrderedJson(const nlohmann::ordered_json& j) {
-  PrintText(j.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::ordered_json::error_handler_t::replace));
+  PrintText(
+      j.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 }  // namespace vmshare::cli

@@ -48,8 +48,8 @@ void PrintTimings(const RunTimings& t) {
   std::fprintf(stderr,
                "vmshare run timings (ms, accel %s): prepare %.1f image %.1f boot %.1f share %.1f "
                "create %.1f exec %.1f run %.1f teardown %.1f to_first_output %.1f\n",
-               t.accel.c_str(), ms(t.prepare), ms(t.image), ms(t.boot), ms(t.share), ms(t.create), ms(t.exec),
-               ms(t.run), ms(t.teardown), ms(t.to_first_output));
+               t.accel.c_str(), ms(t.prepare), ms(t.image), ms(t.boot), ms(t.share), ms(t.create),
+               ms(t.exec), ms(t.run), ms(t.teardown), ms(t.to_first_output));
 }
 
 Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
@@ -106,7 +106,8 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
   c.spec.gid = bundle.process.gid;
   c.spec.root_readonly = bundle.rootfs_readonly;
   if (c.spec.args.empty())
-    return InvalidArgumentError("run: bundle " + dir + " has no process.args and no command was given");
+    return InvalidArgumentError("run: bundle " + dir +
+                                " has no process.args and no command was given");
   // Progress is for people: only when stderr is a terminal (or -v).
   const bool chatty = g.verbose || ::isatty(2) == 1;
   if (chatty)
@@ -127,7 +128,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* cmd = app.add_subcommand(
       "run", "boot a guest, run a bundle's process in it with its files shared, and clean up");
-  cmd->add_option("--bundle", flags->bundle, "OCI bundle directory (default: the built-in example)");
+  cmd->add_option("--bundle", flags->bundle,
+                  "OCI bundle directory (default: the built-in example)");
   cmd->add_option("--accel", flags->accel, "accelerator: auto, kvm or tcg")
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}))
       ->capture_default_str();
@@ -138,8 +140,10 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
       ->check(CLI::IsMember({"virtio-fs", "none"}))
       ->capture_default_str();
   cmd->add_option("--guest-dir", flags->guest_dir, "directory with vmlinuz and initramfs.img");
-  cmd->add_option("--console-log", flags->console_log, "keep the guest's console output in this file");
-  cmd->add_option("--memory", flags->memory_mb, "guest memory in MiB")->check(CLI::Range(128, 65536));
+  cmd->add_option("--console-log", flags->console_log,
+                  "keep the guest's console output in this file");
+  cmd->add_option("--memory", flags->memory_mb, "guest memory in MiB")
+      ->check(CLI::Range(128, 65536));
   cmd->add_flag("--timings", flags->timings, "print how long each phase took to stderr");
   cmd->add_flag("--guest-local-copies", flags->guest_local_copies,
                 "--shared-fs none: accept read-write bind mounts as copies whose writes stay in "

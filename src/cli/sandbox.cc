@@ -58,7 +58,8 @@ void AddSandboxCommands(CLI::App& app, const GlobalOptions& g, Action* action) {
   prepare->callback([&g, pa, action] { *action = [&g, pa] { return Prepare(g, *pa); }; });
 
   auto ca = std::make_shared<CleanupArgs>();
-  auto* cleanup = sandbox->add_subcommand("cleanup", "remove the sandbox's share tree and state (idempotent)");
+  auto* cleanup =
+      sandbox->add_subcommand("cleanup", "remove the sandbox's share tree and state (idempotent)");
   cleanup->add_option("SID", ca->sid, "sandbox id")->required();
   cleanup->add_flag("--force", ca->force, "unshare containers that are still shared first");
   cleanup->add_option("--agent", ca->agent_socket,

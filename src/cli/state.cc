@@ -14,7 +14,8 @@ Result<int> Show(const GlobalOptions& g, const std::string& sid) {
   ASSIGN_OR_RETURN(persist::SandboxRecord rec, sb->Load());
   // Shown in Kata's field names, as persist.json holds them.
   persist::Json containers = persist::Json::object();
-  for (const auto& [cid, state] : rec.containers) containers[cid] = persist::ContainerToJson(state, nullptr);
+  for (const auto& [cid, state] : rec.containers)
+    containers[cid] = persist::ContainerToJson(state, nullptr);
   persist::Json out = persist::Json::object();
   out["sandbox_id"] = sid;
   out["sandbox"] = persist::SandboxToJson(rec.sandbox, nullptr);

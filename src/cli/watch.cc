@@ -43,7 +43,8 @@ Result<int> Watch(const GlobalOptions& g, const WatchFlags& f) {
   RETURN_IF_ERROR(sb->RequireRecorded());
   ASSIGN_OR_RETURN(sys::Fd signals, env->SignalFd({SIGINT, SIGTERM}));
   auto client = agent::AgentClient::Connect(env, f.agent_socket);
-  if (!client.ok()) return client.status().WithContext("watch sandbox " + Quote(f.sid) + ": connect to the agent");
+  if (!client.ok())
+    return client.status().WithContext("watch sandbox " + Quote(f.sid) + ": connect to the agent");
   std::unique_ptr<agent::AgentClient> agent = std::move(client).value();
   sb->SetAgent(agent.get());
   RETURN_IF_ERROR(sb->StartWatcher());
@@ -64,8 +65,9 @@ Result<int> Watch(const GlobalOptions& g, const WatchFlags& f) {
 void AddWatchCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
   auto flags = std::make_shared<WatchFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "watch", "keep the sandbox's configmap/secret/projected/downward-API volumes in sync in the guest "
-               "(foreground, until SIGINT/SIGTERM)");
+      "watch",
+      "keep the sandbox's configmap/secret/projected/downward-API volumes in sync in the guest "
+      "(foreground, until SIGINT/SIGTERM)");
   cmd->add_option("SID", flags->sid, "sandbox id")->required();
   cmd->add_option("--agent", flags->agent_socket, "unix socket of the guest agent")->required();
   cmd->callback([flags, &g, action] { *action = [flags, &g] { return Watch(g, *flags); }; });

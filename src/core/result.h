@@ -17,18 +17,18 @@ namespace vmshare {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,    // the caller's input is wrong (bad id, malformed JSON)
-  kNotFound,           // a named thing does not exist
-  kAlreadyExists,      // a named thing exists and must not
-  kPermissionDenied,   // refused by policy or by the OS (EACCES, EPERM)
-  kFailedPrecondition, // the system is not in the state the call needs
-  kCorruption,         // persisted data is unreadable
-  kIoError,            // any other OS error
-  kBusy,               // EBUSY, a lock held by someone else
-  kUnimplemented,      // ENOSYS and friends
-  kDeadlineExceeded,   // a timeout
-  kUnavailable,        // a peer went away
-  kInternal,           // a bug or an unexpected peer answer
+  kInvalidArgument,     // the caller's input is wrong (bad id, malformed JSON)
+  kNotFound,            // a named thing does not exist
+  kAlreadyExists,       // a named thing exists and must not
+  kPermissionDenied,    // refused by policy or by the OS (EACCES, EPERM)
+  kFailedPrecondition,  // the system is not in the state the call needs
+  kCorruption,          // persisted data is unreadable
+  kIoError,             // any other OS error
+  kBusy,                // EBUSY, a lock held by someone else
+  kUnimplemented,       // ENOSYS and friends
+  kDeadlineExceeded,    // a timeout
+  kUnavailable,         // a peer went away
+  kInternal,            // a bug or an unexpected peer answer
 };
 
 std::string_view CodeName(Code code);
@@ -82,7 +82,7 @@ std::string ErrnoName(int err);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result built from an OK status");
   }
@@ -108,7 +108,9 @@ class [[nodiscard]] Result {
 namespace internal {
 inline Status AsStatus(const Status& s) { return s; }
 template <typename T>
-Status AsStatus(const Result<T>& r) { return r.status(); }
+Status AsStatus(const Result<T>& r) {
+  return r.status();
+}
 }  // namespace internal
 
 }  // namespace vmshare
@@ -118,10 +120,10 @@ Status AsStatus(const Result<T>& r) { return r.status(); }
 
 // Returns the status of `expr` (a Status or Result) from the current function
 // if it is not OK.
-#define RETURN_IF_ERROR(expr)                                        \
-  do {                                                               \
+#define RETURN_IF_ERROR(expr)                                                \
+  do {                                                                       \
     ::vmshare::Status vmshare_status_ = ::vmshare::internal::AsStatus(expr); \
-    if (!vmshare_status_.ok()) return vmshare_status_;               \
+    if (!vmshare_status_.ok()) return vmshare_status_;                       \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, F());` declares x from F()'s value or returns its

@@ -33,7 +33,7 @@ struct Mount {
   std::string host_path;             // host-side bind mount path, once shared
   std::string block_device_id;       // set when backed by a VM block device
   bool read_only = false;
-  bool mounted = false;              // the host side mount exists
+  bool mounted = false;  // the host side mount exists
   bool operator==(const Mount&) const = default;
 };
 
@@ -107,13 +107,13 @@ struct RecordedProcess {
 // The sandbox fields vmshare persists. Kata's persist.json has many more; the
 // ones named here keep Kata's meaning, and `vmshare` holds what only we use.
 struct SandboxState {
-  uint32_t persist_version = 2;     // PersistVersion
-  std::string state;                // State: "ready", "running", ...
-  std::string sandbox_container;    // SandboxContainer
-  std::string shared_fs = "virtio-fs";  // vmshare: "virtio-fs" or "none"
-  std::vector<std::string> bind_mounts;  // vmshare: sandbox bind mount sources
-  std::string share_base;                // vmshare: "" or Kata's share-tree base
-  std::string rootfs_name = "rootfs";    // vmshare: Kata's rootfsSuffix
+  uint32_t persist_version = 2;            // PersistVersion
+  std::string state;                       // State: "ready", "running", ...
+  std::string sandbox_container;           // SandboxContainer
+  std::string shared_fs = "virtio-fs";     // vmshare: "virtio-fs" or "none"
+  std::vector<std::string> bind_mounts;    // vmshare: sandbox bind mount sources
+  std::string share_base;                  // vmshare: "" or Kata's share-tree base
+  std::string rootfs_name = "rootfs";      // vmshare: Kata's rootfsSuffix
   std::vector<RecordedProcess> processes;  // vmshare: see RecordedProcess
   bool operator==(const SandboxState&) const = default;
 };

@@ -26,7 +26,8 @@ Result<sys::Fd> CreateTemp(sys::Env* env, const sys::Fd& dir, const std::string&
 
 std::string TempSuffix(int pid) { return kTmpMarker + std::to_string(pid); }
 
-Status WriteFileAtomic(sys::Env* env, const sys::Fd& dir, const std::string& name, std::string_view data) {
+Status WriteFileAtomic(sys::Env* env, const sys::Fd& dir, const std::string& name,
+                       std::string_view data) {
   const std::string tmp = name + TempSuffix(env->GetPid());
   ASSIGN_OR_RETURN(sys::Fd fd, CreateTemp(env, dir, tmp));
   Status s = env->WriteAll(fd, data);
@@ -43,7 +44,8 @@ Status WriteFileAtomic(sys::Env* env, const sys::Fd& dir, const std::string& nam
   return env->Fsync(dir);
 }
 
-Result<std::string> ReadFileAt(sys::Env* env, const sys::Fd& dir, const std::string& name, size_t limit) {
+Result<std::string> ReadFileAt(sys::Env* env, const sys::Fd& dir, const std::string& name,
+                               size_t limit) {
   ASSIGN_OR_RETURN(sys::Fd fd, env->OpenAt(dir, name, O_RDONLY | O_NOFOLLOW));
   return env->ReadAll(fd, limit);
 }

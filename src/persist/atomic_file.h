@@ -23,11 +23,13 @@ std::string TempSuffix(int pid);
 // file is unlinked and the first error returned; dir/name is unchanged.
 // REQUIRES: no other thread of this process writes dir/name concurrently
 // (they would share a temp name); callers hold the sandbox lock.
-Status WriteFileAtomic(sys::Env* env, const sys::Fd& dir, const std::string& name, std::string_view data);
+Status WriteFileAtomic(sys::Env* env, const sys::Fd& dir, const std::string& name,
+                       std::string_view data);
 
 // Reads dir/name (not following a symlink) up to `limit` bytes. A missing
 // file gives kNotFound with err() == ENOENT.
-Result<std::string> ReadFileAt(sys::Env* env, const sys::Fd& dir, const std::string& name, size_t limit);
+Result<std::string> ReadFileAt(sys::Env* env, const sys::Fd& dir, const std::string& name,
+                               size_t limit);
 
 // Removes entries of `dir` named `<anything>.tmp.<pid>` whose pid is not a
 // live process (or is unparseable). Returns how many it removed.

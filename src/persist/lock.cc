@@ -24,7 +24,9 @@ class ProcessTable {
   bool Enter(dev_t dev, uint64_t ino, LockMode mode, bool nonblocking) {
     std::unique_lock<std::mutex> l(mu_);
     Holders& h = table_[{dev, ino}];
-    auto free = [&] { return mode == LockMode::kShared ? !h.exclusive : !h.exclusive && h.shared == 0; };
+    auto free = [&] {
+      return mode == LockMode::kShared ? !h.exclusive : !h.exclusive && h.shared == 0;
+    };
     if (!free()) {
       if (nonblocking) {
         Drop(dev, ino);
@@ -34,8 +36,10 @@ class ProcessTable {
       cv_.wait(l, free);
       --h.waiting;
     }
-    if (mode == LockMode::kShared) ++h.shared;
-    else h.exclusive = true;
+    if (mode == LockMode::kShared)
+      ++h.shared;
+    else
+      h.exclusive = true;
     return true;
   }
 
@@ -43,8 +47,10 @@ class ProcessTable {
     {
       std::lock_guard<std::mutex> l(mu_);
       Holders& h = table_[{dev, ino}];
-      if (mode == LockMode::kShared) --h.shared;
-      else h.exclusive = false;
+      if (mode == LockMode::kShared)
+        --h.shared;
+      else
+        h.exclusive = false;
       Drop(dev, ino);
     }
     cv_.notify_all();
@@ -55,7 +61,8 @@ class ProcessTable {
   void Drop(dev_t dev, uint64_t ino) {
     auto it = table_.find({dev, ino});
     if (it != table_.end() && it->second.shared == 0 && !it->second.exclusive &&
-        it->second.waiting == 0) table_.erase(it);
+        it->second.waiting == 0)
+      table_.erase(it);
   }
 
   std::mutex mu_;
@@ -93,8 +100,8 @@ void SandboxLock::Release() {
   Table().Leave(dev_, ino_, mode_);
 }
 
-Result<SandboxLock> SandboxLock::Acquire(sys::Env* env, const std::string& dir_path, const std::string& what,
-                                         LockMode mode, bool nonblocking) {
+Result<SandboxLock> SandboxLock::Acquire(sys::Env* env, const std::string& dir_path,
+                                         const std::string& what, LockMode mode, bool nonblocking) {
   auto fd = env->OpenAt(sys::Cwd(), dir_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   if (!fd.ok()) {
     if (fd.status().code() == Code::kNotFound) return NotFoundError(what + " does not exist");

@@ -41,8 +41,8 @@ class SandboxLock {
   // Locks the directory `dir_path` (which must exist). `what` names it in
   // errors (e.g. `sandbox "s1"`). With `nonblocking`, a conflicting holder
   // (this process or another) gives kBusy at once; otherwise waits.
-  static Result<SandboxLock> Acquire(sys::Env* env, const std::string& dir_path, const std::string& what,
-                                     LockMode mode, bool nonblocking);
+  static Result<SandboxLock> Acquire(sys::Env* env, const std::string& dir_path,
+                                     const std::string& what, LockMode mode, bool nonblocking);
 
  private:
   sys::Fd fd_;

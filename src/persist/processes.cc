@@ -33,7 +33,8 @@ Result<uint64_t> ProcessStartTicks(sys::Env* env, pid_t pid) {
   // comm (field 2) is in parentheses and may itself hold ") ", so fields
   // are counted from the last ')': state is field 3, starttime field 22.
   const size_t close = text.rfind(')');
-  if (close == std::string::npos) return CorruptionError("parse \"" + path + "\": no command field");
+  if (close == std::string::npos)
+    return CorruptionError("parse \"" + path + "\": no command field");
   size_t pos = close + 1;
   for (int field = 3; field <= 22; ++field) {
     while (pos < text.size() && text[pos] == ' ') ++pos;
@@ -42,7 +43,8 @@ Result<uint64_t> ProcessStartTicks(sys::Env* env, pid_t pid) {
       uint64_t v = 0;
       const char* last = text.data() + (end == std::string::npos ? text.size() : end);
       auto [p, ec] = std::from_chars(text.data() + pos, last, v);
-      if (ec != std::errc() || p != last) return CorruptionError("parse \"" + path + "\": bad start time");
+      if (ec != std::errc() || p != last)
+        return CorruptionError("parse \"" + path + "\": bad start time");
       return v;
     }
     if (end == std::string::npos) return CorruptionError("parse \"" + path + "\": too few fields");
@@ -65,8 +67,8 @@ Status RecordProcessIntent(StateStore& store, const std::string& sid, const std:
   return Upsert(store, sid, RecordedProcess{role, 0, 0, "starting"});
 }
 
-Status RecordProcessStarted(StateStore& store, sys::Env* env, const std::string& sid, const std::string& role,
-                            pid_t pid) {
+Status RecordProcessStarted(StateStore& store, sys::Env* env, const std::string& sid,
+                            const std::string& role, pid_t pid) {
   ASSIGN_OR_RETURN(uint64_t ticks, ProcessStartTicks(env, pid));
   return Upsert(store, sid, RecordedProcess{role, pid, ticks, "running"});
 }

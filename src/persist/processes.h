@@ -38,8 +38,8 @@ Result<bool> IsSameProcess(sys::Env* env, const RecordedProcess& p);
 Status RecordProcessIntent(StateStore& store, const std::string& sid, const std::string& role);
 
 // Sets the record of `role` to {pid, its start time, "running"}.
-Status RecordProcessStarted(StateStore& store, sys::Env* env, const std::string& sid, const std::string& role,
-                            pid_t pid);
+Status RecordProcessStarted(StateStore& store, sys::Env* env, const std::string& sid,
+                            const std::string& role, pid_t pid);
 
 // Sets the record of `role` to "exited" (gc ignores it from then on).
 Status RecordProcessExited(StateStore& store, const std::string& sid, const std::string& role);

@@ -14,7 +14,8 @@ bool OtherMount(const sys::FileInfo& parent, const sys::FileInfo& child) {
   return parent.mnt_id != 0 && child.mnt_id != 0 && parent.mnt_id != child.mnt_id;
 }
 
-Status RemoveContents(sys::Env* env, const sys::Fd& dir, const std::string& path, const sys::FileInfo& top) {
+Status RemoveContents(sys::Env* env, const sys::Fd& dir, const std::string& path,
+                      const sys::FileInfo& top) {
   ASSIGN_OR_RETURN(auto entries, env->ReadDir(dir));
   for (const auto& e : entries) {
     const std::string child_path = path + "/" + e.name;
@@ -25,7 +26,8 @@ Status RemoveContents(sys::Env* env, const sys::Fd& dir, const std::string& path
     }
     if (info->is_dir()) {
       if (OtherMount(top, *info))
-        return FailedPreconditionError("remove \"" + child_path + "\": a mount point; refusing to cross it");
+        return FailedPreconditionError("remove \"" + child_path +
+                                       "\": a mount point; refusing to cross it");
       ASSIGN_OR_RETURN(sys::Fd sub, env->OpenAt(dir, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
       RETURN_IF_ERROR(RemoveContents(env, sub, child_path, top));
     }
@@ -37,7 +39,8 @@ Status RemoveContents(sys::Env* env, const sys::Fd& dir, const std::string& path
 
 }  // namespace
 
-Status RemoveTreeAt(sys::Env* env, const sys::Fd& dir, const std::string& dir_path, const std::string& name) {
+Status RemoveTreeAt(sys::Env* env, const sys::Fd& dir, const std::string& dir_path,
+                    const std::string& name) {
   const std::string path = dir_path + "/" + name;
   auto parent = env->StatAt(dir, "", AT_EMPTY_PATH);
   if (!parent.ok()) return parent.status();
@@ -45,7 +48,8 @@ Status RemoveTreeAt(sys::Env* env, const sys::Fd& dir, const std::string& dir_pa
   if (!info.ok()) return info.status().err() == ENOENT ? Status::Ok() : info.status();
   if (info->is_dir()) {
     if (OtherMount(*parent, *info))
-      return FailedPreconditionError("remove \"" + path + "\": a mount point; refusing to cross it");
+      return FailedPreconditionError("remove \"" + path +
+                                     "\": a mount point; refusing to cross it");
     ASSIGN_OR_RETURN(sys::Fd sub, env->OpenAt(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
     RETURN_IF_ERROR(RemoveContents(env, sub, path, *info));
   }

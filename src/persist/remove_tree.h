@@ -16,6 +16,7 @@ namespace vmshare::persist {
 
 // Removes dir/name and everything below it. OK when it does not exist.
 // `dir_path` names `dir` in errors.
-Status RemoveTreeAt(sys::Env* env, const sys::Fd& dir, const std::string& dir_path, const std::string& name);
+Status RemoveTreeAt(sys::Env* env, const sys::Fd& dir, const std::string& dir_path,
+                    const std::string& name);
 
 }  // namespace vmshare::persist

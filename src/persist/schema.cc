@@ -23,7 +23,8 @@ Result<Json> ParseDocument(std::string_view text, const std::string& path) {
   RETURN_IF_ERROR(ValidateDocument(text, path));
   Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object())
-    return CorruptionError("parse \"" + path + "\": parse error: not a document this reader accepts");
+    return CorruptionError("parse \"" + path +
+                           "\": parse error: not a document this reader accepts");
   return doc;
 }
 

@@ -32,10 +32,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 #include "core/types.h"
@@ -67,8 +66,10 @@ Result<SandboxState> DecodeSandbox(std::string_view text, const std::string& pat
 // being replaced; null for a new one): compact, newline-terminated, valid
 // UTF-8. A base that does not parse gives kCorruption (a save never
 // replaces what it cannot read).
-Result<std::string> EncodeContainer(const ContainerState& state, const std::string* base, const std::string& path);
-Result<std::string> EncodeSandbox(const SandboxState& state, const std::string* base, const std::string& path);
+Result<std::string> EncodeContainer(const ContainerState& state, const std::string* base,
+                                    const std::string& path);
+Result<std::string> EncodeSandbox(const SandboxState& state, const std::string* base,
+                                  const std::string& path);
 // One Mount object (an element of Mounts, or Rootfs), with Mounts' field names.
 Result<Mount> DecodeMount(std::string_view text, const std::string& path);
 std::string EncodeMount(const Mount& mount);

@@ -24,18 +24,25 @@ namespace {
 using rapidjson::Value;
 using Alloc = rapidjson::Document::AllocatorType;
 
-constexpr unsigned kParseFlags =
-    rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
+constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag |
+                                 rapidjson::kParseFullPrecisionFlag |
+                                 rapidjson::kParseIterativeFlag;
 
 const char* TypeName(const Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: return "null";
+    case rapidjson::kNullType:
+      return "null";
     case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "boolean";
-    case rapidjson::kObjectType: return "object";
-    case rapidjson::kArrayType: return "array";
-    case rapidjson::kStringType: return "string";
-    case rapidjson::kNumberType: return "number";
+    case rapidjson::kTrueType:
+      return "boolean";
+    case rapidjson::kObjectType:
+      return "object";
+    case rapidjson::kArrayType:
+      return "array";
+    case rapidjson::kStringType:
+      return "string";
+    case rapidjson::kNumberType:
+      return "number";
   }
   return "value";
 }
@@ -46,12 +53,15 @@ Value* FindAny(Value& obj, const char* key) {
   Value* found = nullptr;
   const size_t n = std::char_traits<char>::length(key);
   for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
-    if (it->name.GetStringLength() == n && std::char_traits<char>::compare(it->name.GetString(), key, n) == 0)
+    if (it->name.GetStringLength() == n &&
+        std::char_traits<char>::compare(it->name.GetString(), key, n) == 0)
       found = &it->value;
   }
   return found;
 }
-const Value* FindAny(const Value& obj, const char* key) { return FindAny(const_cast<Value&>(obj), key); }
+const Value* FindAny(const Value& obj, const char* key) {
+  return FindAny(const_cast<Value&>(obj), key);
+}
 
 class Reader {
  public:
@@ -59,7 +69,8 @@ class Reader {
   const Status& status() const { return status_; }
   void Fail(const std::string& where, std::string_view what) {
     if (status_.ok())
-      status_ = CorruptionError("parse \"" + path_ + "\": field " + where + ": " + std::string(what));
+      status_ =
+          CorruptionError("parse \"" + path_ + "\": field " + where + ": " + std::string(what));
   }
   // Absent and null are the zero value, as for Go.
   static const Value* Find(const Value& obj, const char* key) {
@@ -84,7 +95,8 @@ class Reader {
     if (!v) return;
     if (v->IsUint64()) {
       const uint64_t u = v->GetUint64();
-      if (u > static_cast<uint64_t>(std::numeric_limits<T>::max())) return Fail(where + key, "out of range");
+      if (u > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+        return Fail(where + key, "out of range");
       *out = static_cast<T>(u);
     } else if (v->IsInt64()) {
       const int64_t i = v->GetInt64();
@@ -96,13 +108,15 @@ class Reader {
       Fail(where + key, "expected an integer");
     }
   }
-  void Strings(const Value& obj, const char* key, const std::string& where, std::vector<std::string>* out) {
+  void Strings(const Value& obj, const char* key, const std::string& where,
+               std::vector<std::string>* out) {
     const Value* v = Find(obj, key);
     if (!v) return;
     if (!v->IsArray()) return Fail(where + key, "expected an array of strings");
     for (rapidjson::SizeType i = 0; i < v->Size(); ++i) {
       const Value& e = (*v)[i];
-      if (!e.IsString()) return Fail(where + key + "[" + std::to_string(i) + "]", "expected a string");
+      if (!e.IsString())
+        return Fail(where + key + "[" + std::to_string(i) + "]", "expected a string");
       out->emplace_back(e.GetString(), e.GetStringLength());
     }
   }
@@ -146,8 +160,9 @@ Status Parse(rapidjson::Document* doc, std::string_view text, const std::string&
   if (text.empty()) return CorruptionError("parse \"" + path + "\": empty file");
   doc->Parse<kParseFlags>(text.data(), text.size());
   if (doc->HasParseError())
-    return CorruptionError("parse \"" + path + "\": parse error at byte " + std::to_string(doc->GetErrorOffset()) +
-                           ": " + rapidjson::GetParseError_En(doc->GetParseError()));
+    return CorruptionError("parse \"" + path + "\": parse error at byte " +
+                           std::to_string(doc->GetErrorOffset()) + ": " +
+                           rapidjson::GetParseError_En(doc->GetParseError()));
   if (!doc->IsObject())
     return CorruptionError("parse \"" + path + "\": expected a JSON object, got " + TypeName(*doc));
   return Status::Ok();
@@ -155,7 +170,9 @@ Status Parse(rapidjson::Document* doc, std::string_view text, const std::string&
 
 // ---- writing -------------------------------------------------------------
 
-Value Str(const std::string& s, Alloc& a) { return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a); }
+Value Str(const std::string& s, Alloc& a) {
+  return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
+}
 
 // obj[key] = v: the first member of that name keeps its place and gets the
 // value, later duplicates go; a new key goes at the end.
@@ -163,7 +180,8 @@ void Set(Value& obj, const char* key, Value v, Alloc& a) {
   const size_t n = std::char_traits<char>::length(key);
   bool done = false;
   for (auto it = obj.MemberBegin(); it != obj.MemberEnd();) {
-    if (it->name.GetStringLength() == n && std::char_traits<char>::compare(it->name.GetString(), key, n) == 0) {
+    if (it->name.GetStringLength() == n &&
+        std::char_traits<char>::compare(it->name.GetString(), key, n) == 0) {
       if (!done) {
         it->value = std::move(v);
         done = true;
@@ -180,7 +198,8 @@ void Set(Value& obj, const char* key, Value v, Alloc& a) {
 void Erase(Value& obj, const char* key) {
   const size_t n = std::char_traits<char>::length(key);
   for (auto it = obj.MemberBegin(); it != obj.MemberEnd();) {
-    if (it->name.GetStringLength() == n && std::char_traits<char>::compare(it->name.GetString(), key, n) == 0)
+    if (it->name.GetStringLength() == n &&
+        std::char_traits<char>::compare(it->name.GetString(), key, n) == 0)
       it = obj.EraseMember(it);
     else
       ++it;
@@ -237,13 +256,16 @@ std::vector<int> MatchElements(const Value* old, size_t count, Same same, Near n
   std::vector<int> match(count, -1);
   if (!old || !old->IsArray()) return match;
   std::vector<bool> used(old->Size(), false);
-  auto usable = [&](size_t k) { return !used[k] && (*old)[static_cast<rapidjson::SizeType>(k)].IsObject(); };
+  auto usable = [&](size_t k) {
+    return !used[k] && (*old)[static_cast<rapidjson::SizeType>(k)].IsObject();
+  };
   auto take = [&](size_t i, size_t k) {
     match[i] = static_cast<int>(k);
     used[k] = true;
   };
   for (size_t i = 0; i < count; ++i)
-    if (i < used.size() && usable(i) && same((*old)[static_cast<rapidjson::SizeType>(i)], i)) take(i, i);
+    if (i < used.size() && usable(i) && same((*old)[static_cast<rapidjson::SizeType>(i)], i))
+      take(i, i);
   for (size_t i = 0; i < count; ++i) {
     if (match[i] >= 0) continue;
     for (size_t k = 0; k < used.size() && match[i] < 0; ++k)
@@ -269,29 +291,36 @@ void EncodeContainerInto(const ContainerState& s, rapidjson::Document& j) {
   Set(j, "Rootfs", std::move(root), a);
 
   Value proc = TakeObject(j, "Process");
-  Set(j, "Process", ProcessJson(s.process.empty() ? Process{} : s.process.front(), std::move(proc), a), a);
+  Set(j, "Process",
+      ProcessJson(s.process.empty() ? Process{} : s.process.front(), std::move(proc), a), a);
   Value vm = TakeObject(j, kVmshareKey);
   if (s.process.size() > 1 || (s.process.size() == 1 && s.process.front() == Process{})) {
     Value all(rapidjson::kArrayType);
-    for (const auto& p : s.process) all.PushBack(ProcessJson(p, Value(rapidjson::kObjectType), a), a);
+    for (const auto& p : s.process)
+      all.PushBack(ProcessJson(p, Value(rapidjson::kObjectType), a), a);
     Set(vm, "Processes", std::move(all), a);
   } else {
     Erase(vm, "Processes");
   }
-  if (vm.MemberCount() == 0) Erase(j, kVmshareKey);
-  else Set(j, kVmshareKey, std::move(vm), a);
+  if (vm.MemberCount() == 0)
+    Erase(j, kVmshareKey);
+  else
+    Set(j, kVmshareKey, std::move(vm), a);
 
   Value* old_maps = FindAny(j, "DeviceMaps");
   const auto& dm = s.device_maps;
   std::vector<int> map_match = MatchElements(
       old_maps, dm.size(),
-      [&](const Value& o, size_t i) { return StringIs(o, "ContainerPath", dm[i].container_path) && StringIs(o, "ID", dm[i].id); },
+      [&](const Value& o, size_t i) {
+        return StringIs(o, "ContainerPath", dm[i].container_path) && StringIs(o, "ID", dm[i].id);
+      },
       [&](const Value& o, size_t i) { return StringIs(o, "ContainerPath", dm[i].container_path); });
   Value maps(rapidjson::kNullType);
   if (!dm.empty()) maps.SetArray();
   for (size_t i = 0; i < dm.size(); ++i) {
-    Value e = map_match[i] >= 0 ? std::move((*old_maps)[static_cast<rapidjson::SizeType>(map_match[i])])
-                                : Value(rapidjson::kObjectType);
+    Value e = map_match[i] >= 0
+                  ? std::move((*old_maps)[static_cast<rapidjson::SizeType>(map_match[i])])
+                  : Value(rapidjson::kObjectType);
     Set(e, "ID", Str(dm[i].id, a), a);
     Set(e, "ContainerPath", Str(dm[i].container_path, a), a);
     Set(e, "FileMode", Value(static_cast<uint64_t>(dm[i].file_mode)), a);
@@ -305,13 +334,16 @@ void EncodeContainerInto(const ContainerState& s, rapidjson::Document& j) {
   const auto& ms = s.mounts;
   std::vector<int> mount_match = MatchElements(
       old_mounts, ms.size(),
-      [&](const Value& o, size_t i) { return StringIs(o, "Destination", ms[i].destination) && StringIs(o, "Source", ms[i].source); },
+      [&](const Value& o, size_t i) {
+        return StringIs(o, "Destination", ms[i].destination) && StringIs(o, "Source", ms[i].source);
+      },
       [&](const Value& o, size_t i) { return StringIs(o, "Destination", ms[i].destination); });
   Value mounts(rapidjson::kNullType);
   if (!ms.empty()) mounts.SetArray();
   for (size_t i = 0; i < ms.size(); ++i) {
-    Value e = mount_match[i] >= 0 ? std::move((*old_mounts)[static_cast<rapidjson::SizeType>(mount_match[i])])
-                                  : Value(rapidjson::kObjectType);
+    Value e = mount_match[i] >= 0
+                  ? std::move((*old_mounts)[static_cast<rapidjson::SizeType>(mount_match[i])])
+                  : Value(rapidjson::kObjectType);
     Erase(e, "FsType");  // Type carries it now; a stale one would be read back
     WriteMount(ms[i], e, a);
     mounts.PushBack(std::move(e), a);
@@ -362,7 +394,7 @@ std::string ValidUtf8(std::string in) {
     if (c >= 0xE0 && c <= 0xEF) {
       if (!cont(k + 1) || !cont(k + 2)) return 0;
       const unsigned char c1 = static_cast<unsigned char>(in[k + 1]);
-      if (c == 0xE0 && c1 < 0xA0) return 0;  // overlong
+      if (c == 0xE0 && c1 < 0xA0) return 0;   // overlong
       if (c == 0xED && c1 >= 0xA0) return 0;  // surrogate
       return 3;
     }
@@ -429,14 +461,17 @@ Result<ContainerState> DecodeContainer(std::string_view text, const std::string&
   r.String(doc, "CgroupPath", "", &s.cgroup_path);
   r.String(doc, "BundlePath", "", &s.bundle_path);
   if (const Value* root = Reader::Find(doc, "Rootfs")) {
-    if (!root->IsObject()) r.Fail("Rootfs", "expected an object");
-    else ReadMount(r, *root, "Rootfs.", &s.rootfs);
+    if (!root->IsObject())
+      r.Fail("Rootfs", "expected an object");
+    else
+      ReadMount(r, *root, "Rootfs.", &s.rootfs);
   }
   const Value* vm = Reader::Find(doc, kVmshareKey);
   if (vm && Reader::Find(*vm, "Processes")) {
-    r.Array(*vm, "Processes", std::string(kVmshareKey) + ".", [&](const Value& p, const std::string& at) {
-      ReadProcess(r, p, at, &s.process.emplace_back());
-    });
+    r.Array(*vm, "Processes", std::string(kVmshareKey) + ".",
+            [&](const Value& p, const std::string& at) {
+              ReadProcess(r, p, at, &s.process.emplace_back());
+            });
   } else if (const Value* proc = Reader::Find(doc, "Process")) {
     if (proc->IsArray()) {
       r.Array(doc, "Process", "", [&](const Value& p, const std::string& at) {
@@ -499,14 +534,16 @@ Result<SandboxState> DecodeSandbox(std::string_view text, const std::string& pat
   return s;
 }
 
-Result<std::string> EncodeContainer(const ContainerState& state, const std::string* base, const std::string& path) {
+Result<std::string> EncodeContainer(const ContainerState& state, const std::string* base,
+                                    const std::string& path) {
   rapidjson::Document doc;
   RETURN_IF_ERROR(StartFrom(&doc, base, path));
   EncodeContainerInto(state, doc);
   return Write(doc);
 }
 
-Result<std::string> EncodeSandbox(const SandboxState& state, const std::string* base, const std::string& path) {
+Result<std::string> EncodeSandbox(const SandboxState& state, const std::string* base,
+                                  const std::string& path) {
   rapidjson::Document doc;
   RETURN_IF_ERROR(StartFrom(&doc, base, path));
   EncodeSandboxInto(state, doc);

@@ -22,7 +22,9 @@ constexpr mode_t kDirMode = 0700;
 constexpr size_t kMaxDocument = 16 << 20;
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 
-std::string SandboxMissing(const std::string& sid) { return "sandbox " + Quote(sid) + " does not exist"; }
+std::string SandboxMissing(const std::string& sid) {
+  return "sandbox " + Quote(sid) + " does not exist";
+}
 
 std::string ContainerMissing(const std::string& sid, const std::string& cid) {
   return "container " + Quote(cid) + " does not exist in sandbox " + Quote(sid);
@@ -38,7 +40,7 @@ Result<bool> MakeDir(sys::Env* env, const sys::Fd& dir, const std::string& name)
 
 // mkdir -p of an absolute or relative path.
 Status MakeDirs(sys::Env* env, const std::string& path) {
-  for (size_t at = path.find('/', 1); ; at = path.find('/', at + 1)) {
+  for (size_t at = path.find('/', 1);; at = path.find('/', at + 1)) {
     const std::string prefix = path.substr(0, at);
     if (!prefix.empty()) RETURN_IF_ERROR(MakeDir(env, sys::Cwd(), prefix));
     if (at == std::string::npos) return Status::Ok();
@@ -67,7 +69,8 @@ Status SaveDocument(sys::Env* env, const sys::Fd& dir, const std::string& path,
 
 // <cid>/persist.json below the sandbox directory, opened without following
 // a symlink anywhere on the way (one openat2; two opens without it).
-Result<sys::Fd> OpenContainerFile(sys::Env* env, const sys::Fd& sandbox_dir, const std::string& cid) {
+Result<sys::Fd> OpenContainerFile(sys::Env* env, const sys::Fd& sandbox_dir,
+                                  const std::string& cid) {
   auto fd = env->OpenAt2(sandbox_dir, cid + "/" + kPersistFile, O_RDONLY, 0,
                          sys::kResolveNoSymlinks | sys::kResolveBeneath);
   const int err = fd.ok() ? 0 : fd.status().err();
@@ -76,8 +79,9 @@ Result<sys::Fd> OpenContainerFile(sys::Env* env, const sys::Fd& sandbox_dir, con
   return env->OpenAt(dir, kPersistFile, O_RDONLY | O_NOFOLLOW);
 }
 
-Result<ContainerState> LoadContainerAt(sys::Env* env, const sys::Fd& sandbox_dir, const std::string& sid_path,
-                                       const std::string& cid, bool* missing) {
+Result<ContainerState> LoadContainerAt(sys::Env* env, const sys::Fd& sandbox_dir,
+                                       const std::string& sid_path, const std::string& cid,
+                                       bool* missing) {
   *missing = false;
   auto fd = OpenContainerFile(env, sandbox_dir, cid);
   if (!fd.ok()) {
@@ -92,7 +96,8 @@ Result<ContainerState> LoadContainerAt(sys::Env* env, const sys::Fd& sandbox_dir
 
 }  // namespace
 
-StateStore::StateStore(sys::Env* env, std::string state_root) : env_(env), root_(std::move(state_root)) {
+StateStore::StateStore(sys::Env* env, std::string state_root)
+    : env_(env), root_(std::move(state_root)) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }
 
@@ -120,7 +125,8 @@ Status StateStore::SaveSandbox(const std::string& sid, const SandboxState& state
                       [&](const std::string* base) { return EncodeSandbox(state, base, path); });
 }
 
-Status StateStore::SaveContainer(const std::string& sid, const std::string& cid, const ContainerState& state) {
+Status StateStore::SaveContainer(const std::string& sid, const std::string& cid,
+                                 const ContainerState& state) {
   RETURN_IF_ERROR(ValidateId("sandbox", sid));
   RETURN_IF_ERROR(ValidateId("container", cid));
   ASSIGN_OR_RETURN(sys::Fd sandbox_dir, OpenSandboxDir(sid));
@@ -207,8 +213,9 @@ Result<std::vector<std::string>> StateStore::ListSandboxes() {
 Result<SandboxLock> StateStore::Lock(const std::string& sid, LockMode mode, bool nonblocking) {
   RETURN_IF_ERROR(ValidateId("sandbox", sid));
   RETURN_IF_ERROR(EnsureSandboxDir(sid));
-  ASSIGN_OR_RETURN(SandboxLock lock,
-                   SandboxLock::Acquire(env_, SandboxDir(sid), "sandbox " + Quote(sid), mode, nonblocking));
+  ASSIGN_OR_RETURN(
+      SandboxLock lock,
+      SandboxLock::Acquire(env_, SandboxDir(sid), "sandbox " + Quote(sid), mode, nonblocking));
   if (mode == LockMode::kExclusive) RETURN_IF_ERROR(SweepTempFiles(sid));
   return lock;
 }

@@ -34,12 +34,13 @@ Status RemoveStagingEntry(sys::Env* env, const Staging& staging, bool is_dir) {
 Status BindLegacy(sys::Env* env, const sys::Fd& source, bool source_is_dir, const sys::Fd& target,
                   const BindSpec& spec, const Staging& staging) {
   if (spec.read_only && spec.recursive)
-    return UnimplementedError("read-only recursive bind: needs mount_setattr (kernel 5.12 or newer)");
+    return UnimplementedError(
+        "read-only recursive bind: needs mount_setattr (kernel 5.12 or newer)");
   if (source_is_dir) {
     RETURN_IF_ERROR(env->MkdirAt(*staging.dir, staging.name, 0700));
   } else {
     ASSIGN_OR_RETURN(sys::Fd created, env->OpenAt(*staging.dir, staging.name,
-                                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600));
+                                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600));
   }
   const std::string staged_path = staging.path + "/" + staging.name;
   Status s = [&]() -> Status {
@@ -62,12 +63,13 @@ Status BindLegacy(sys::Env* env, const sys::Fd& source, bool source_is_dir, cons
 
 }  // namespace
 
-Status BindByFd(sys::Env* env, bool mount_api, const sys::Fd& source, const std::string& source_name,
-                bool source_is_dir, const sys::Fd& target, const std::string& target_name,
-                const BindSpec& spec, const Staging& staging) {
+Status BindByFd(sys::Env* env, bool mount_api, const sys::Fd& source,
+                const std::string& source_name, bool source_is_dir, const sys::Fd& target,
+                const std::string& target_name, const BindSpec& spec, const Staging& staging) {
   const std::string context = "bind mount " + Quote(source_name) + " onto " + Quote(target_name);
   if (!mount_api) {
-    if (staging.dir == nullptr) return InternalError(context + ": no staging directory for the mount(2) fallback");
+    if (staging.dir == nullptr)
+      return InternalError(context + ": no staging directory for the mount(2) fallback");
     return BindLegacy(env, source, source_is_dir, target, spec, staging).WithContext(context);
   }
   auto tree = env->CloneTree(source, "", spec.recursive);

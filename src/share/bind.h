@@ -40,9 +40,9 @@ struct Staging {
 // name them in errors. `source_is_dir` picks the staging entry's kind.
 // `mount_api` picks the new mount API or the fallback (ShareHost::features).
 // On error nothing stays mounted at the target or in staging.
-Status BindByFd(sys::Env* env, bool mount_api, const sys::Fd& source, const std::string& source_name,
-                bool source_is_dir, const sys::Fd& target, const std::string& target_name,
-                const BindSpec& spec, const Staging& staging);
+Status BindByFd(sys::Env* env, bool mount_api, const sys::Fd& source,
+                const std::string& source_name, bool source_is_dir, const sys::Fd& target,
+                const std::string& target_name, const BindSpec& spec, const Staging& staging);
 
 // True when `path` (not followed if a symlink) is the root of a mount;
 // false when it is not or does not exist.

@@ -8,11 +8,13 @@
 namespace vmshare::share {
 
 Result<SharedFile> BlockRootfsShare(const Container& container, const std::string& block_driver,
-                                    const std::string& guest_shared_dir, const std::string& rootfs_name) {
+                                    const std::string& guest_shared_dir,
+                                    const std::string& rootfs_name) {
   const Mount& rootfs = container.state.rootfs;
   if (rootfs.type.empty())
-    return InvalidArgumentError("share rootfs of container " + Quote(container.id) + ": block device " +
-                                Quote(rootfs.block_device_id) + " has no filesystem type");
+    return InvalidArgumentError("share rootfs of container " + Quote(container.id) +
+                                ": block device " + Quote(rootfs.block_device_id) +
+                                " has no filesystem type");
   auto has = [](const std::vector<std::string>& v, const char* o) {
     return std::find(v.begin(), v.end(), o) != v.end();
   };

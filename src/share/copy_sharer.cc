@@ -24,16 +24,19 @@ bool IsReadOnly(const Mount& m) {
 }  // namespace
 
 CopySharer::CopySharer(SharerConfig config)
-    : config_(std::move(config)), env_(config_.env ? config_.env : sys::Env::Default()), host_(env_) {}
+    : config_(std::move(config)),
+      env_(config_.env ? config_.env : sys::Env::Default()),
+      host_(env_) {}
 
 Status CopySharer::Prepare() {
   if (!config_.sandbox_bind_mounts.empty())
-    return UnimplementedError("prepare sandbox " + Quote(config_.sandbox_id) + ": sandbox bind mount " +
-                              Quote(config_.sandbox_bind_mounts.front()) +
+    return UnimplementedError("prepare sandbox " + Quote(config_.sandbox_id) +
+                              ": sandbox bind mount " + Quote(config_.sandbox_bind_mounts.front()) +
                               ": not supported with shared_fs \"none\"");
   // Nothing of the sandbox lives on the host; the root is made so that
   // callers can keep their own files below it (the VM runner does).
-  return MakeDirs(env_, config_.root, 0755).WithContext("prepare sandbox " + Quote(config_.sandbox_id));
+  return MakeDirs(env_, config_.root, 0755)
+      .WithContext("prepare sandbox " + Quote(config_.sandbox_id));
 }
 
 Status CopySharer::Cleanup() {
@@ -46,7 +49,8 @@ Status CopySharer::Cleanup() {
 Result<agent::AgentClient*> CopySharer::Agent(const std::string& context) const {
   agent::AgentClient* agent = config_.agent ? config_.agent() : nullptr;
   if (agent == nullptr)
-    return FailedPreconditionError(context + ": no guest agent connection (shared_fs \"none\" copies "
+    return FailedPreconditionError(context +
+                                   ": no guest agent connection (shared_fs \"none\" copies "
                                    "into a running guest)");
   return agent;
 }
@@ -71,7 +75,8 @@ Result<bool> CopySharer::CopyTo(agent::AgentClient* agent, const sys::Fd& source
                                 const std::string& host, const std::string& guest_path) {
   TreeCopier copier(env_, agent, config_.copy_progress);
   auto copied = copier.Copy(source, host, guest_path);
-  if (!copied.ok()) agent::VmshareClient(agent).Remove(guest_path, /*recursive=*/true).IgnoreError();
+  if (!copied.ok())
+    agent::VmshareClient(agent).Remove(guest_path, /*recursive=*/true).IgnoreError();
   return copied;
 }
 
@@ -96,7 +101,8 @@ Status CopySharer::CopyIn(agent::AgentClient* agent, Container& container, Mount
 
 Result<std::optional<SharedFile>> CopySharer::ShareFile(Container& container, Mount& mount) {
   RETURN_IF_ERROR(ValidateId("container", container.id));
-  const std::string context = "share " + Quote(mount.source) + " for container " + Quote(container.id);
+  const std::string context =
+      "share " + Quote(mount.source) + " for container " + Quote(container.id);
   ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(host_, "mount source", mount.source));
   const sys::FileInfo& info = src.info;
   if (!info.is_reg() && !info.is_dir()) return std::optional<SharedFile>();
@@ -130,15 +136,18 @@ Result<std::optional<SharedFile>> CopySharer::ShareFile(Container& container, Mo
 Status CopySharer::UnshareFile(Container& container, Mount& mount) {
   RETURN_IF_ERROR(ValidateId("container", container.id));
   if (mount.host_path.empty()) return Status::Ok();
-  const std::string context = "unshare " + Quote(mount.source) + " for container " + Quote(container.id);
+  const std::string context =
+      "unshare " + Quote(mount.source) + " for container " + Quote(container.id);
   const std::string prefix = std::string(config_.guest_shared_dir) + "/";
-  const std::string name =
-      mount.host_path.compare(0, prefix.size(), prefix) == 0 ? mount.host_path.substr(prefix.size()) : "";
+  const std::string name = mount.host_path.compare(0, prefix.size(), prefix) == 0
+                               ? mount.host_path.substr(prefix.size())
+                               : "";
   const bool shared_dir = name.compare(0, sizeof kSharedDirPrefix - 1, kSharedDirPrefix) == 0;
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == ".." ||
       (!shared_dir && !IsVolumeShareNameOf(container.id, name)))
-    return InvalidArgumentError("unshare " + Quote(mount.host_path) + ": not a share of container " +
-                                Quote(container.id) + " in " + Quote(config_.guest_shared_dir));
+    return InvalidArgumentError("unshare " + Quote(mount.host_path) +
+                                ": not a share of container " + Quote(container.id) + " in " +
+                                Quote(config_.guest_shared_dir));
   if (shared_dir) {
     LearnSharedDirs();
     auto it = shared_dirs_.find(mount.source);
@@ -151,7 +160,9 @@ Status CopySharer::UnshareFile(Container& container, Mount& mount) {
   }
   agent::AgentClient* agent = config_.agent ? config_.agent() : nullptr;
   if (agent != nullptr)
-    RETURN_IF_ERROR(agent::VmshareClient(agent).Remove(mount.host_path, /*recursive=*/true).WithContext(context));
+    RETURN_IF_ERROR(agent::VmshareClient(agent)
+                        .Remove(mount.host_path, /*recursive=*/true)
+                        .WithContext(context));
   mount.mounted = false;
   return Status::Ok();
 }
@@ -160,12 +171,15 @@ Result<SharedFile> CopySharer::ShareRootFilesystem(Container& container) {
   RETURN_IF_ERROR(ValidateId("container", container.id));
   Mount& rootfs = container.state.rootfs;
   if (!rootfs.block_device_id.empty())
-    return BlockRootfsShare(container, config_.block_driver, config_.guest_shared_dir, config_.rootfs_name);
-  const std::string context = "share rootfs " + Quote(rootfs.source) + " of container " + Quote(container.id);
+    return BlockRootfsShare(container, config_.block_driver, config_.guest_shared_dir,
+                            config_.rootfs_name);
+  const std::string context =
+      "share rootfs " + Quote(rootfs.source) + " of container " + Quote(container.id);
   ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(host_, "rootfs", rootfs.source));
   if (!src.info.is_dir()) return InvalidArgumentError(context + ": not a directory");
   ASSIGN_OR_RETURN(agent::AgentClient * agent, Agent(context));
-  const std::string guest = GuestPath(config_.guest_shared_dir, container.id + "/" + config_.rootfs_name);
+  const std::string guest =
+      GuestPath(config_.guest_shared_dir, container.id + "/" + config_.rootfs_name);
   RETURN_IF_ERROR(CopyIn(agent, container, rootfs, src.fd, guest, context));
   SharedFile shared;
   shared.guest_path = guest;

@@ -3,8 +3,8 @@
 #include <string>
 
 #include "core/ids.h"
-#include "share/sharer.h"
 #include "share/copy_sharer.h"
+#include "share/sharer.h"
 #include "share/virtio_fs_sharer.h"
 #include "share/watcher_sharer.h"
 
@@ -14,9 +14,11 @@ namespace {
 Status ValidateConfig(const SharerConfig& config) {
   RETURN_IF_ERROR(ValidateId("sandbox", config.sandbox_id));
   if (config.root.empty() || config.root[0] != '/')
-    return InvalidArgumentError("vmshare root " + Quote(config.root) + ": must be an absolute path");
+    return InvalidArgumentError("vmshare root " + Quote(config.root) +
+                                ": must be an absolute path");
   if (!config.share_base.empty() && config.share_base[0] != '/')
-    return InvalidArgumentError("share base " + Quote(config.share_base) + ": must be an absolute path");
+    return InvalidArgumentError("share base " + Quote(config.share_base) +
+                                ": must be an absolute path");
   if (config.rootfs_name.empty() || config.rootfs_name == "." || config.rootfs_name == ".." ||
       config.rootfs_name.find('/') != std::string::npos || config.rootfs_name.size() > 255)
     return InvalidArgumentError("rootfs name " + Quote(config.rootfs_name) +
@@ -33,7 +35,8 @@ Status ValidateConfig(const SharerConfig& config) {
 
 }  // namespace
 
-Result<std::unique_ptr<FilesystemSharer>> NewSharer(std::string_view shared_fs, SharerConfig config) {
+Result<std::unique_ptr<FilesystemSharer>> NewSharer(std::string_view shared_fs,
+                                                    SharerConfig config) {
   RETURN_IF_ERROR(ValidateConfig(config));
   if (config.env == nullptr) config.env = sys::Env::Default();
   // Both strategies sit behind WatchingSharer, which takes watched volumes.

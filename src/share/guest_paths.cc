@@ -35,9 +35,9 @@ Result<std::string> VolumeShareName(std::string_view container_id, std::string_v
   ASSIGN_OR_RETURN(std::string base, UsableBaseName("mount destination", destination));
   std::string name = std::string(container_id) + "-" + std::string(hex16) + "-" + base;
   if (name.size() > NAME_MAX)
-    return InvalidArgumentError("mount destination " + Quote(destination) +
-                                ": base name too long for a share name (" +
-                                std::to_string(name.size()) + " > " + std::to_string(NAME_MAX) + ")");
+    return InvalidArgumentError(
+        "mount destination " + Quote(destination) + ": base name too long for a share name (" +
+        std::to_string(name.size()) + " > " + std::to_string(NAME_MAX) + ")");
   return name;
 }
 

@@ -1,7 +1,6 @@
 #include "share/host_guard.h"
 
 #include <fcntl.h>
-
 #include <sys/sysmacros.h>
 
 #include <array>
@@ -40,7 +39,8 @@ constexpr std::array<std::pair<uint64_t, const char*>, 17> kKernelFs = {{
 constexpr std::array<std::string_view, 3> kHostKernelDirs = {"/proc", "/sys", "/dev"};
 
 bool UnderDir(std::string_view path, std::string_view dir) {
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         path[dir.size()] == '/');
 }
 
 bool IsOctal(char c) { return c >= '0' && c <= '7'; }
@@ -49,8 +49,10 @@ bool IsOctal(char c) { return c >= '0' && c <= '7'; }
 std::string Unescape(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && IsOctal(s[i + 1]) && IsOctal(s[i + 2]) && IsOctal(s[i + 3])) {
-      out += static_cast<char>(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
+    if (s[i] == '\\' && i + 3 < s.size() && IsOctal(s[i + 1]) && IsOctal(s[i + 2]) &&
+        IsOctal(s[i + 3])) {
+      out +=
+          static_cast<char>(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
       i += 3;
     } else {
       out += s[i];
@@ -78,11 +80,13 @@ void AddKernelDevs(std::string_view table, HostIdentities* host) {
     if (colon == std::string_view::npos) continue;
     unsigned major = 0, minor = 0;
     auto [e1, r1] = std::from_chars(field[2].data(), field[2].data() + colon, major);
-    auto [e2, r2] = std::from_chars(field[2].data() + colon + 1, field[2].data() + field[2].size(), minor);
+    auto [e2, r2] =
+        std::from_chars(field[2].data() + colon + 1, field[2].data() + field[2].size(), minor);
     if (r1 != std::errc() || r2 != std::errc()) continue;
     const std::string target = Unescape(field[4]);
     for (std::string_view dir : kHostKernelDirs) {
-      if (UnderDir(target, dir)) host->kernel_devs.push_back({makedev(major, minor), std::string(dir)});
+      if (UnderDir(target, dir))
+        host->kernel_devs.push_back({makedev(major, minor), std::string(dir)});
     }
   }
 }
@@ -111,7 +115,8 @@ Result<HostIdentities> ReadHostIdentities(sys::Env* env) {
 }
 
 Status RefuseHostKernelFs(sys::Env* env, const HostIdentities& host, const sys::Fd& source,
-                          const sys::FileInfo& info, std::string_view what, const std::string& path) {
+                          const sys::FileInfo& info, std::string_view what,
+                          const std::string& path) {
   ASSIGN_OR_RETURN(uint64_t magic, env->FsMagic(source));
   for (const auto& [m, name] : kKernelFs)
     if (magic == m) return Refused(what, path, std::string("is on the host's ") + name);
@@ -119,7 +124,8 @@ Status RefuseHostKernelFs(sys::Env* env, const HostIdentities& host, const sys::
   // mount elsewhere, a symlinked parent).
   for (const HostIdentities::Inode& h : host.inodes) {
     if (h.dev == info.dev && h.ino == info.ino)
-      return Refused(what, path, h.dir == "/" ? std::string("is the host's root") : "is the host's " + h.dir);
+      return Refused(what, path,
+                     h.dir == "/" ? std::string("is the host's root") : "is the host's " + h.dir);
   }
   // Any filesystem mounted at or below them: devtmpfs (which reports tmpfs's
   // magic), /dev/shm, /dev/mqueue, hugetlbfs, ...

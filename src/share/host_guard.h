@@ -54,6 +54,7 @@ Result<HostIdentities> ReadHostIdentities(sys::Env* env);
 // shared. Otherwise kPermissionDenied: `<what> "<path>": is the host's /proc
 // (procfs); sharing host kernel filesystems is refused`.
 Status RefuseHostKernelFs(sys::Env* env, const HostIdentities& host, const sys::Fd& source,
-                          const sys::FileInfo& info, std::string_view what, const std::string& path);
+                          const sys::FileInfo& info, std::string_view what,
+                          const std::string& path);
 
 }  // namespace vmshare::share

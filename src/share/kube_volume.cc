@@ -8,8 +8,7 @@
 namespace vmshare::share {
 namespace {
 
-constexpr std::array<const char*, 4> kKinds = {"configmap", "secret", "projected",
-                                               "downward-api"};
+constexpr std::array<const char*, 4> kKinds = {"configmap", "secret", "projected", "downward-api"};
 
 // Components of an absolute path; nullopt for a relative path or "..".
 std::optional<std::vector<std::string>> Components(const std::string& path) {

@@ -19,7 +19,8 @@
 namespace vmshare::share {
 
 Result<SharedFile> VirtioFsSharer::ShareBlockRootfs(const Container& container) const {
-  return BlockRootfsShare(container, config_.block_driver, config_.guest_shared_dir, config_.rootfs_name);
+  return BlockRootfsShare(container, config_.block_driver, config_.guest_shared_dir,
+                          config_.rootfs_name);
 }
 
 Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
@@ -27,7 +28,8 @@ Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
   Mount& rootfs = container.state.rootfs;
   if (!rootfs.block_device_id.empty()) return ShareBlockRootfs(container);
 
-  const std::string context = "share rootfs " + Quote(rootfs.source) + " of container " + Quote(container.id);
+  const std::string context =
+      "share rootfs " + Quote(rootfs.source) + " of container " + Quote(container.id);
   if (rootfs.mounted)
     return FailedPreconditionError(context + ": already shared at " + Quote(rootfs.host_path));
   ASSIGN_OR_RETURN(sys::Fd mounts, RequirePrepared());
@@ -38,26 +40,29 @@ Result<SharedFile> VirtioFsSharer::ShareRootFilesystem(Container& container) {
   ASSIGN_OR_RETURN(sys::Fd dir, OpenDirEntryNoFollow(env_, mounts, container.id));
   // mounts/<cid> could be another container's volume share that happens to
   // be named like this id; never create our rootfs inside someone's volume.
-  ASSIGN_OR_RETURN(sys::FileInfo dir_info, env_->StatAt(dir, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+  ASSIGN_OR_RETURN(sys::FileInfo dir_info,
+                   env_->StatAt(dir, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
   if (dir_info.mount_root)
-    return FailedPreconditionError(context + ": " + Quote(container_dir) + " is already a mount point");
-  const bool read_only = rootfs.read_only ||
-                         std::find(rootfs.options.begin(), rootfs.options.end(), "ro") != rootfs.options.end();
+    return FailedPreconditionError(context + ": " + Quote(container_dir) +
+                                   " is already a mount point");
+  const bool read_only = rootfs.read_only || std::find(rootfs.options.begin(), rootfs.options.end(),
+                                                       "ro") != rootfs.options.end();
   const std::string old_host_path = rootfs.host_path;
   auto before = [&]() -> Status {
     if (!config_.before_mount) return Status::Ok();
     rootfs.host_path = target;
     return config_.before_mount(container, rootfs);
   };
-  Status s = Attach("rootfs", rootfs.source, dir, container_dir, config_.rootfs_name, read_only, /*recursive=*/false,
-                    before);
+  Status s = Attach("rootfs", rootfs.source, dir, container_dir, config_.rootfs_name, read_only,
+                    /*recursive=*/false, before);
   if (!s.ok()) {
     rootfs.host_path = old_host_path;
     // mounts/<cid>/rootfs already there (Attach's mkdir said EEXIST): say
     // whether it is a share, and leave it and mounts/<cid> alone.
     if (s.err() == EEXIST) {
       auto taken = IsMountRoot(env_, target);
-      if (taken.ok() && *taken) s = FailedPreconditionError(context + ": " + Quote(target) + " is already a mount point");
+      if (taken.ok() && *taken)
+        s = FailedPreconditionError(context + ": " + Quote(target) + " is already a mount point");
     } else {
       env_->UnlinkAt(mounts, container.id, AT_REMOVEDIR).IgnoreError();
     }
@@ -85,7 +90,8 @@ Status VirtioFsSharer::UnshareRootFilesystem(Container& container) {
     rootfs.mounted = false;
     return Status::Ok();
   }
-  ASSIGN_OR_RETURN(sys::FileInfo dir_info, env_->StatAt(*dir, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+  ASSIGN_OR_RETURN(sys::FileInfo dir_info,
+                   env_->StatAt(*dir, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
   if (dir_info.mount_root)
     return FailedPreconditionError(context + ": " + Quote(container_dir) +
                                    " is a mount point, not this container's directory");

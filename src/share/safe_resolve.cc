@@ -12,7 +12,8 @@ Result<OpenedSource> OpenSourceNoFollow(ShareHost& host, std::string_view what,
                                         const std::string& path) {
   sys::Env* env = host.env();
   if (path.empty() || path[0] != '/')
-    return InvalidArgumentError(std::string(what) + " " + Quote(path) + ": must be an absolute path");
+    return InvalidArgumentError(std::string(what) + " " + Quote(path) +
+                                ": must be an absolute path");
   // Without openat2 (kernels before 5.6, seccomp profiles that refuse it)
   // O_NOFOLLOW still guards the final component, which is the part of the
   // policy that matters most.
@@ -23,8 +24,9 @@ Result<OpenedSource> OpenSourceNoFollow(ShareHost& host, std::string_view what,
     if (fd.status().code() == Code::kNotFound)
       return NotFoundError(std::string(what) + " " + Quote(path) + ": does not exist");
     if (fd.status().err() == ELOOP)
-      return InvalidArgumentError(std::string(what) + " " + Quote(path) +
-                                  ": resolves through a magic link (or too many symlinks), refused");
+      return InvalidArgumentError(
+          std::string(what) + " " + Quote(path) +
+          ": resolves through a magic link (or too many symlinks), refused");
     return fd.status().WithContext(std::string(what));
   }
   ASSIGN_OR_RETURN(sys::FileInfo info, env->StatAt(*fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
@@ -50,7 +52,8 @@ Result<sys::Fd> OpenDirEntryNoFollow(sys::Env* env, const sys::Fd& dir, const st
     return InvalidArgumentError("open mountpoint " + Quote(name) + ": not a single path component");
   auto fd = env->OpenAt(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW);
   if (!fd.ok() && (fd.status().err() == ENOTDIR || fd.status().err() == ELOOP))
-    return InvalidArgumentError("open mountpoint " + Quote(name) + ": not a directory (symlinks are refused)");
+    return InvalidArgumentError("open mountpoint " + Quote(name) +
+                                ": not a directory (symlinks are refused)");
   return fd;
 }
 

@@ -15,7 +15,8 @@ KernelFeatures ProbeKernelFeatures(sys::Env* env) {
   // far as looking the fd up and answers EBADF; nothing is opened or mounted.
   const sys::Fd bad;
   KernelFeatures f;
-  f.openat2 = !IsUnavailable(env->OpenAt2(bad, "probe", O_PATH, 0, sys::kResolveNoMagiclinks).status());
+  f.openat2 =
+      !IsUnavailable(env->OpenAt2(bad, "probe", O_PATH, 0, sys::kResolveNoMagiclinks).status());
   const bool open_tree = !IsUnavailable(env->CloneTree(bad, "", /*recursive=*/false).status());
   sys::MountAttrs attrs;
   attrs.propagation = sys::Propagation::kPrivate;
@@ -29,8 +30,8 @@ const KernelFeatures& ShareHost::features() {
   return features_;
 }
 
-Status ShareHost::RefuseKernelFs(const sys::Fd& source, const sys::FileInfo& info, std::string_view what,
-                                 const std::string& path) {
+Status ShareHost::RefuseKernelFs(const sys::Fd& source, const sys::FileInfo& info,
+                                 std::string_view what, const std::string& path) {
   const HostIdentities* ids = nullptr;
   {
     std::lock_guard lock(mu_);

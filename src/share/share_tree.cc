@@ -30,15 +30,20 @@ std::string ProcFd(const sys::Fd& fd) { return "/proc/self/fd/" + std::to_string
 
 unsigned long LegacyPropagation(sys::Propagation p) {
   switch (p) {
-    case sys::Propagation::kShared: return MS_SHARED;
-    case sys::Propagation::kSlave: return MS_SLAVE;
-    case sys::Propagation::kUnbindable: return MS_UNBINDABLE;
-    default: return MS_PRIVATE;
+    case sys::Propagation::kShared:
+      return MS_SHARED;
+    case sys::Propagation::kSlave:
+      return MS_SLAVE;
+    case sys::Propagation::kUnbindable:
+      return MS_UNBINDABLE;
+    default:
+      return MS_PRIVATE;
   }
 }
 
 // Changes the propagation of the attached mount `root` refers to.
-Status SetPropagation(sys::Env* env, bool mount_api, const sys::Fd& root, sys::Propagation propagation) {
+Status SetPropagation(sys::Env* env, bool mount_api, const sys::Fd& root,
+                      sys::Propagation propagation) {
   if (!mount_api) return env->Mount("", ProcFd(root), "", LegacyPropagation(propagation), "");
   sys::MountAttrs attrs;
   attrs.propagation = propagation;
@@ -49,7 +54,8 @@ Status SetPropagation(sys::Env* env, bool mount_api, const sys::Fd& root, sys::P
 // Without the new mount API the same is done with mount(2) on
 // /proc/self/fd/N paths; the window in which the bind briefly has the
 // parent's propagation only exists during Prepare, before anything is shared.
-Status SelfBind(sys::Env* env, bool mount_api, const std::string& path, sys::Propagation propagation) {
+Status SelfBind(sys::Env* env, bool mount_api, const std::string& path,
+                sys::Propagation propagation) {
   ASSIGN_OR_RETURN(sys::Fd dir, OpenDirPath(env, path));
   if (!mount_api) {
     RETURN_IF_ERROR(env->Mount(ProcFd(dir), ProcFd(dir), "", MS_BIND, ""));
@@ -104,13 +110,15 @@ bool OtherMount(const sys::FileInfo& entry, const sys::FileInfo& parent) {
 }
 
 Status RefuseMount(const std::string& path) {
-  return FailedPreconditionError("remove " + Quote(path) +
-                                 ": still a mount point (or on another mount); refusing to delete through it");
+  return FailedPreconditionError(
+      "remove " + Quote(path) +
+      ": still a mount point (or on another mount); refusing to delete through it");
 }
 
 Status RemoveBelow(sys::Env* env, const std::string& path, const sys::FileInfo& info, int depth) {
   if (!info.is_dir()) return env->UnlinkAt(sys::Cwd(), path, 0);
-  if (depth > 32) return FailedPreconditionError("remove " + Quote(path) + ": tree deeper than 32 levels");
+  if (depth > 32)
+    return FailedPreconditionError("remove " + Quote(path) + ": tree deeper than 32 levels");
   ASSIGN_OR_RETURN(sys::Fd dir, env->OpenAt(sys::Cwd(), path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
   ASSIGN_OR_RETURN(std::vector<sys::DirEntry> entries, env->ReadDir(dir));
   for (const sys::DirEntry& e : entries) {
@@ -147,7 +155,8 @@ Status MakeDirs(sys::Env* env, const std::string& path, mode_t mode) {
     return InvalidArgumentError("create directory " + Quote(path) + ": not an absolute path");
   // Usually it all exists: one openat2 that refuses every symlink on the way
   // proves it. Anything else (missing, a symlink, no openat2) walks.
-  if (env->OpenAt2(sys::Cwd(), path, O_PATH | O_DIRECTORY, 0, sys::kResolveNoSymlinks).ok()) return Status::Ok();
+  if (env->OpenAt2(sys::Cwd(), path, O_PATH | O_DIRECTORY, 0, sys::kResolveNoSymlinks).ok())
+    return Status::Ok();
   size_t pos = 1;
   while (pos <= path.size()) {
     size_t next = path.find('/', pos);
@@ -214,7 +223,8 @@ Status RemoveShareTree(sys::Env* env, const ShareTreePaths& paths) {
   // rmdir never deletes through a mount (EBUSY) nor a non-empty directory
   // (ENOTEMPTY); either sends it to the careful walk below, which says why.
   bool clean = true;
-  for (const std::string* dir : {&paths.shared, &paths.mounts, &paths.private_dir, &paths.sandbox}) {
+  for (const std::string* dir :
+       {&paths.shared, &paths.mounts, &paths.private_dir, &paths.sandbox}) {
     Status s = env->UnlinkAt(sys::Cwd(), *dir, AT_REMOVEDIR);
     if (!s.ok() && s.err() == EBUSY && dir != &paths.sandbox) {
       // Another mount stacked on a tree dir: detach them all, then again.
@@ -233,7 +243,8 @@ Status RemoveShareTree(sys::Env* env, const ShareTreePaths& paths) {
 Status RemoveTreeSameMount(sys::Env* env, const std::string& path) {
   auto info = env->StatAt(sys::Cwd(), path, AT_SYMLINK_NOFOLLOW);
   if (!info.ok()) return info.status().code() == Code::kNotFound ? Status::Ok() : info.status();
-  ASSIGN_OR_RETURN(sys::FileInfo parent, env->StatAt(sys::Cwd(), Dirname(path), AT_SYMLINK_NOFOLLOW));
+  ASSIGN_OR_RETURN(sys::FileInfo parent,
+                   env->StatAt(sys::Cwd(), Dirname(path), AT_SYMLINK_NOFOLLOW));
   if (OtherMount(*info, parent)) return RefuseMount(path);
   return RemoveBelow(env, path, *info, 0);
 }

@@ -170,6 +170,7 @@ class FilesystemSharer : public ShareStrategy {
 // Builds the sharer for `shared_fs` ("virtio-fs"). An unknown name, an
 // invalid sandbox id, a relative root or an unknown block driver is
 // kInvalidArgument. Touches no file.
-Result<std::unique_ptr<FilesystemSharer>> NewSharer(std::string_view shared_fs, SharerConfig config);
+Result<std::unique_ptr<FilesystemSharer>> NewSharer(std::string_view shared_fs,
+                                                    SharerConfig config);
 
 }  // namespace vmshare::share

@@ -40,20 +40,23 @@ Result<sys::Fd> VirtioFsSharer::RequirePrepared() const {
   auto mounts = env_->OpenAt(sys::Cwd(), paths_.mounts, O_PATH | O_DIRECTORY | O_NOFOLLOW);
   bool prepared = false;
   if (mounts.ok()) {
-    ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(*mounts, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+    ASSIGN_OR_RETURN(sys::FileInfo info,
+                     env_->StatAt(*mounts, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
     prepared = info.mount_root;
   } else if (mounts.status().code() != Code::kNotFound) {
     return mounts.status();
   }
   if (!prepared)
     return FailedPreconditionError("sandbox " + Quote(config_.sandbox_id) +
-                                   ": not prepared (no share tree at " + Quote(paths_.sandbox) + ")");
+                                   ": not prepared (no share tree at " + Quote(paths_.sandbox) +
+                                   ")");
   return mounts;
 }
 
-Status VirtioFsSharer::Attach(const std::string& what, const std::string& source, const sys::Fd& parent,
-                              const std::string& parent_dir, const std::string& name, bool read_only,
-                              bool recursive, const std::function<Status()>& before) {
+Status VirtioFsSharer::Attach(const std::string& what, const std::string& source,
+                              const sys::Fd& parent, const std::string& parent_dir,
+                              const std::string& name, bool read_only, bool recursive,
+                              const std::function<Status()>& before) {
   ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(host_, what, source));
   if (before) RETURN_IF_ERROR(before());
   const std::string target_path = parent_dir + "/" + name;
@@ -63,7 +66,8 @@ Status VirtioFsSharer::Attach(const std::string& what, const std::string& source
   if (src.info.is_dir()) {
     RETURN_IF_ERROR(env_->MkdirAt(parent, name, 0755));
   } else {
-    ASSIGN_OR_RETURN(target, env_->OpenAt(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644));
+    ASSIGN_OR_RETURN(target,
+                     env_->OpenAt(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644));
   }
   Status s = [&]() -> Status {
     if (src.info.is_dir()) {
@@ -72,15 +76,18 @@ Status VirtioFsSharer::Attach(const std::string& what, const std::string& source
     const bool mount_api = host_.features().mount_api;
     sys::Fd staging_dir;
     if (!mount_api) {
-      ASSIGN_OR_RETURN(staging_dir, env_->OpenAt(sys::Cwd(), paths_.private_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW));
+      ASSIGN_OR_RETURN(staging_dir, env_->OpenAt(sys::Cwd(), paths_.private_dir,
+                                                 O_PATH | O_DIRECTORY | O_NOFOLLOW));
     }
     // Unique across the tree: volumes have unique names, rootfs binds
     // are named after their container.
-    const std::string stage_name =
-        parent_dir == paths_.mounts ? name : parent_dir.substr(parent_dir.rfind('/') + 1) + "-" + name;
+    const std::string stage_name = parent_dir == paths_.mounts
+                                       ? name
+                                       : parent_dir.substr(parent_dir.rfind('/') + 1) + "-" + name;
     Staging staging{mount_api ? nullptr : &staging_dir, paths_.private_dir, stage_name};
     BindSpec spec{read_only, recursive};
-    return BindByFd(env_, mount_api, src.fd, source, src.info.is_dir(), target, target_path, spec, staging);
+    return BindByFd(env_, mount_api, src.fd, source, src.info.is_dir(), target, target_path, spec,
+                    staging);
   }();
   if (!s.ok()) {
     target.Reset();
@@ -89,7 +96,9 @@ Status VirtioFsSharer::Attach(const std::string& what, const std::string& source
   return s;
 }
 
-Status VirtioFsSharer::DetachAndRemove(const std::string& path) { return DetachAndRemoveEntry(env_, path); }
+Status VirtioFsSharer::DetachAndRemove(const std::string& path) {
+  return DetachAndRemoveEntry(env_, path);
+}
 
 Status VirtioFsSharer::Prepare() {
   RETURN_IF_ERROR(ValidateId("sandbox", config_.sandbox_id));
@@ -98,12 +107,13 @@ Status VirtioFsSharer::Prepare() {
   for (const std::string& src : config_.sandbox_bind_mounts) {
     ASSIGN_OR_RETURN(std::string base, UsableBaseName("sandbox bind mount", src));
     if (!bases.insert(base).second)
-      return InvalidArgumentError("sandbox bind mount " + Quote(src) + ": base name " + Quote(base) +
-                                  " used twice");
+      return InvalidArgumentError("sandbox bind mount " + Quote(src) + ": base name " +
+                                  Quote(base) + " used twice");
     ASSIGN_OR_RETURN(OpenedSource opened, OpenSourceNoFollow(host_, "sandbox bind mount", src));
     // Directories and regular files, as Kata takes them.
     if (!opened.info.is_dir() && !opened.info.is_reg())
-      return InvalidArgumentError("sandbox bind mount " + Quote(src) + ": not a directory or regular file");
+      return InvalidArgumentError("sandbox bind mount " + Quote(src) +
+                                  ": not a directory or regular file");
   }
   RETURN_IF_ERROR(BuildShareTree(env_, host_.features().mount_api, paths_)
                       .WithContext("prepare sandbox " + Quote(config_.sandbox_id)));
@@ -115,7 +125,8 @@ Status VirtioFsSharer::ShareSandboxMounts() {
   const std::string dir = paths_.mounts + "/" + kSandboxMountsDir;
   Status made = env_->MkdirAt(sys::Cwd(), dir, 0755);
   if (!made.ok() && made.code() != Code::kAlreadyExists) return made;
-  ASSIGN_OR_RETURN(sys::Fd parent, env_->OpenAt(sys::Cwd(), dir, O_PATH | O_DIRECTORY | O_NOFOLLOW));
+  ASSIGN_OR_RETURN(sys::Fd parent,
+                   env_->OpenAt(sys::Cwd(), dir, O_PATH | O_DIRECTORY | O_NOFOLLOW));
   for (const std::string& src : config_.sandbox_bind_mounts) {
     ASSIGN_OR_RETURN(std::string base, UsableBaseName("sandbox bind mount", src));
     ASSIGN_OR_RETURN(bool done, IsMountRoot(env_, dir + "/" + base));
@@ -142,7 +153,8 @@ Status VirtioFsSharer::Cleanup() {
 
 Result<std::optional<SharedFile>> VirtioFsSharer::ShareFile(Container& container, Mount& mount) {
   RETURN_IF_ERROR(CheckContainerId(container));
-  const std::string context = "share " + Quote(mount.source) + " for container " + Quote(container.id);
+  const std::string context =
+      "share " + Quote(mount.source) + " for container " + Quote(container.id);
   if (mount.mounted)
     return FailedPreconditionError(context + ": already shared at " + Quote(mount.host_path));
   ASSIGN_OR_RETURN(std::string hex, RandomHex16(env_));
@@ -157,7 +169,8 @@ Result<std::optional<SharedFile>> VirtioFsSharer::ShareFile(Container& container
     mount.host_path = host_path;
     return config_.before_mount(container, mount);
   };
-  Status s = Attach("mount source", mount.source, mounts, paths_.mounts, name, read_only, recursive, before);
+  Status s = Attach("mount source", mount.source, mounts, paths_.mounts, name, read_only, recursive,
+                    before);
   if (!s.ok()) {
     mount.host_path = old_host_path;
     return s;
@@ -182,10 +195,12 @@ Status VirtioFsSharer::UnshareFile(Container& container, Mount& mount) {
   const std::string name = mount.host_path.substr(std::min(prefix.size(), mount.host_path.size()));
   if (mount.host_path.compare(0, prefix.size(), prefix) != 0 ||
       !IsVolumeShareNameOf(container.id, name) || name == "." || name == "..")
-    return InvalidArgumentError("unshare " + Quote(mount.host_path) + ": not a share of container " +
-                                Quote(container.id) + " in " + Quote(paths_.mounts));
-  RETURN_IF_ERROR(DetachAndRemove(mount.host_path)
-                      .WithContext("unshare " + Quote(mount.source) + " for container " + Quote(container.id)));
+    return InvalidArgumentError("unshare " + Quote(mount.host_path) +
+                                ": not a share of container " + Quote(container.id) + " in " +
+                                Quote(paths_.mounts));
+  RETURN_IF_ERROR(
+      DetachAndRemove(mount.host_path)
+          .WithContext("unshare " + Quote(mount.source) + " for container " + Quote(container.id)));
   mount.mounted = false;
   return Status::Ok();
 }

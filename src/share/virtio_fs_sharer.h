@@ -58,8 +58,8 @@ class VirtioFsSharer final : public ShareStrategy {
   // source) and binds the source onto it. On error the mountpoint is
   // removed again.
   Status Attach(const std::string& what, const std::string& source, const sys::Fd& parent,
-                const std::string& parent_dir, const std::string& name, bool read_only, bool recursive,
-                const std::function<Status()>& before = {});
+                const std::string& parent_dir, const std::string& name, bool read_only,
+                bool recursive, const std::function<Status()>& before = {});
   // Detaches whatever is mounted at `path` and removes the entry.
   Status DetachAndRemove(const std::string& path);
   Result<SharedFile> ShareBlockRootfs(const Container& container) const;

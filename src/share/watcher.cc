@@ -168,7 +168,7 @@ void FileEventWatcher::DrainEvents() {
 }
 
 std::vector<FileEventWatcher::Job> FileEventWatcher::ClaimDirty(std::vector<Report>* reports,
-                                                               bool* failed) {
+                                                                bool* failed) {
   std::vector<Job> jobs;
   for (auto& [dir, v] : volumes_) {
     bool dirty = false;
@@ -180,7 +180,8 @@ std::vector<FileEventWatcher::Job> FileEventWatcher::ClaimDirty(std::vector<Repo
       if (!wd.ok()) {
         if (wd.status().err() == ENOENT || wd.status().err() == ENOTDIR) {
           v.gone = true;
-          reports->push_back({dir, NotFoundError("watch volume " + Quote(dir) + ": gone from the host")});
+          reports->push_back(
+              {dir, NotFoundError("watch volume " + Quote(dir) + ": gone from the host")});
         } else {
           *failed = true;
           reports->push_back({dir, wd.status().WithContext("watch volume " + Quote(dir))});
@@ -228,9 +229,9 @@ bool FileEventWatcher::RunJob(const Job& job, agent::AgentClient* agent,
   }
   // A volume whose directory is gone (the pod went away) stays as it was in
   // the guest; anything else is retried.
-  const bool gone = !s.ok() && env_->StatAt(sys::Cwd(), job.host_dir, AT_SYMLINK_NOFOLLOW)
-                                       .status()
-                                       .code() == Code::kNotFound;
+  const bool gone =
+      !s.ok() && env_->StatAt(sys::Cwd(), job.host_dir, AT_SYMLINK_NOFOLLOW).status().code() ==
+                     Code::kNotFound;
   bool retry = false;
   {
     std::lock_guard lock(mu_);

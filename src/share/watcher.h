@@ -76,7 +76,7 @@ class FileEventWatcher {
   };
   struct Volume {
     int wd = -1;
-    bool gone = false;  // the host directory vanished
+    bool gone = false;                   // the host directory vanished
     std::map<std::string, Copy> copies;  // by guest dir
   };
 

@@ -39,10 +39,11 @@ Result<std::optional<SharedFile>> WatchingSharer::ShareFile(Container& container
   std::optional<KubeVolume> volume = matcher_.Match(mount.source);
   if (!volume) return inner_->ShareFile(container, mount);
   RETURN_IF_ERROR(ValidateId("container", container.id));
-  const std::string context = "share watched volume " + Quote(mount.source) + " for container " +
-                              Quote(container.id);
+  const std::string context =
+      "share watched volume " + Quote(mount.source) + " for container " + Quote(container.id);
   // The volume directory must be there (and a directory, not a symlink).
-  ASSIGN_OR_RETURN(OpenedSource dir, OpenSourceNoFollow(host_, "volume directory", volume->volume_dir));
+  ASSIGN_OR_RETURN(OpenedSource dir,
+                   OpenSourceNoFollow(host_, "volume directory", volume->volume_dir));
   if (!dir.info.is_dir())
     return InvalidArgumentError(context + ": " + Quote(volume->volume_dir) + " is not a directory");
   ASSIGN_OR_RETURN(std::string hex, RandomHex16(env_));
@@ -52,7 +53,8 @@ Result<std::optional<SharedFile>> WatchingSharer::ShareFile(Container& container
     // of them in its share tree.
     Status made = env_->MkdirAt(sys::Cwd(), host_watchable_dir_, 0755);
     if (!made.ok() && made.err() == ENOENT)
-      return FailedPreconditionError(context + ": sandbox " + Quote(config_.sandbox_id) + " is not prepared");
+      return FailedPreconditionError(context + ": sandbox " + Quote(config_.sandbox_id) +
+                                     " is not prepared");
     if (!made.ok() && made.err() != EEXIST) return made.WithContext(context);
   }
   const std::string guest_root = guest_watchable_ + "/" + name;
@@ -83,8 +85,9 @@ Status WatchingSharer::UnshareFile(Container& container, Mount& mount) {
   RETURN_IF_ERROR(ValidateId("container", container.id));
   const std::string name = mount.host_path.substr(guest_watchable_.size() + 1);
   if (name.find('/') != std::string::npos || !IsVolumeShareNameOf(container.id, name))
-    return InvalidArgumentError("unshare " + Quote(mount.host_path) + ": not a share of container " +
-                                Quote(container.id) + " in " + Quote(guest_watchable_));
+    return InvalidArgumentError("unshare " + Quote(mount.host_path) +
+                                ": not a share of container " + Quote(container.id) + " in " +
+                                Quote(guest_watchable_));
   watcher_.Remove(mount.host_path);
   if (agent::AgentClient* agent = Agent(); agent != nullptr) {
     RETURN_IF_ERROR(agent::VmshareClient(agent)
@@ -120,8 +123,6 @@ Status WatchingSharer::StartFileEventWatcher() {
   return watcher_.Start();
 }
 
-void WatchingSharer::StopFileEventWatcher() {
-  watcher_.Stop();
-}
+void WatchingSharer::StopFileEventWatcher() { watcher_.Stop(); }
 
 }  // namespace vmshare::share

@@ -14,7 +14,9 @@ constexpr char kDataTmp[] = "..data_tmp";
 
 std::string Parent(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
-bool IsPayloadName(const std::string& name) { return name.size() > 2 && name.compare(0, 2, "..") == 0; }
+bool IsPayloadName(const std::string& name) {
+  return name.size() > 2 && name.compare(0, 2, "..") == 0;
+}
 
 // A single relative component, as the kubelet writes ..data's target.
 bool IsPlainName(const std::string& s) {
@@ -27,7 +29,8 @@ bool IsPlainName(const std::string& s) {
 Status VolumeSync::Rescan(agent::AgentClient* agent) {
   agent::VmshareClient vm(agent);
   const std::string area = Parent(guest_dir_);
-  ASSIGN_OR_RETURN(sys::Fd host, env_->OpenAt(sys::Cwd(), host_dir_, O_PATH | O_DIRECTORY | O_NOFOLLOW));
+  ASSIGN_OR_RETURN(sys::Fd host,
+                   env_->OpenAt(sys::Cwd(), host_dir_, O_PATH | O_DIRECTORY | O_NOFOLLOW));
   ASSIGN_OR_RETURN(sys::FileInfo root, env_->StatAt(host, "", AT_EMPTY_PATH));
   RETURN_IF_ERROR(vm.MountTmpfs(area));
   agent::CopyFileRequest dir;
@@ -110,8 +113,9 @@ Status VolumeSync::Apply(agent::AgentClient* agent, const sys::Fd& host, const L
 
   // 1. The payload ..data points at.
   if (!want.data_target.empty() && !complete_.contains(want.data_target)) {
-    RETURN_IF_ERROR(copier.CopyEntry(host, want.data_target, host_dir_ + "/" + want.data_target,
-                                     guest(want.data_target))
+    RETURN_IF_ERROR(copier
+                        .CopyEntry(host, want.data_target, host_dir_ + "/" + want.data_target,
+                                   guest(want.data_target))
                         .status());
     complete_.insert(want.data_target);
     guest_.payload_dirs.insert(want.data_target);

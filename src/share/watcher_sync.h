@@ -35,8 +35,8 @@
 namespace vmshare::share {
 
 struct SyncStats {
-  uint64_t switches = 0;   // ..data renames done in the guest
-  uint64_t syncs = 0;      // Sync calls that changed something in the guest
+  uint64_t switches = 0;  // ..data renames done in the guest
+  uint64_t syncs = 0;     // Sync calls that changed something in the guest
 };
 
 class VolumeSync {
@@ -45,7 +45,9 @@ class VolumeSync {
   // guest path below a tmpfs (its parent is made one with MountTmpfs).
   VolumeSync(sys::Env* env, std::string host_dir, std::string guest_dir,
              TreeCopier::Progress progress = {})
-      : env_(env), host_dir_(std::move(host_dir)), guest_dir_(std::move(guest_dir)),
+      : env_(env),
+        host_dir_(std::move(host_dir)),
+        guest_dir_(std::move(guest_dir)),
         progress_(std::move(progress)) {}
 
   // Errors name the volume; kNotFound when the host directory is gone.
@@ -65,10 +67,10 @@ class VolumeSync {
   };
   // What a volume directory holds, split the kubelet's way.
   struct Layout {
-    std::string data_target;                 // ..data's target, "" if none
-    std::set<std::string> payload_dirs;      // other ".."-prefixed entries
-    std::map<std::string, Entry> keys;       // user-visible entries
-    bool stray_tmp = false;                  // ..data_tmp present
+    std::string data_target;             // ..data's target, "" if none
+    std::set<std::string> payload_dirs;  // other ".."-prefixed entries
+    std::map<std::string, Entry> keys;   // user-visible entries
+    bool stray_tmp = false;              // ..data_tmp present
   };
   Status Rescan(agent::AgentClient* agent);
   Status Apply(agent::AgentClient* agent, const sys::Fd& host, const Layout& want);

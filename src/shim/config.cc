@@ -15,7 +15,8 @@ Status TypeError(const std::string& name, const std::string& key, const char* wa
   return InvalidArgumentError("parse " + name + ": \"" + key + "\" must be " + want);
 }
 
-Status ReadString(const Json& j, const std::string& name, const std::string& key, std::string* out) {
+Status ReadString(const Json& j, const std::string& name, const std::string& key,
+                  std::string* out) {
   if (!j.is_string()) return TypeError(name, key, "a string");
   *out = j.get<std::string>();
   return Status::Ok();
@@ -25,8 +26,8 @@ Status CheckAbsolute(const std::string& name, const std::string& key, const std:
                      bool allow_empty) {
   if (v.empty() && allow_empty) return Status::Ok();
   if (v.empty() || v[0] != '/')
-    return InvalidArgumentError("parse " + name + ": \"" + key + "\" must be an absolute path, not \"" +
-                                v + "\"");
+    return InvalidArgumentError("parse " + name + ": \"" + key +
+                                "\" must be an absolute path, not \"" + v + "\"");
   return Status::Ok();
 }
 
@@ -44,19 +45,21 @@ Result<ShimConfig> ParseShimConfig(std::string_view json_text, const std::string
     } else if (key == "shared_fs") {
       RETURN_IF_ERROR(ReadString(value, name, key, &c.shared_fs));
       if (c.shared_fs != "virtio-fs" && c.shared_fs != "none")
-        return InvalidArgumentError("parse " + name + ": \"shared_fs\" must be \"virtio-fs\" or \"none\", not \"" +
+        return InvalidArgumentError("parse " + name +
+                                    ": \"shared_fs\" must be \"virtio-fs\" or \"none\", not \"" +
                                     c.shared_fs + "\"");
     } else if (key == "accel") {
       RETURN_IF_ERROR(ReadString(value, name, key, &c.accel));
       if (c.accel != "auto" && c.accel != "kvm" && c.accel != "tcg")
-        return InvalidArgumentError("parse " + name + ": \"accel\" must be \"auto\", \"kvm\" or \"tcg\", not \"" +
+        return InvalidArgumentError("parse " + name +
+                                    ": \"accel\" must be \"auto\", \"kvm\" or \"tcg\", not \"" +
                                     c.accel + "\"");
     } else if (key == "memory_mb") {
       if (!value.is_number_integer()) return TypeError(name, key, "an integer");
       const int64_t mb = value.get<int64_t>();
       if (mb < 128 || mb > 65536)
-        return InvalidArgumentError("parse " + name + ": \"memory_mb\" must be in [128, 65536], not " +
-                                    std::to_string(mb));
+        return InvalidArgumentError(
+            "parse " + name + ": \"memory_mb\" must be in [128, 65536], not " + std::to_string(mb));
       c.memory_mb = static_cast<int>(mb);
     } else if (key == "guest_dir") {
       RETURN_IF_ERROR(ReadString(value, name, key, &c.guest_dir));
@@ -79,9 +82,12 @@ Result<ShimConfig> LoadShimConfig(sys::Env* env, const std::string& env_value) {
   Result<sys::Fd> fd = env->OpenAt(sys::Cwd(), path, O_RDONLY);
   if (!fd.ok()) {
     if (fd.status().code() == Code::kNotFound && env_value.empty()) return ShimConfig{};
-    return Status(fd.status().code(), "read shim config " + path + " (from " +
-                                          (env_value.empty() ? std::string("default path") : std::string(kConfigEnvVar)) +
-                                          "): " + fd.status().message(), fd.status().err());
+    return Status(
+        fd.status().code(),
+        "read shim config " + path + " (from " +
+            (env_value.empty() ? std::string("default path") : std::string(kConfigEnvVar)) +
+            "): " + fd.status().message(),
+        fd.status().err());
   }
   ASSIGN_OR_RETURN(std::string text, env->ReadAll(*fd, kMaxConfigBytes));
   return ParseShimConfig(text, path);

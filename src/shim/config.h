@@ -23,13 +23,13 @@ inline constexpr char kDefaultConfigPath[] = "/etc/vmshare/shim.json";
 inline constexpr char kConfigEnvVar[] = "VMSHARE_SHIM_CONFIG";
 
 struct ShimConfig {
-  std::string root = "/run/vmshare";      // vmshare's state and share-tree root
-  std::string shared_fs = "virtio-fs";    // or "none"
-  std::string accel = "auto";             // auto | kvm | tcg
-  int memory_mb = 512;                    // guest memory
-  std::string guest_dir;                  // empty: the installed guest image
+  std::string root = "/run/vmshare";    // vmshare's state and share-tree root
+  std::string shared_fs = "virtio-fs";  // or "none"
+  std::string accel = "auto";           // auto | kvm | tcg
+  int memory_mb = 512;                  // guest memory
+  std::string guest_dir;                // empty: the installed guest image
   std::string kubelet_root = "/var/lib/kubelet";
-  bool debug = false;                     // log debug lines to containerd's log
+  bool debug = false;  // log debug lines to containerd's log
 };
 
 // Parses config text; `name` is what errors call the file.

@@ -69,7 +69,8 @@ Status EventPublisher::Send(const std::string& request) {
     return resp.status();
   }
   if (resp->code != 0)
-    return InternalError("forward event: " + resp->message + " (" + agent::RpcCodeName(resp->code) + ")");
+    return InternalError("forward event: " + resp->message + " (" + agent::RpcCodeName(resp->code) +
+                         ")");
   return Status::Ok();
 }
 
@@ -83,8 +84,8 @@ void EventPublisher::Run() {
     sending_ = true;
     const bool stopping = stop_;
     lock.unlock();
-    const int64_t give_up = env_->NowNanos() +
-                            std::chrono::nanoseconds(stopping ? kCallTimeout : kRetryFor).count();
+    const int64_t give_up =
+        env_->NowNanos() + std::chrono::nanoseconds(stopping ? kCallTimeout : kRetryFor).count();
     Status s = Send(request);
     while (!s.ok() && s.code() != Code::kInternal && env_->NowNanos() < give_up) {
       env_->SleepFor(kRetryPause);

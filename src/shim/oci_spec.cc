@@ -23,8 +23,8 @@ Status GetString(const Json& obj, const char* key, const std::string& name, cons
   return Status::Ok();
 }
 
-Status GetStrings(const Json& obj, const char* key, const std::string& name, const std::string& path,
-                  std::vector<std::string>* out) {
+Status GetStrings(const Json& obj, const char* key, const std::string& name,
+                  const std::string& path, std::vector<std::string>* out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return Status::Ok();
   if (!it->is_array()) return Bad(name, path + "." + key, "an array of strings");
@@ -150,7 +150,8 @@ bool StartsSandbox(const OciSpec& spec, const std::string& container_id) {
 
 bool IsHostBindMount(const SpecMountEntry& m) {
   if (m.type == "bind") return true;
-  return std::ranges::any_of(m.options, [](const std::string& o) { return o == "bind" || o == "rbind"; });
+  return std::ranges::any_of(m.options,
+                             [](const std::string& o) { return o == "bind" || o == "rbind"; });
 }
 
 }  // namespace vmshare::shim

@@ -15,21 +15,30 @@ struct Parsed {
 Parsed ParseOptions(const std::vector<std::string>& options) {
   Parsed p;
   for (const auto& o : options) {
-    if (o == "ro") p.flags |= MS_RDONLY;
-    else if (o == "rw") continue;
-    else if (o == "nosuid") p.flags |= MS_NOSUID;
-    else if (o == "nodev") p.flags |= MS_NODEV;
-    else if (o == "noexec") p.flags |= MS_NOEXEC;
-    else if (o == "bind") p.flags |= MS_BIND;
-    else if (o == "rbind") p.flags |= MS_BIND | MS_REC;
-    else p.data += (p.data.empty() ? "" : ",") + o;
+    if (o == "ro")
+      p.flags |= MS_RDONLY;
+    else if (o == "rw")
+      continue;
+    else if (o == "nosuid")
+      p.flags |= MS_NOSUID;
+    else if (o == "nodev")
+      p.flags |= MS_NODEV;
+    else if (o == "noexec")
+      p.flags |= MS_NOEXEC;
+    else if (o == "bind")
+      p.flags |= MS_BIND;
+    else if (o == "rbind")
+      p.flags |= MS_BIND | MS_REC;
+    else
+      p.data += (p.data.empty() ? "" : ",") + o;
   }
   return p;
 }
 
 }  // namespace
 
-Status MountRootfs(sys::Env* env, const std::vector<RootfsMount>& mounts, const std::string& target) {
+Status MountRootfs(sys::Env* env, const std::vector<RootfsMount>& mounts,
+                   const std::string& target) {
   int made = 0;
   for (const auto& m : mounts) {
     Parsed p = ParseOptions(m.options);

@@ -16,7 +16,8 @@ namespace vmshare::shim {
 // Mounts each in order on `target`. Only "overlay" and "bind" types are
 // known; anything else is kInvalidArgument naming it. On error what was
 // mounted is unmounted again.
-Status MountRootfs(sys::Env* env, const std::vector<RootfsMount>& mounts, const std::string& target);
+Status MountRootfs(sys::Env* env, const std::vector<RootfsMount>& mounts,
+                   const std::string& target);
 // Detaches everything mounted on `target`; OK when nothing is.
 Status UnmountRootfs(sys::Env* env, const std::string& target);
 

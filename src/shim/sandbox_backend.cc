@@ -61,11 +61,13 @@ class Backend : public SandboxBackend {
   ~Backend() override {
     // Destruction kills what still runs; it must happen where the guest's
     // processes were started.
-    loop_->RunOnMain([this] {
-      guest_.reset();
-      sandbox_.reset();
-      return Status::Ok();
-    }).IgnoreError();
+    loop_
+        ->RunOnMain([this] {
+          guest_.reset();
+          sandbox_.reset();
+          return Status::Ok();
+        })
+        .IgnoreError();
   }
 
   Status Boot(const std::string& sid, const OciSpec& first) override {
@@ -89,7 +91,8 @@ class Backend : public SandboxBackend {
     return guest_->StartContainer(cid);
   }
 
-  Status ExecProcess(const std::string& cid, const std::string& exec_id, const SpecProcess& p) override {
+  Status ExecProcess(const std::string& cid, const std::string& exec_id,
+                     const SpecProcess& p) override {
     agent::ExecProcessRequest r;
     r.process = agent::ProcessRef{cid, exec_id};
     r.spec.args = p.args;
@@ -119,12 +122,14 @@ class Backend : public SandboxBackend {
     return stream == 1 ? a->ReadStdout(cid, exec_id, max) : a->ReadStderr(cid, exec_id, max);
   }
 
-  Status WriteStdin(const std::string& cid, const std::string& exec_id, std::string_view data) override {
+  Status WriteStdin(const std::string& cid, const std::string& exec_id,
+                    std::string_view data) override {
     ASSIGN_OR_RETURN(agent::AgentClient * a, Agent());
     std::string rest(data);
     while (!rest.empty()) {
       ASSIGN_OR_RETURN(uint32_t n, a->WriteStdin(cid, exec_id, rest));
-      if (n == 0) return UnavailableError("write stdin of " + Quote(cid) + ": the process closed it");
+      if (n == 0)
+        return UnavailableError("write stdin of " + Quote(cid) + ": the process closed it");
       rest.erase(0, std::min<size_t>(n, rest.size()));
     }
     return Status::Ok();

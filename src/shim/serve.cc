@@ -33,7 +33,9 @@ std::string EnvVar(const char* name) {
   return v == nullptr ? std::string() : std::string(v);
 }
 
-Result<std::string> WorkingDir(sys::Env* env) { return env->ReadlinkAt(sys::Cwd(), "/proc/self/cwd"); }
+Result<std::string> WorkingDir(sys::Env* env) {
+  return env->ReadlinkAt(sys::Cwd(), "/proc/self/cwd");
+}
 
 Status MakeSocketDir(sys::Env* env, const std::string& dir) {
   // containerd made /run/containerd; s/ is shared with its own shims.
@@ -46,7 +48,8 @@ Status MakeSocketDir(sys::Env* env, const std::string& dir) {
 
 // The sandbox the container in `bundle` belongs to, and whether it starts it.
 // A bundle whose config cannot be read is taken as a sandbox of its own.
-std::pair<std::string, bool> SandboxOf(sys::Env* env, const std::string& bundle, const std::string& id) {
+std::pair<std::string, bool> SandboxOf(sys::Env* env, const std::string& bundle,
+                                       const std::string& id) {
   Result<OciSpec> spec = ReadSpec(env, bundle);
   if (!spec.ok()) return {id, true};
   return {SandboxIdOf(*spec, id), StartsSandbox(*spec, id)};
@@ -61,16 +64,27 @@ Status Start(sys::Env* env, const ShimArgs& a, const std::string& self, std::str
   *address = AddressOf(socket);
   if (!StartsSandbox(spec, a.id)) {
     if (!SocketAnswers(env, socket))
-      return FailedPreconditionError("start " + Quote(a.id) + ": no shim serves its sandbox " + Quote(sid));
+      return FailedPreconditionError("start " + Quote(a.id) + ": no shim serves its sandbox " +
+                                     Quote(sid));
     return WriteAddressFile(env, bundle, *address);
   }
   if (SocketAnswers(env, socket))
-    return AlreadyExistsError("start " + Quote(a.id) + ": a shim already serves sandbox " + Quote(sid));
+    return AlreadyExistsError("start " + Quote(a.id) + ": a shim already serves sandbox " +
+                              Quote(sid));
   RETURN_IF_ERROR(MakeSocketDir(env, kDefaultSocketDir));
   ASSIGN_OR_RETURN(sys::Fd listener, env->UnixListen(socket));
   sys::ChildOptions o;
-  o.argv = {self, "-namespace", a.ns, "-address", a.address, "-publish-binary", a.publish_binary,
-            "-id", a.id, "-socket-fd", std::to_string(listener.get())};
+  o.argv = {self,
+            "-namespace",
+            a.ns,
+            "-address",
+            a.address,
+            "-publish-binary",
+            a.publish_binary,
+            "-id",
+            a.id,
+            "-socket-fd",
+            std::to_string(listener.get())};
   if (a.debug) o.argv.push_back("-debug");
   o.argv.push_back("serve");
   // containerd reads start's stdout and stderr to their end: the daemon
@@ -155,8 +169,12 @@ int RunServe(sys::Env* env, const ShimArgs& a, const SandboxOps& ops) {
   o.events = &events;
   o.shim_pid = static_cast<uint32_t>(env->GetPid());
   o.log = [&log](const std::string& line) { log->Error(line); };
-  o.make_backend = [&ops, &config, &loop, &log] { return ops.make_backend(*config, &loop, log.get()); };
-  o.mount_rootfs = [env](const std::vector<RootfsMount>& m, const std::string& t) { return MountRootfs(env, m, t); };
+  o.make_backend = [&ops, &config, &loop, &log] {
+    return ops.make_backend(*config, &loop, log.get());
+  };
+  o.mount_rootfs = [env](const std::vector<RootfsMount>& m, const std::string& t) {
+    return MountRootfs(env, m, t);
+  };
   o.unmount_rootfs = [env](const std::string& t) { return UnmountRootfs(env, t); };
   TaskService svc(std::move(o));
   agent::TtrpcServer server(env);

@@ -20,7 +20,8 @@ namespace vmshare::shim {
 // What the daemon and `delete` do with sandboxes: the real ones
 // (sandbox_backend.h) in the shim, fakes in the protocol tests.
 struct SandboxOps {
-  std::function<std::unique_ptr<SandboxBackend>(const ShimConfig&, MainLoop*, ShimLog*)> make_backend;
+  std::function<std::unique_ptr<SandboxBackend>(const ShimConfig&, MainLoop*, ShimLog*)>
+      make_backend;
   // Collects what a dead shim left of a sandbox; OK when nothing.
   std::function<Status(const ShimConfig&, const std::string& sandbox_id)> collect;
 };

@@ -33,13 +33,20 @@ Result<ShimArgs> ParseShimArgs(const std::vector<std::string>& argv) {
     }
     std::string* target = nullptr;
     std::string fd_text;
-    if (name == "namespace") target = &a.ns;
-    else if (name == "address") target = &a.address;
-    else if (name == "publish-binary") target = &a.publish_binary;
-    else if (name == "id") target = &a.id;
-    else if (name == "bundle") target = &a.bundle;
-    else if (name == "socket-fd") target = &fd_text;
-    else return InvalidArgumentError("unknown flag \"-" + name + "\"");
+    if (name == "namespace")
+      target = &a.ns;
+    else if (name == "address")
+      target = &a.address;
+    else if (name == "publish-binary")
+      target = &a.publish_binary;
+    else if (name == "id")
+      target = &a.id;
+    else if (name == "bundle")
+      target = &a.bundle;
+    else if (name == "socket-fd")
+      target = &fd_text;
+    else
+      return InvalidArgumentError("unknown flag \"-" + name + "\"");
     if (!has_value) {
       if (i + 1 >= argv.size()) return InvalidArgumentError("flag \"-" + name + "\" needs a value");
       value = argv[++i];
@@ -49,7 +56,8 @@ Result<ShimArgs> ParseShimArgs(const std::vector<std::string>& argv) {
       int fd = -1;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), fd);
       if (ec != std::errc() || end != value.data() + value.size() || fd < 3)
-        return InvalidArgumentError("flag \"-socket-fd\": \"" + value + "\" is not a descriptor number");
+        return InvalidArgumentError("flag \"-socket-fd\": \"" + value +
+                                    "\" is not a descriptor number");
       a.socket_fd = fd;
     }
   }

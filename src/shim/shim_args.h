@@ -21,10 +21,10 @@ struct ShimArgs {
   std::string address;         // containerd's grpc socket
   std::string publish_binary;  // containerd's binary (unused: events go over ttrpc)
   std::string id;
-  std::string bundle;          // delete: the bundle; start: the working directory
+  std::string bundle;  // delete: the bundle; start: the working directory
   bool debug = false;
-  int socket_fd = -1;          // serve: the listening socket start made
-  std::string action;          // start | delete | serve | version
+  int socket_fd = -1;  // serve: the listening socket start made
+  std::string action;  // start | delete | serve | version
 };
 
 Result<ShimArgs> ParseShimArgs(const std::vector<std::string>& argv);

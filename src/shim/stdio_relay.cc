@@ -37,7 +37,8 @@ Result<std::unique_ptr<StdioRelay>> StdioRelay::Open(sys::Env* env, const StdioP
   return r;
 }
 
-void StdioRelay::Start(SandboxBackend* backend, const std::string& cid, const std::string& exec_id) {
+void StdioRelay::Start(SandboxBackend* backend, const std::string& cid,
+                       const std::string& exec_id) {
   backend_ = backend;
   cid_ = cid;
   exec_id_ = exec_id;

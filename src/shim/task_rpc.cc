@@ -22,7 +22,8 @@ RpcHandler Unsupported(const std::string& method) {
 
 }  // namespace
 
-void RegisterTaskService(agent::TtrpcServer* server, TaskService* svc, std::function<void()> on_exit) {
+void RegisterTaskService(agent::TtrpcServer* server, TaskService* svc,
+                         std::function<void()> on_exit) {
   Add(server, "Create", [svc](const std::string& in, const CallContext&) -> Result<std::string> {
     ASSIGN_OR_RETURN(CreateTask r, DecodeCreateTask(in));
     ASSIGN_OR_RETURN(uint32_t pid, svc->Create(r));
@@ -81,12 +82,13 @@ void RegisterTaskService(agent::TtrpcServer* server, TaskService* svc, std::func
   // The decision to exit is made in the handler; the exit itself waits until
   // the reply is on the wire, or containerd would see a broken connection.
   auto exiting = std::make_shared<std::atomic<bool>>(false);
-  Add(server, "Shutdown", [svc, exiting](const std::string& in, const CallContext&) -> Result<std::string> {
-    ASSIGN_OR_RETURN(ShutdownTask r, DecodeShutdown(in));
-    ASSIGN_OR_RETURN(bool exit, svc->Shutdown(r));
-    if (exit) exiting->store(true);
-    return EncodeEmpty();
-  });
+  Add(server, "Shutdown",
+      [svc, exiting](const std::string& in, const CallContext&) -> Result<std::string> {
+        ASSIGN_OR_RETURN(ShutdownTask r, DecodeShutdown(in));
+        ASSIGN_OR_RETURN(bool exit, svc->Shutdown(r));
+        if (exit) exiting->store(true);
+        return EncodeEmpty();
+      });
   server->SetAfterReply([exiting, on_exit = std::move(on_exit)](const std::string& method) {
     if (method == "Shutdown" && exiting->load() && on_exit) on_exit();
   });

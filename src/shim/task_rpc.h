@@ -17,6 +17,7 @@ inline constexpr char kTaskService[] = "containerd.task.v2.Task";
 
 // `on_exit` runs after the reply to a Shutdown that ends the shim has been
 // written. REQUIRES: svc outlives the server.
-void RegisterTaskService(agent::TtrpcServer* server, TaskService* svc, std::function<void()> on_exit);
+void RegisterTaskService(agent::TtrpcServer* server, TaskService* svc,
+                         std::function<void()> on_exit);
 
 }  // namespace vmshare::shim

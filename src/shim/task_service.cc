@@ -21,7 +21,8 @@ std::string AbsoluteRoot(const std::string& bundle, const std::string& root_path
 }  // namespace
 
 std::string Describe(const ProcessKey& k) {
-  return k.exec_id.empty() ? "task " + Quote(k.id) : "exec " + Quote(k.exec_id) + " of task " + Quote(k.id);
+  return k.exec_id.empty() ? "task " + Quote(k.id)
+                           : "exec " + Quote(k.exec_id) + " of task " + Quote(k.id);
 }
 
 TaskService::TaskService(TaskServiceOptions options) : options_(std::move(options)) {}
@@ -58,7 +59,8 @@ Status TaskService::EnsureBackend(const std::string& sandbox_id, const OciSpec& 
   std::lock_guard<std::mutex> boot(boot_mu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (shut_down_) return FailedPreconditionError("sandbox " + Quote(sandbox_id_) + " is shut down");
+    if (shut_down_)
+      return FailedPreconditionError("sandbox " + Quote(sandbox_id_) + " is shut down");
     if (backend_ != nullptr) {
       if (sandbox_id != sandbox_id_)
         return InvalidArgumentError("this shim serves sandbox " + Quote(sandbox_id_) + ", not " +
@@ -97,11 +99,11 @@ Result<uint32_t> TaskService::Create(const CreateTask& r) {
     return UnimplementedError("create task " + Quote(r.id) + ": checkpoints are not supported");
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (containers_.contains(r.id)) return AlreadyExistsError("task " + Quote(r.id) + " already exists");
+    if (containers_.contains(r.id))
+      return AlreadyExistsError("task " + Quote(r.id) + " already exists");
   }
   ASSIGN_OR_RETURN(OciSpec spec, ReadSpec(options_.env, r.bundle));
-  if (spec.process.terminal != r.stdio.terminal)
-    spec.process.terminal = r.stdio.terminal;
+  if (spec.process.terminal != r.stdio.terminal) spec.process.terminal = r.stdio.terminal;
   const std::string sid = SandboxIdOf(spec, r.id);
   RETURN_IF_ERROR(ValidateId("sandbox", sid));
   const bool starts = StartsSandbox(spec, r.id);
@@ -110,8 +112,9 @@ Result<uint32_t> TaskService::Create(const CreateTask& r) {
   bool mounted = false;
   ASSIGN_OR_RETURN(std::string rootfs, PrepareRootfs(r, spec, &mounted));
   Result<std::unique_ptr<StdioRelay>> io = StdioRelay::Open(options_.env, r.stdio);
-  Status created = io.ok() ? backend_->CreateContainer(ContainerSpecIn{r.id, r.bundle, rootfs, spec})
-                           : io.status();
+  Status created = io.ok()
+                       ? backend_->CreateContainer(ContainerSpecIn{r.id, r.bundle, rootfs, spec})
+                       : io.status();
   if (!created.ok()) {
     if (mounted && options_.unmount_rootfs) options_.unmount_rootfs(rootfs).IgnoreError();
     if (starts) ShutdownBackend().IgnoreError();
@@ -263,8 +266,10 @@ Status TaskService::Kill(const KillTask& r) {
 
 Status TaskService::Exec(const ExecTask& r) {
   RETURN_IF_ERROR(ValidateId("exec", r.exec_id));
-  ASSIGN_OR_RETURN(SpecProcess spec, ParseProcessSpec(r.spec_json, "exec spec of " + Quote(r.exec_id)));
-  if (spec.args.empty()) return InvalidArgumentError("exec " + Quote(r.exec_id) + ": no process args");
+  ASSIGN_OR_RETURN(SpecProcess spec,
+                   ParseProcessSpec(r.spec_json, "exec spec of " + Quote(r.exec_id)));
+  if (spec.args.empty())
+    return InvalidArgumentError("exec " + Quote(r.exec_id) + ": no process args");
   spec.terminal = r.stdio.terminal;
   ASSIGN_OR_RETURN(std::unique_ptr<StdioRelay> io, StdioRelay::Open(options_.env, r.stdio));
   const ProcessKey k{r.id, r.exec_id};

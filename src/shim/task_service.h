@@ -121,16 +121,16 @@ class TaskService {
   }
 
   TaskServiceOptions options_;
-  std::mutex boot_mu_;  // serializes booting and shutting down the backend
+  std::mutex boot_mu_;                       // serializes booting and shutting down the backend
   std::unique_ptr<SandboxBackend> backend_;  // set once under boot_mu_ and mu_
   std::mutex mu_;
   std::condition_variable exited_;
-  std::string sandbox_id_;                 // GUARDED_BY(mu_)
+  std::string sandbox_id_;                       // GUARDED_BY(mu_)
   std::map<std::string, Container> containers_;  // GUARDED_BY(mu_)
   // Relays of deleted execs whose output a child still holds open; they end
   // when the guest does.
   std::vector<std::unique_ptr<StdioRelay>> retired_;  // GUARDED_BY(mu_)
-  bool shut_down_ = false;                 // GUARDED_BY(mu_)
+  bool shut_down_ = false;                            // GUARDED_BY(mu_)
 };
 
 }  // namespace vmshare::shim

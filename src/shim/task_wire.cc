@@ -308,7 +308,8 @@ EventPayload TaskExecStartedEvent(const ProcessKey& k, uint32_t pid) {
   return Event("/tasks/exec-started", m);
 }
 
-std::string EncodeForwardRequest(const std::string& ns, int64_t timestamp_ns, const EventPayload& e) {
+std::string EncodeForwardRequest(const std::string& ns, int64_t timestamp_ns,
+                                 const EventPayload& e) {
   ::containerd::services::events::ttrpc::v1::ForwardRequest p;
   auto* env = p.mutable_envelope();
   SetTime(timestamp_ns, env->mutable_timestamp());

@@ -154,7 +154,8 @@ EventPayload TaskExecAddedEvent(const ProcessKey& k);
 EventPayload TaskExecStartedEvent(const ProcessKey& k, uint32_t pid);
 
 // containerd.services.events.ttrpc.v1.ForwardRequest.
-std::string EncodeForwardRequest(const std::string& ns, int64_t timestamp_ns, const EventPayload& e);
+std::string EncodeForwardRequest(const std::string& ns, int64_t timestamp_ns,
+                                 const EventPayload& e);
 struct ForwardedEvent {
   std::string ns;
   int64_t timestamp_ns = 0;

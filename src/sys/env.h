@@ -45,8 +45,8 @@ struct FileInfo {
   gid_t gid = 0;
   uint64_t size = 0;
   uint64_t ino = 0;
-  dev_t dev = 0;       // st_dev (major/minor combined)
-  uint64_t mnt_id = 0; // STATX_MNT_ID, 0 if the kernel lacks it
+  dev_t dev = 0;            // st_dev (major/minor combined)
+  uint64_t mnt_id = 0;      // STATX_MNT_ID, 0 if the kernel lacks it
   bool mount_root = false;  // STATX_ATTR_MOUNT_ROOT: the path is a mountpoint
   int64_t mtime_ns = 0;
   int64_t atime_ns = 0;
@@ -72,14 +72,14 @@ struct MountAttrs {
 };
 
 struct ChildOptions {
-  std::vector<std::string> argv;       // argv[0] is the program (PATH is searched)
-  std::vector<std::string> env;        // empty: inherit
+  std::vector<std::string> argv;           // argv[0] is the program (PATH is searched)
+  std::vector<std::string> env;            // empty: inherit
   std::optional<std::string> stdin_path;   // default: /dev/null
   std::optional<std::string> stdout_path;  // default: inherit
   std::optional<std::string> stderr_path;  // default: inherit
-  bool new_session = false;            // setsid() in the child
-  bool die_with_parent = false;        // PR_SET_PDEATHSIG SIGKILL
-  std::vector<int> keep_fds;           // raw fds (already owned by the caller) kept open
+  bool new_session = false;                // setsid() in the child
+  bool die_with_parent = false;            // PR_SET_PDEATHSIG SIGKILL
+  std::vector<int> keep_fds;               // raw fds (already owned by the caller) kept open
 };
 
 // A started child process. Owns a pidfd; the destructor does NOT kill or
@@ -90,8 +90,8 @@ struct Child {
 };
 
 struct ExitStatus {
-  bool exited = false;   // normal exit; else killed by signal
-  int code = 0;          // exit code or signal number
+  bool exited = false;  // normal exit; else killed by signal
+  int code = 0;         // exit code or signal number
 };
 
 // agent: a filesystem a container init makes in its own namespaces (proc
@@ -117,8 +117,8 @@ struct ContainerCaps {
 
 // agent: what SpawnContained / SpawnContainer runs, and how.
 struct ContainedProcessOptions {
-  std::string root;  // absolute path of a mount point; becomes the process's "/"
-  bool mount_proc = false;  // SpawnContained only: mount a new proc at /proc inside the root
+  std::string root;               // absolute path of a mount point; becomes the process's "/"
+  bool mount_proc = false;        // SpawnContained only: mount a new proc at /proc inside the root
   std::vector<std::string> argv;  // argv[0] without '/' is looked up in env's PATH
   std::vector<std::string> env;   // the whole environment
   std::string cwd = "/";          // inside the root, entered after setuid
@@ -205,12 +205,14 @@ class Env {
   virtual Result<FileInfo> StatAt(const Fd& dir, const std::string& path, int flags) = 0;
   virtual Status ChmodFd(const Fd& fd, mode_t mode) = 0;
   // fchownat; flags e.g. AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH.
-  virtual Status ChownAt(const Fd& dir, const std::string& path, uid_t uid, gid_t gid, int flags) = 0;
+  virtual Status ChownAt(const Fd& dir, const std::string& path, uid_t uid, gid_t gid,
+                         int flags) = 0;
   virtual Status Truncate(const Fd& fd, uint64_t size) = 0;
   virtual Result<std::vector<DirEntry>> ReadDir(const Fd& dir) = 0;  // without . and ..
 
   // Writes every byte (loops on short writes). At `offset` when given (pwrite).
-  virtual Status WriteAll(const Fd& fd, std::string_view data, std::optional<uint64_t> offset = {}) = 0;
+  virtual Status WriteAll(const Fd& fd, std::string_view data,
+                          std::optional<uint64_t> offset = {}) = 0;
   // Reads up to `max` bytes; an empty string is EOF.
   virtual Result<std::string> Read(const Fd& fd, size_t max) = 0;
   // Reads to EOF; fails with kInvalidArgument if more than `limit` bytes.
@@ -243,7 +245,8 @@ class Env {
   virtual Result<Child> Spawn(const ChildOptions& options) = 0;
   // Waits for the child (blocking). With a timeout, kDeadlineExceeded when
   // it is still running after it.
-  virtual Result<ExitStatus> Wait(Child& child, std::optional<std::chrono::milliseconds> timeout = {}) = 0;
+  virtual Result<ExitStatus> Wait(Child& child,
+                                  std::optional<std::chrono::milliseconds> timeout = {}) = 0;
   // Signals through the pidfd, so a recycled pid is never hit.
   virtual Status Kill(const Child& child, int sig) = 0;
   // kill(2) by pid (for processes we did not start). ESRCH is NotFound.
@@ -263,7 +266,8 @@ class Env {
   // A negative timeout waits forever.
   virtual Result<short> PollOne(const Fd& fd, short events, std::chrono::milliseconds timeout) = 0;
   virtual Result<Fd> InotifyInit() = 0;  // non-blocking, close-on-exec
-  virtual Result<int> InotifyAddWatch(const Fd& inotify, const std::string& path, uint32_t mask) = 0;
+  virtual Result<int> InotifyAddWatch(const Fd& inotify, const std::string& path,
+                                      uint32_t mask) = 0;
   virtual Status InotifyRmWatch(const Fd& inotify, int wd) = 0;
   virtual Result<Fd> EventFd() = 0;  // non-blocking, close-on-exec
   virtual Status SetNonBlocking(const Fd& fd, bool on) = 0;
@@ -321,8 +325,7 @@ class Env {
   virtual Result<std::vector<std::pair<std::string, std::string>>> ListXattrs(const Fd& fd) = 0;
   // finit_module(2) of an open .ko file; `compressed` (.ko.xz/.zst/.gz) lets
   // the kernel decompress it. EEXIST (already loaded) is kAlreadyExists.
-  virtual Status LoadModule(const Fd& module_file, const std::string& params,
-                            bool compressed) = 0;
+  virtual Status LoadModule(const Fd& module_file, const std::string& params, bool compressed) = 0;
   // sync(2): flushes every filesystem.
   virtual void SyncAll() = 0;
   // reboot(2) with RB_POWER_OFF; returns only on failure.

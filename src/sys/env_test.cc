@@ -104,7 +104,8 @@ TEST(SysErrorTest, SavesErrnoAndQuotesTheObject) {
   EXPECT_EQ(s.message(), "open \"a\\\"b\\x0ac\": no such file or directory (ENOENT)");
   errno = EBUSY;
   EXPECT_EQ(SysError("poll").message(), "poll: device or resource busy (EBUSY)");
-  EXPECT_EQ(SysErrorCode(EROFS, "mount", "/x").message(), "mount \"/x\": read-only file system (EROFS)");
+  EXPECT_EQ(SysErrorCode(EROFS, "mount", "/x").message(),
+            "mount \"/x\": read-only file system (EROFS)");
 }
 
 TEST(SysErrorTest, DescribesTheFileOnlyAfterSavingErrno) {

@@ -16,7 +16,8 @@ class EnvWrapper : public Env {
   Result<Fd> OpenAt(const Fd& dir, const std::string& path, int flags, mode_t mode) override {
     return target_->OpenAt(dir, path, flags, mode);
   }
-  Result<Fd> OpenAt2(const Fd& dir, const std::string& path, int flags, mode_t mode, uint64_t resolve) override {
+  Result<Fd> OpenAt2(const Fd& dir, const std::string& path, int flags, mode_t mode,
+                     uint64_t resolve) override {
     return target_->OpenAt2(dir, path, flags, mode, resolve);
   }
   Status MkdirAt(const Fd& dir, const std::string& path, mode_t mode) override {
@@ -25,7 +26,8 @@ class EnvWrapper : public Env {
   Status UnlinkAt(const Fd& dir, const std::string& path, int flags) override {
     return target_->UnlinkAt(dir, path, flags);
   }
-  Status RenameAt(const Fd& olddir, const std::string& oldpath, const Fd& newdir, const std::string& newpath, unsigned flags) override {
+  Status RenameAt(const Fd& olddir, const std::string& oldpath, const Fd& newdir,
+                  const std::string& newpath, unsigned flags) override {
     return target_->RenameAt(olddir, oldpath, newdir, newpath, flags);
   }
   Status SymlinkAt(const std::string& target, const Fd& dir, const std::string& path) override {
@@ -37,36 +39,22 @@ class EnvWrapper : public Env {
   Result<FileInfo> StatAt(const Fd& dir, const std::string& path, int flags) override {
     return target_->StatAt(dir, path, flags);
   }
-  Status ChmodFd(const Fd& fd, mode_t mode) override {
-    return target_->ChmodFd(fd, mode);
-  }
+  Status ChmodFd(const Fd& fd, mode_t mode) override { return target_->ChmodFd(fd, mode); }
   Status ChownAt(const Fd& dir, const std::string& path, uid_t uid, gid_t gid, int flags) override {
     return target_->ChownAt(dir, path, uid, gid, flags);
   }
-  Status Truncate(const Fd& fd, uint64_t size) override {
-    return target_->Truncate(fd, size);
-  }
-  Result<std::vector<DirEntry>> ReadDir(const Fd& dir) override {
-    return target_->ReadDir(dir);
-  }
+  Status Truncate(const Fd& fd, uint64_t size) override { return target_->Truncate(fd, size); }
+  Result<std::vector<DirEntry>> ReadDir(const Fd& dir) override { return target_->ReadDir(dir); }
   Status WriteAll(const Fd& fd, std::string_view data, std::optional<uint64_t> offset) override {
     return target_->WriteAll(fd, data, offset);
   }
-  Result<std::string> Read(const Fd& fd, size_t max) override {
-    return target_->Read(fd, max);
-  }
+  Result<std::string> Read(const Fd& fd, size_t max) override { return target_->Read(fd, max); }
   Result<std::string> ReadAll(const Fd& fd, size_t limit) override {
     return target_->ReadAll(fd, limit);
   }
-  Status Fsync(const Fd& fd) override {
-    return target_->Fsync(fd);
-  }
-  Result<std::string> FdPath(const Fd& fd) override {
-    return target_->FdPath(fd);
-  }
-  Status Flock(const Fd& fd, int op) override {
-    return target_->Flock(fd, op);
-  }
+  Status Fsync(const Fd& fd) override { return target_->Fsync(fd); }
+  Result<std::string> FdPath(const Fd& fd) override { return target_->FdPath(fd); }
+  Status Flock(const Fd& fd, int op) override { return target_->Flock(fd, op); }
   Result<Fd> CloneTree(const Fd& dir, const std::string& path, bool recursive) override {
     return target_->CloneTree(dir, path, recursive);
   }
@@ -76,76 +64,45 @@ class EnvWrapper : public Env {
   Status MoveMount(const Fd& tree, const Fd& target) override {
     return target_->MoveMount(tree, target);
   }
-  Status Mount(const std::string& source, const std::string& target, const std::string& fstype, unsigned long flags, const std::string& data) override {
+  Status Mount(const std::string& source, const std::string& target, const std::string& fstype,
+               unsigned long flags, const std::string& data) override {
     return target_->Mount(source, target, fstype, flags, data);
   }
   Status Unmount(const std::string& target, int flags) override {
     return target_->Unmount(target, flags);
   }
-  Status Unshare(int flags) override {
-    return target_->Unshare(flags);
-  }
-  Result<Child> Spawn(const ChildOptions& options) override {
-    return target_->Spawn(options);
-  }
+  Status Unshare(int flags) override { return target_->Unshare(flags); }
+  Result<Child> Spawn(const ChildOptions& options) override { return target_->Spawn(options); }
   Result<ExitStatus> Wait(Child& child, std::optional<std::chrono::milliseconds> timeout) override {
     return target_->Wait(child, timeout);
   }
-  Status Kill(const Child& child, int sig) override {
-    return target_->Kill(child, sig);
-  }
-  Status KillPid(pid_t pid, int sig) override {
-    return target_->KillPid(pid, sig);
-  }
-  pid_t GetPid() override {
-    return target_->GetPid();
-  }
-  Result<Fd> UnixListen(const std::string& path) override {
-    return target_->UnixListen(path);
-  }
-  Result<Fd> UnixConnect(const std::string& path) override {
-    return target_->UnixConnect(path);
-  }
-  Result<Fd> Accept(const Fd& listener) override {
-    return target_->Accept(listener);
-  }
-  Status SocketPair(Fd* a, Fd* b) override {
-    return target_->SocketPair(a, b);
-  }
-  Status Pipe(Fd* read_end, Fd* write_end) override {
-    return target_->Pipe(read_end, write_end);
-  }
+  Status Kill(const Child& child, int sig) override { return target_->Kill(child, sig); }
+  Status KillPid(pid_t pid, int sig) override { return target_->KillPid(pid, sig); }
+  pid_t GetPid() override { return target_->GetPid(); }
+  Result<Fd> UnixListen(const std::string& path) override { return target_->UnixListen(path); }
+  Result<Fd> UnixConnect(const std::string& path) override { return target_->UnixConnect(path); }
+  Result<Fd> Accept(const Fd& listener) override { return target_->Accept(listener); }
+  Status SocketPair(Fd* a, Fd* b) override { return target_->SocketPair(a, b); }
+  Status Pipe(Fd* read_end, Fd* write_end) override { return target_->Pipe(read_end, write_end); }
   Result<short> PollOne(const Fd& fd, short events, std::chrono::milliseconds timeout) override {
     return target_->PollOne(fd, events, timeout);
   }
-  Result<Fd> InotifyInit() override {
-    return target_->InotifyInit();
-  }
+  Result<Fd> InotifyInit() override { return target_->InotifyInit(); }
   Result<int> InotifyAddWatch(const Fd& inotify, const std::string& path, uint32_t mask) override {
     return target_->InotifyAddWatch(inotify, path, mask);
   }
   Status InotifyRmWatch(const Fd& inotify, int wd) override {
     return target_->InotifyRmWatch(inotify, wd);
   }
-  Result<Fd> EventFd() override {
-    return target_->EventFd();
-  }
-  Status SetNonBlocking(const Fd& fd, bool on) override {
-    return target_->SetNonBlocking(fd, on);
-  }
-  int64_t NowNanos() override {
-    return target_->NowNanos();
-  }
-  void SleepFor(std::chrono::nanoseconds d) override {
-    return target_->SleepFor(d);
-  }
+  Result<Fd> EventFd() override { return target_->EventFd(); }
+  Status SetNonBlocking(const Fd& fd, bool on) override { return target_->SetNonBlocking(fd, on); }
+  int64_t NowNanos() override { return target_->NowNanos(); }
+  void SleepFor(std::chrono::nanoseconds d) override { return target_->SleepFor(d); }
   // vm
   Result<Fd> SignalFd(const std::vector<int>& signals) override {
     return target_->SignalFd(signals);
   }
-  Result<int> ReadSignal(const Fd& signal_fd) override {
-    return target_->ReadSignal(signal_fd);
-  }
+  Result<int> ReadSignal(const Fd& signal_fd) override { return target_->ReadSignal(signal_fd); }
   Status KillProcessGroup(pid_t pgid, int sig) override {
     return target_->KillProcessGroup(pgid, sig);
   }
@@ -162,9 +119,7 @@ class EnvWrapper : public Env {
     return target_->SetRealtimeClock(sec, usec);
   }
   Result<std::vector<NetDevice>> ListNetDevices() override { return target_->ListNetDevices(); }
-  Result<std::optional<ReapedChild>> ReapAnyChild() override {
-    return target_->ReapAnyChild();
-  }
+  Result<std::optional<ReapedChild>> ReapAnyChild() override { return target_->ReapAnyChild(); }
   Result<ContainerInit> SpawnContainer(const ContainedProcessOptions& options) override {
     return target_->SpawnContainer(options);
   }
@@ -193,15 +148,9 @@ class EnvWrapper : public Env {
   Status LoadModule(const Fd& module_file, const std::string& params, bool compressed) override {
     return target_->LoadModule(module_file, params, compressed);
   }
-  void SyncAll() override {
-    target_->SyncAll();
-  }
-  Status PowerOff() override {
-    return target_->PowerOff();
-  }
-  Status IgnoreSignal(int sig) override {
-    return target_->IgnoreSignal(sig);
-  }
+  void SyncAll() override { target_->SyncAll(); }
+  Status PowerOff() override { return target_->PowerOff(); }
+  Status IgnoreSignal(int sig) override { return target_->IgnoreSignal(sig); }
   // watch
   Result<std::vector<short>> PollMany(const std::vector<const Fd*>& fds, short events,
                                       std::chrono::milliseconds timeout) override {
@@ -212,6 +161,7 @@ class EnvWrapper : public Env {
   Result<uint64_t> FsMagic(const Fd& fd) override { return target_->FsMagic(fd); }
   Status GetRandom(void* out, size_t len) override { return target_->GetRandom(out, len); }
   Status UnmountFd(const Fd& fd, int flags) override { return target_->UnmountFd(fd, flags); }
+
  private:
   Env* target_;
 };

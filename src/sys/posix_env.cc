@@ -1,8 +1,5 @@
 // PosixEnv: files, directories, locks and mounts.
 #include "sys/posix_env.h"
-#include "core/ids.h"
-#include "sys/retry.h"
-#include "sys/sys_error.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,10 +15,12 @@
 #include <cerrno>
 #include <cstring>
 
-namespace vmshare::sys {
-namespace {
+#include "core/ids.h"
+#include "sys/retry.h"
+#include "sys/sys_error.h"
 
-}  // namespace
+namespace vmshare::sys {
+namespace {}  // namespace
 
 void Fd::Reset() {
   if (fd_ >= 0) ::close(fd_);
@@ -45,13 +44,15 @@ std::string DescribeAt(const Fd& dir, const std::string& path) {
   std::snprintf(link, sizeof link, "/proc/self/fd/%d", dir.get());
   char buf[4096];
   const ssize_t n = ::readlink(link, buf, sizeof buf - 1);
-  std::string base = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "fd " + std::to_string(dir.get());
+  std::string base =
+      n > 0 ? std::string(buf, static_cast<size_t>(n)) : "fd " + std::to_string(dir.get());
   if (path.empty()) return base;
   return base == "/" ? "/" + path : base + "/" + path;
 }
 
 Result<Fd> PosixEnv::OpenAt(const Fd& dir, const std::string& path, int flags, mode_t mode) {
-  const int fd = RetryEintr([&] { return ::openat(dir.get(), path.c_str(), flags | O_CLOEXEC, mode); });
+  const int fd =
+      RetryEintr([&] { return ::openat(dir.get(), path.c_str(), flags | O_CLOEXEC, mode); });
   if (fd < 0) return SysError("open", dir, path);
   return Fd(fd);
 }
@@ -62,9 +63,8 @@ Result<Fd> PosixEnv::OpenAt2(const Fd& dir, const std::string& path, int flags, 
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
   how.resolve = resolve;
-  const long fd = RetryEintr([&] {
-    return ::syscall(SYS_openat2, dir.get(), path.c_str(), &how, sizeof how);
-  });
+  const long fd =
+      RetryEintr([&] { return ::syscall(SYS_openat2, dir.get(), path.c_str(), &how, sizeof how); });
   if (fd < 0) return SysError("open", dir, path);
   return Fd(static_cast<int>(fd));
 }
@@ -247,11 +247,20 @@ Status PosixEnv::MountSetattr(const Fd& fd, const MountAttrs& a) {
   if (a.noexec) attr.attr_set |= MOUNT_ATTR_NOEXEC;
   if (a.clear_nosuid_nodev) attr.attr_clr |= MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
   switch (a.propagation) {
-    case Propagation::kUnchanged: break;
-    case Propagation::kPrivate: attr.propagation = MS_PRIVATE; break;
-    case Propagation::kShared: attr.propagation = MS_SHARED; break;
-    case Propagation::kSlave: attr.propagation = MS_SLAVE; break;
-    case Propagation::kUnbindable: attr.propagation = MS_UNBINDABLE; break;
+    case Propagation::kUnchanged:
+      break;
+    case Propagation::kPrivate:
+      attr.propagation = MS_PRIVATE;
+      break;
+    case Propagation::kShared:
+      attr.propagation = MS_SHARED;
+      break;
+    case Propagation::kSlave:
+      attr.propagation = MS_SLAVE;
+      break;
+    case Propagation::kUnbindable:
+      attr.propagation = MS_UNBINDABLE;
+      break;
   }
   const unsigned flags = AT_EMPTY_PATH | (a.recursive ? AT_RECURSIVE : 0);
   if (RetryEintr([&] { return ::mount_setattr(fd.get(), "", flags, &attr, sizeof attr); }) < 0)

@@ -185,7 +185,7 @@ struct Prepared {
   bool has_caps;
   ContainerCaps caps;
   bool nnp;
-  int umask;  // -1: keep
+  int umask;                 // -1: keep
   int tty_fd;                // -1: none
   const char* cgroup_procs;  // nullptr: stay
   bool cgroup_ns;            // unshare(CLONE_NEWCGROUP) once in the cgroup
@@ -225,10 +225,10 @@ constexpr size_t kMaxKeep = 8;
 void RenumberFds(const Prepared& p) {
   const bool tty = p.tty_fd >= 0;
   int in = ::fcntl(tty ? p.tty_fd : p.stdin_fd, F_DUPFD_CLOEXEC, 10);
-  int out = tty                 ? ::fcntl(p.tty_fd, F_DUPFD_CLOEXEC, 10)
+  int out = tty                ? ::fcntl(p.tty_fd, F_DUPFD_CLOEXEC, 10)
             : p.stdout_fd >= 0 ? ::fcntl(p.stdout_fd, F_DUPFD_CLOEXEC, 10)
                                : ::fcntl(1, F_DUPFD_CLOEXEC, 10);
-  int err = tty                 ? ::fcntl(p.tty_fd, F_DUPFD_CLOEXEC, 10)
+  int err = tty                ? ::fcntl(p.tty_fd, F_DUPFD_CLOEXEC, 10)
             : p.stderr_fd >= 0 ? ::fcntl(p.stderr_fd, F_DUPFD_CLOEXEC, 10)
                                : ::fcntl(2, F_DUPFD_CLOEXEC, 10);
   int kept[kMaxKeep];

@@ -34,7 +34,8 @@ Status PosixEnv::UnmountFd(const Fd& fd, int flags) {
   // mount the fd holds (it names that mount exactly, whatever happened to
   // the path since).
   const std::string proc = "/proc/self/fd/" + std::to_string(fd.get());
-  if (RetryEintr([&] { return ::umount2(proc.c_str(), flags); }) < 0) return SysError("unmount", fd);
+  if (RetryEintr([&] { return ::umount2(proc.c_str(), flags); }) < 0)
+    return SysError("unmount", fd);
   return Status::Ok();
 }
 

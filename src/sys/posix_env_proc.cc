@@ -34,7 +34,8 @@ namespace {
   };
   if (o.new_session && ::setsid() < 0) fail(1);
   if (o.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail(2);
-  auto redirect = [&](const std::optional<std::string>& path, int target, int flags, bool dflt_null) {
+  auto redirect = [&](const std::optional<std::string>& path, int target, int flags,
+                      bool dflt_null) {
     if (!path && !dflt_null) return;
     const int fd = ::open(path ? path->c_str() : "/dev/null", flags | O_CLOEXEC, 0644);
     if (fd < 0 || ::dup2(fd, target) < 0) fail(3);
@@ -70,7 +71,8 @@ namespace {
 Result<Child> PosixEnv::Spawn(const ChildOptions& o) {
   if (o.argv.empty()) return InvalidArgumentError("spawn: empty argv");
   int report[2];
-  if (::pipe2(report, O_CLOEXEC) < 0) return SysError("pipe").WithContext("spawn " + Quote(o.argv[0]));
+  if (::pipe2(report, O_CLOEXEC) < 0)
+    return SysError("pipe").WithContext("spawn " + Quote(o.argv[0]));
   const pid_t pid = ::fork();
   if (pid < 0) {
     Status s = SysError("fork").WithContext("spawn " + Quote(o.argv[0]));
@@ -90,8 +92,8 @@ Result<Child> PosixEnv::Spawn(const ChildOptions& o) {
   if (n == static_cast<ssize_t>(sizeof msg)) {
     int st;
     RetryEintr([&] { return ::waitpid(pid, &st, 0); });
-    static const char* kSteps[] = {"", "setsid", "set parent death signal", "redirect stdio",
-                                   "keep fds", "exec"};
+    static const char* kSteps[] = {
+        "", "setsid", "set parent death signal", "redirect stdio", "keep fds", "exec"};
     return SysErrorCode(msg[1], kSteps[std::clamp(msg[0], 0, 5)], o.argv[0]);
   }
   Child c;
@@ -106,8 +108,9 @@ Result<ExitStatus> PosixEnv::Wait(Child& child, std::optional<std::chrono::milli
     const int r = RetryEintr([&] { return ::poll(&p, 1, static_cast<int>(timeout->count())); });
     if (r < 0) return SysError("wait for pid " + std::to_string(child.pid));
     if (r == 0)
-      return DeadlineExceededError("wait for pid " + std::to_string(child.pid) + ": still running after " +
-                                   std::to_string(timeout->count()) + " ms");
+      return DeadlineExceededError("wait for pid " + std::to_string(child.pid) +
+                                   ": still running after " + std::to_string(timeout->count()) +
+                                   " ms");
   }
   int st = 0;
   if (RetryEintr([&] { return ::waitpid(child.pid, &st, 0); }) < 0)
@@ -143,7 +146,8 @@ Result<Fd> PosixEnv::UnixListen(const std::string& path) {
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return SysError("socket").WithContext("listen on " + Quote(path));
   ::unlink(path.c_str());
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(fd.get(), 16) < 0)
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
+      ::listen(fd.get(), 16) < 0)
     return SysError("listen on", path);
   return fd;
 }
@@ -156,13 +160,15 @@ Result<Fd> PosixEnv::UnixConnect(const std::string& path) {
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return SysError("socket").WithContext("connect to " + Quote(path));
-  if (RetryEintr([&] { return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr); }) < 0)
+  if (RetryEintr(
+          [&] { return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr); }) < 0)
     return SysError("connect to", path);
   return fd;
 }
 
 Result<Fd> PosixEnv::Accept(const Fd& listener) {
-  const int fd = RetryEintr([&] { return ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC); });
+  const int fd =
+      RetryEintr([&] { return ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC); });
   if (fd < 0) return SysError("accept on", listener);
   return Fd(fd);
 }
@@ -203,7 +209,8 @@ Result<int> PosixEnv::InotifyAddWatch(const Fd& inotify, const std::string& path
 }
 
 Status PosixEnv::InotifyRmWatch(const Fd& inotify, int wd) {
-  if (::inotify_rm_watch(inotify.get(), wd) < 0) return SysError("remove watch " + std::to_string(wd));
+  if (::inotify_rm_watch(inotify.get(), wd) < 0)
+    return SysError("remove watch " + std::to_string(wd));
   return Status::Ok();
 }
 

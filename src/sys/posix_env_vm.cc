@@ -19,7 +19,8 @@ Result<Fd> PosixEnv::SignalFd(const std::vector<int>& signals) {
   for (int s : signals) sigaddset(&set, s);
   // Blocked first: a signal arriving between the two calls stays pending
   // and is read from the fd.
-  if (const int e = ::pthread_sigmask(SIG_BLOCK, &set, nullptr); e != 0) return SysErrorCode(e, "block signals");
+  if (const int e = ::pthread_sigmask(SIG_BLOCK, &set, nullptr); e != 0)
+    return SysErrorCode(e, "block signals");
   const int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (fd < 0) return SysError("signalfd");
   return Fd(fd);
@@ -37,7 +38,8 @@ Result<int> PosixEnv::ReadSignal(const Fd& signal_fd) {
 }
 
 Status PosixEnv::KillProcessGroup(pid_t pgid, int sig) {
-  if (pgid <= 1) return InvalidArgumentError("kill process group " + std::to_string(pgid) + ": not a group");
+  if (pgid <= 1)
+    return InvalidArgumentError("kill process group " + std::to_string(pgid) + ": not a group");
   if (::kill(-pgid, sig) < 0) return SysError("kill process group " + std::to_string(pgid));
   return Status::Ok();
 }

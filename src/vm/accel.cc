@@ -8,7 +8,9 @@
 namespace vmshare::vm {
 namespace {
 
-bool KvmDeviceOpens(sys::Env* env) { return env->OpenAt(sys::Cwd(), "/dev/kvm", O_RDWR | O_CLOEXEC).ok(); }
+bool KvmDeviceOpens(sys::Env* env) {
+  return env->OpenAt(sys::Cwd(), "/dev/kvm", O_RDWR | O_CLOEXEC).ok();
+}
 
 std::string ReadCache(sys::Env* env, const std::string& path) {
   if (path.empty()) return "";

@@ -62,8 +62,8 @@ Status Guest::WaitForAgent() {
       break;
     }
     if (env_->NowNanos() >= deadline)
-      return DeadlineExceededError("connect to agent socket " + Quote(launcher_.agent_socket()) + ": " +
-                                   c.status().message());
+      return DeadlineExceededError("connect to agent socket " + Quote(launcher_.agent_socket()) +
+                                   ": " + c.status().message());
     env_->SleepFor(milliseconds(10));
   }
   ASSIGN_OR_RETURN(agent_, agent::AgentClient::Create(env_, std::move(fd)));
@@ -92,8 +92,8 @@ Status Guest::WaitForAgent() {
     }
   }
   return DeadlineExceededError("wait for the agent: no answer to health check within " +
-                               std::to_string(config_.boot_timeout.count()) + " ms (last: " + last.message() +
-                               ")");
+                               std::to_string(config_.boot_timeout.count()) +
+                               " ms (last: " + last.message() + ")");
 }
 
 Status Guest::Shutdown(milliseconds deadline) {

@@ -22,7 +22,8 @@ Result<GuestImage> FindGuestImage(sys::Env* env, const std::string& dir) {
     d = from_env != nullptr && *from_env != '\0' ? from_env : BuiltinGuestDir();
   }
   GuestImage image{d + "/vmlinuz", d + "/initramfs.img", ""};
-  if (Result<sys::FileInfo> elf = env->StatAt(sys::Cwd(), d + "/vmlinux", 0); elf.ok() && elf->is_reg())
+  if (Result<sys::FileInfo> elf = env->StatAt(sys::Cwd(), d + "/vmlinux", 0);
+      elf.ok() && elf->is_reg())
     image.kernel = d + "/vmlinux";
   if (Result<sys::FileInfo> fw = env->StatAt(sys::Cwd(), kQbootPath, 0); fw.ok() && fw->is_reg())
     image.firmware = kQbootPath;
@@ -33,7 +34,8 @@ Result<GuestImage> FindGuestImage(sys::Env* env, const std::string& dir) {
                     "find guest image " + Quote(*f) + ": " + info.status().message() +
                         " (build the guest_image target)",
                     info.status().err());
-    if (!info->is_reg()) return InvalidArgumentError("find guest image " + Quote(*f) + ": not a file");
+    if (!info->is_reg())
+      return InvalidArgumentError("find guest image " + Quote(*f) + ": not a file");
   }
   return image;
 }

@@ -20,7 +20,8 @@ Launcher::Launcher(sys::Env* env, LaunchConfig config)
     : env_(env),
       config_(std::move(config)),
       agent_socket_(config_.run_dir + "/agent.sock"),
-      console_log_(config_.console_log.empty() ? config_.run_dir + "/console.log" : config_.console_log) {}
+      console_log_(config_.console_log.empty() ? config_.run_dir + "/console.log"
+                                               : config_.console_log) {}
 
 Launcher::~Launcher() { Kill(); }
 
@@ -131,8 +132,8 @@ Result<sys::ExitStatus> Launcher::WaitQemu(milliseconds timeout) {
       return FailedPreconditionError("wait for qemu: not started");
     }
     if (env_->NowNanos() >= deadline)
-      return DeadlineExceededError("wait for qemu: still running after " + std::to_string(timeout.count()) +
-                                   " ms");
+      return DeadlineExceededError("wait for qemu: still running after " +
+                                   std::to_string(timeout.count()) + " ms");
     env_->SleepFor(kPollStep);
   }
 }
@@ -203,7 +204,8 @@ std::string Launcher::ConsoleTail(size_t max_bytes) {
 void Launcher::RemoveRunDir() {
   if (!run_dir_made_) return;
   // Only files vmshare and its children make live here, never a mount.
-  Result<sys::Fd> dir = env_->OpenAt(sys::Cwd(), config_.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  Result<sys::Fd> dir =
+      env_->OpenAt(sys::Cwd(), config_.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir.ok()) {
     Result<std::vector<sys::DirEntry>> entries = env_->ReadDir(*dir);
     if (entries.ok())

@@ -19,10 +19,10 @@
 
 #include <chrono>
 #include <functional>
-#include <string_view>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 #include "sys/env.h"

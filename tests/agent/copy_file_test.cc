@@ -108,9 +108,9 @@ TEST_F(CopyFileTest, DotDotIsRefused) {
 }
 
 TEST_F(CopyFileTest, PathOutsideTheSharedDirIsRefused) {
-  for (const std::string& p : {std::string("/etc/passwd"), std::string(kGuestSharedDir),
-                               std::string(kGuestSharedDir) + "-evil/x",
-                               std::string("/run/kata-containers/shared/x")}) {
+  for (const std::string& p :
+       {std::string("/etc/passwd"), std::string(kGuestSharedDir),
+        std::string(kGuestSharedDir) + "-evil/x", std::string("/run/kata-containers/shared/x")}) {
     CopyFileRequest r;
     r.path = p;
     r.file_mode = S_IFREG | 0644;

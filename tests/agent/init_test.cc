@@ -12,8 +12,8 @@
 #include <fstream>
 
 #include "agent/client.h"
-#include "sys/env_wrapper.h"
 #include "support/test_util.h"
+#include "sys/env_wrapper.h"
 
 namespace vmshare::agent {
 namespace {
@@ -52,7 +52,8 @@ TEST(LoadModulesTest, MissingListIsNothingToLoadBadLinesAreErrors) {
   RecordingEnv env;
   ASSERT_OK(LoadModules(&env, tmp / "none"));
   testing::WriteFile(tmp / "a.ko", "");
-  testing::WriteFile(tmp / "modules", "virtiofs\n" + (tmp / "missing.ko") + "\n" + (tmp / "a.ko") + "\n");
+  testing::WriteFile(tmp / "modules",
+                     "virtiofs\n" + (tmp / "missing.ko") + "\n" + (tmp / "a.ko") + "\n");
   Status s = LoadModules(&env, tmp / "modules");
   EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
   EXPECT_NE(s.message().find("virtiofs"), std::string::npos);
@@ -93,9 +94,9 @@ TEST(AgentAsPid1Test, ReapsOrphansAndPowersOffAfterDestroy) {
   fs::copy_file("/bin/busybox", rootfs + "/bin/busybox");
   testing::WriteFile(tmp / "modules", "# nothing to load\n");
   sys::ChildOptions o;
-  o.argv = {"unshare", "--pid", "--fork", "--mount", "--propagation", "private",
-            VMSHARE_AGENT_BIN, "--socket", tmp / "agent.sock", "--shared-root", tmp / "shared",
-            "--run-dir", tmp / "run", "--modules", tmp / "modules"};
+  o.argv = {"unshare",      "--pid",           "--fork",    "--mount",          "--propagation",
+            "private",      VMSHARE_AGENT_BIN, "--socket",  tmp / "agent.sock", "--shared-root",
+            tmp / "shared", "--run-dir",       tmp / "run", "--modules",        tmp / "modules"};
   o.stderr_path = tmp / "agent.log";
   o.die_with_parent = true;
   auto unshare = sys::Env::Default()->Spawn(o);
@@ -103,8 +104,10 @@ TEST(AgentAsPid1Test, ReapsOrphansAndPowersOffAfterDestroy) {
   std::unique_ptr<AgentClient> client;
   for (int i = 0; i < 500 && !client; ++i) {
     auto c = AgentClient::Connect(sys::Env::Default(), tmp / "agent.sock");
-    if (c.ok()) client = std::move(c).value();
-    else sys::Env::Default()->SleepFor(std::chrono::milliseconds(20));
+    if (c.ok())
+      client = std::move(c).value();
+    else
+      sys::Env::Default()->SleepFor(std::chrono::milliseconds(20));
   }
   ASSERT_TRUE(client) << testing::ReadFile(tmp / "agent.log");
   auto kids = Children(unshare->pid);

@@ -73,9 +73,9 @@ class LifecycleTest : public ::testing::Test {
     testing::WriteFile(tmp_ / "vol-ro/file", "read-only data\n");
 
     sys::ChildOptions o;
-    o.argv = {"unshare", "--mount", "--propagation", "private", VMSHARE_AGENT_BIN,
-              "--socket", tmp_ / "agent.sock", "--shared-root", shared_, "--run-dir", run_,
-              "--no-init"};
+    o.argv = {"unshare",  "--mount",           "--propagation", "private", VMSHARE_AGENT_BIN,
+              "--socket", tmp_ / "agent.sock", "--shared-root", shared_,   "--run-dir",
+              run_,       "--no-init"};
     o.stderr_path = tmp_ / "agent.log";
     o.die_with_parent = true;
     auto child = env()->Spawn(o);

@@ -1,17 +1,18 @@
 // ttrpc framing, server and client over socketpairs: malformed and
 // oversized frames get the documented errors, calls are matched by stream id,
 // deadlines hold, and a closed channel fails every call.
+#include "agent/ttrpc.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
 #include "agent/translate.h"
-#include "agent/ttrpc.h"
 #include "agent/ttrpc_client.h"
 #include "agent/ttrpc_server.h"
-#include "sys/env.h"
 #include "support/test_util.h"
+#include "sys/env.h"
 
 namespace vmshare::agent {
 namespace {
@@ -101,8 +102,7 @@ TEST_F(ServerTest, UndecodableRequestIsInvalidArgument) {
 }
 
 TEST_F(ServerTest, StreamingRequestIsUnimplementedAndDataIgnored) {
-  Send(7, FrameType::kRequest, kFlagRemoteOpen,
-       EncodeRpcRequest({"grpc.Test", "Echo", "", 0, {}}));
+  Send(7, FrameType::kRequest, kFlagRemoteOpen, EncodeRpcRequest({"grpc.Test", "Echo", "", 0, {}}));
   auto [id, r] = Receive();
   EXPECT_EQ(id, 7u);
   EXPECT_EQ(r.code, static_cast<int32_t>(RpcCode::kUnimplemented));
@@ -235,8 +235,8 @@ TEST_F(ClientTest, ClosedChannelFailsPendingCalls) {
 }
 
 TEST_F(ClientTest, OversizedRequestIsRefusedBeforeSending) {
-  auto r = client_->Call({"s", "X", std::string(kMaxFrameData, 'x'), 0, {}},
-                         std::chrono::seconds(1));
+  auto r =
+      client_->Call({"s", "X", std::string(kMaxFrameData, 'x'), 0, {}}, std::chrono::seconds(1));
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
 }
 

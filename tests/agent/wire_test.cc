@@ -63,13 +63,13 @@ TEST(WireTest, CopyFileRequestMatchesKataFieldNumbers) {
   r.offset = 1000;
   r.data = "abc";
   const std::string want =
-      Field(1, "/p") + Bytes({0x10, 0x03}) +                     // 2 file_size
-      Bytes({0x18, 0xa4, 0x83, 0x02}) +                          // 3 file_mode 0100644
-      Bytes({0x20, 0xe8, 0x03}) +                                // 4 dir_mode 0750
-      Bytes({0x28, 0x01}) +                                      // 5 uid
+      Field(1, "/p") + Bytes({0x10, 0x03}) +  // 2 file_size
+      Bytes({0x18, 0xa4, 0x83, 0x02}) +       // 3 file_mode 0100644
+      Bytes({0x20, 0xe8, 0x03}) +             // 4 dir_mode 0750
+      Bytes({0x28, 0x01}) +                   // 5 uid
       Bytes({0x30, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}) +  // 6 gid -1
-      Bytes({0x38, 0xe8, 0x07}) +                                // 7 offset 1000
-      Field(8, "abc");                                           // 8 data
+      Bytes({0x38, 0xe8, 0x07}) +                                                  // 7 offset 1000
+      Field(8, "abc");                                                             // 8 data
   EXPECT_EQ(EncodeCopyFileRequest(r), want);
   auto back = DecodeCopyFileRequest(want);
   ASSERT_TRUE(back.ok());
@@ -101,8 +101,8 @@ TEST(WireTest, CreateContainerSpecFieldNumbers) {
   const std::string process = Field(3, Bytes({0x08, 0x07})) + Field(4, "sh") + Field(6, "/");
   const std::string root = Field(1, "/r") + Bytes({0x10, 0x01});
   const std::string mount = Field(1, "/d") + Field(2, "/s") + Field(3, "bind") + Field(4, "ro");
-  const std::string want = Field(1, "c") + Field(6, Field(2, process) + Field(3, root) +
-                                                        Field(5, mount));
+  const std::string want =
+      Field(1, "c") + Field(6, Field(2, process) + Field(3, root) + Field(5, mount));
   EXPECT_EQ(EncodeCreateContainerRequest(r), want);
   auto back = DecodeCreateContainerRequest(want);
   ASSERT_TRUE(back.ok());
@@ -137,8 +137,7 @@ TEST(WireTest, TtrpcRequestEnvelope) {
 TEST(WireTest, TtrpcResponseEnvelope) {
   // Success as Kata's agent sends it: status present and empty (0A 00).
   EXPECT_EQ(EncodeRpcResponse({0, "", "p"}), Bytes({0x0a, 0x00}) + Field(2, "p"));
-  EXPECT_EQ(EncodeRpcResponse({13, "boom", ""}),
-            Field(1, Bytes({0x08, 0x0d}) + Field(2, "boom")));
+  EXPECT_EQ(EncodeRpcResponse({13, "boom", ""}), Field(1, Bytes({0x08, 0x0d}) + Field(2, "boom")));
   // A missing status is success too.
   auto ok = DecodeRpcResponse(Field(2, "p"));
   ASSERT_TRUE(ok.ok());
@@ -154,8 +153,8 @@ TEST(WireTest, FrameHeaderIsBigEndian) {
 }
 
 TEST(WireTest, MalformedProtobufIsInvalidArgument) {
-  for (const std::string& bad : {Bytes({0x0a, 0x05, 'a'}), Bytes({0xff, 0xff, 0xff}),
-                                 Bytes({0x0a})}) {
+  for (const std::string& bad :
+       {Bytes({0x0a, 0x05, 'a'}), Bytes({0xff, 0xff, 0xff}), Bytes({0x0a})}) {
     auto r = DecodeCopyFileRequest(bad);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
@@ -186,9 +185,11 @@ TEST(WireTest, OciProcessAndLinuxFieldsRoundTrip) {
   auto back = DecodeCreateContainerRequest(bytes);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, r);
-  EXPECT_NE(bytes.find("\x48\x01"), std::string::npos);          // Process.NoNewPrivileges = 9
-  EXPECT_NE(bytes.find("\xc8\x3e\x12"), std::string::npos);      // User.Umask = 1001, 022
-  EXPECT_NE(bytes.find("\x0a\x08" "CAP_KILL"), std::string::npos);  // Bounding = 1
+  EXPECT_NE(bytes.find("\x48\x01"), std::string::npos);      // Process.NoNewPrivileges = 9
+  EXPECT_NE(bytes.find("\xc8\x3e\x12"), std::string::npos);  // User.Umask = 1001, 022
+  EXPECT_NE(bytes.find("\x0a\x08"
+                       "CAP_KILL"),
+            std::string::npos);                                     // Bounding = 1
   EXPECT_NE(bytes.find("\x52\x0b/proc/kcore"), std::string::npos);  // MaskedPaths = 10
   EXPECT_NE(bytes.find("\x5a\x09/proc/sys"), std::string::npos);    // ReadonlyPaths = 11
 }

@@ -16,18 +16,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
 #include <vmshare/vmshare.h>
 
 static int failures = 0;
 static const char *current = "";
 
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       fprintf(stderr, "FAIL %s (%s:%d): %s\n", current, __FILE__, __LINE__, #cond); \
-      failures++;                                                                \
-    }                                                                            \
+      failures++;                                                                   \
+    }                                                                               \
   } while (0)
 
 /* rc must be `want`, with a message that contains `needle` (when not NULL)
@@ -41,17 +40,17 @@ static void check_error(int rc, int want, char *error, const char *needle, int l
     fprintf(stderr, "FAIL %s (line %d): no error message\n", current, line);
     failures++;
   } else if (strncmp(error, "vmshare:", 8) == 0 || (needle && strstr(error, needle) == NULL)) {
-    fprintf(stderr, "FAIL %s (line %d): message \"%s\" lacks \"%s\" or has a prefix\n", current, line, error,
-            needle ? needle : "");
+    fprintf(stderr, "FAIL %s (line %d): message \"%s\" lacks \"%s\" or has a prefix\n", current,
+            line, error, needle ? needle : "");
     failures++;
   }
   vmshare_free(error);
 }
 /* The call runs before `error` is read: a statement, not one expression. */
-#define CHECK_ERROR(call, want, error, needle)                \
-  do {                                                        \
-    int rc_ = (call);                                         \
-    check_error(rc_, (want), (error), (needle), __LINE__);    \
+#define CHECK_ERROR(call, want, error, needle)             \
+  do {                                                     \
+    int rc_ = (call);                                      \
+    check_error(rc_, (want), (error), (needle), __LINE__); \
   } while (0)
 
 /* rc must be 0 and error NULL; prints the message otherwise. */
@@ -62,10 +61,10 @@ static void check_ok(int rc, char *error, int line) {
   }
   vmshare_free(error);
 }
-#define CHECK_OK(call, error)           \
-  do {                                  \
-    int rc_ = (call);                   \
-    check_ok(rc_, (error), __LINE__);   \
+#define CHECK_OK(call, error)         \
+  do {                                \
+    int rc_ = (call);                 \
+    check_ok(rc_, (error), __LINE__); \
   } while (0)
 
 static char *fmt(const char *f, ...) {
@@ -138,7 +137,8 @@ static void test_null_arguments(void) {
   vmshare_sharer *s = NULL;
   CHECK_ERROR(vmshare_sharer_open(NULL, &s, &error), -EINVAL, error, "config_json is NULL");
   CHECK(s == NULL);
-  CHECK_ERROR(vmshare_sharer_open("{\"sandbox_id\":\"s1\"}", NULL, &error), -EINVAL, error, "out is NULL");
+  CHECK_ERROR(vmshare_sharer_open("{\"sandbox_id\":\"s1\"}", NULL, &error), -EINVAL, error,
+              "out is NULL");
   CHECK(vmshare_sharer_open(NULL, &s, NULL) == -EINVAL); /* error may be NULL */
   CHECK_ERROR(vmshare_prepare(NULL, &error), -EINVAL, error, "prepare sandbox");
   CHECK_ERROR(vmshare_cleanup(NULL, &error), -EINVAL, error, "clean up sandbox");
@@ -154,11 +154,15 @@ static void test_null_arguments(void) {
   vmshare_lock *lk = NULL;
   char *out = NULL;
   CHECK_ERROR(vmshare_store_open(NULL, &st, &error), -EINVAL, error, "config_json is NULL");
-  CHECK_ERROR(vmshare_store_save_sandbox(NULL, "s1", "{}", &error), -EINVAL, error, "store is NULL");
-  CHECK_ERROR(vmshare_store_save_container(NULL, "s1", "{}", &error), -EINVAL, error, "store is NULL");
-  CHECK_ERROR(vmshare_store_load_sandbox(NULL, "s1", &out, &error), -EINVAL, error, "store is NULL");
+  CHECK_ERROR(vmshare_store_save_sandbox(NULL, "s1", "{}", &error), -EINVAL, error,
+              "store is NULL");
+  CHECK_ERROR(vmshare_store_save_container(NULL, "s1", "{}", &error), -EINVAL, error,
+              "store is NULL");
+  CHECK_ERROR(vmshare_store_load_sandbox(NULL, "s1", &out, &error), -EINVAL, error,
+              "store is NULL");
   CHECK(out == NULL);
-  CHECK_ERROR(vmshare_store_remove_container(NULL, "s1", "c1", &error), -EINVAL, error, "store is NULL");
+  CHECK_ERROR(vmshare_store_remove_container(NULL, "s1", "c1", &error), -EINVAL, error,
+              "store is NULL");
   CHECK_ERROR(vmshare_store_destroy_sandbox(NULL, "s1", &error), -EINVAL, error, "store is NULL");
   CHECK_ERROR(vmshare_store_lock(NULL, "s1", 0, &lk, &error), -EINVAL, error, "store is NULL");
   vmshare_store_close(NULL);
@@ -167,11 +171,16 @@ static void test_null_arguments(void) {
   char *tmp = make_tmp();
   char *config = fmt("{\"root\":\"%s\"}", tmp);
   CHECK_OK(vmshare_store_open(config, &st, &error), error);
-  CHECK_ERROR(vmshare_store_save_sandbox(st, NULL, "{}", &error), -EINVAL, error, "sandbox_id is NULL");
-  CHECK_ERROR(vmshare_store_save_sandbox(st, "s1", NULL, &error), -EINVAL, error, "sandbox_json is NULL");
-  CHECK_ERROR(vmshare_store_save_container(st, "s1", NULL, &error), -EINVAL, error, "container_json is NULL");
-  CHECK_ERROR(vmshare_store_load_sandbox(st, "s1", NULL, &error), -EINVAL, error, "sandbox_json is NULL");
-  CHECK_ERROR(vmshare_store_remove_container(st, "s1", NULL, &error), -EINVAL, error, "container_id is NULL");
+  CHECK_ERROR(vmshare_store_save_sandbox(st, NULL, "{}", &error), -EINVAL, error,
+              "sandbox_id is NULL");
+  CHECK_ERROR(vmshare_store_save_sandbox(st, "s1", NULL, &error), -EINVAL, error,
+              "sandbox_json is NULL");
+  CHECK_ERROR(vmshare_store_save_container(st, "s1", NULL, &error), -EINVAL, error,
+              "container_json is NULL");
+  CHECK_ERROR(vmshare_store_load_sandbox(st, "s1", NULL, &error), -EINVAL, error,
+              "sandbox_json is NULL");
+  CHECK_ERROR(vmshare_store_remove_container(st, "s1", NULL, &error), -EINVAL, error,
+              "container_id is NULL");
   CHECK_ERROR(vmshare_store_lock(st, "s1", 0, NULL, &error), -EINVAL, error, "out is NULL");
   vmshare_store_close(st);
   CHECK(rmdir(tmp) == 0); /* nothing was created */
@@ -197,7 +206,8 @@ static void test_bad_config(void) {
       {"{\"sandbox_id\": \"s1\", \"colour\": \"red\"}", "unknown key \"colour\""},
       {"{\"sandbox_id\": \"s1\", \"shared_fs\": \"9p\"}", "\"9p\""},
       {"{\"sandbox_id\": \"s1\", \"guest_shared_dir\": \"/elsewhere\"}", "guest_shared_dir"},
-      {"{\"sandbox_id\": \"s1\", \"share_base\": \"base\"}", "field share_base: expected an absolute path"},
+      {"{\"sandbox_id\": \"s1\", \"share_base\": \"base\"}",
+       "field share_base: expected an absolute path"},
       {"{\"sandbox_id\": \"s1\", \"rootfs_name\": \"a/b\"}", "a/b"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -209,7 +219,8 @@ static void test_bad_config(void) {
   }
   char *error = NULL;
   vmshare_store *st = NULL;
-  CHECK_ERROR(vmshare_store_open("{\"root\": \"x\"}", &st, &error), -EINVAL, error, "absolute path");
+  CHECK_ERROR(vmshare_store_open("{\"root\": \"x\"}", &st, &error), -EINVAL, error,
+              "absolute path");
   CHECK_ERROR(vmshare_store_open("{\"rot\": \"/x\"}", &st, &error), -EINVAL, error, "unknown key");
   CHECK(st == NULL);
 }
@@ -295,19 +306,24 @@ static void test_share_lifecycle(void) {
   if (fd >= 0) close(fd);
 
   /* Unshare: unmounted, mountpoint gone, record says so. */
-  char *m = fmt("{\"Source\": \"%s\", \"Destination\": \"/data\", \"HostPath\": \"%s\"}", f.src, host_rw);
+  char *m =
+      fmt("{\"Source\": \"%s\", \"Destination\": \"/data\", \"HostPath\": \"%s\"}", f.src, host_rw);
   CHECK_OK(vmshare_unshare_file(f.s, "{\"ID\": \"c1\"}", m, &error), error);
   CHECK(host_rw && !exists(host_rw));
   rec = load(&f);
   CHECK(rec && host_rw && !strstr(rec, host_rw));
   vmshare_free(rec);
-  CHECK_OK(vmshare_unshare_file(f.s, "{\"ID\": \"c1\"}", m, &error), error); /* again: not an error */
+  CHECK_OK(vmshare_unshare_file(f.s, "{\"ID\": \"c1\"}", m, &error),
+           error); /* again: not an error */
 
   /* Rootfs. */
-  char *c2 = fmt("{\"ID\": \"c2\", \"Rootfs\": {\"Source\": \"%s\", \"Destination\": \"/\", \"Type\": \"bind\"}}",
-                 f.src);
+  char *c2 =
+      fmt("{\"ID\": \"c2\", \"Rootfs\": {\"Source\": \"%s\", \"Destination\": \"/\", \"Type\": "
+          "\"bind\"}}",
+          f.src);
   CHECK_OK(vmshare_share_rootfs(f.s, c2, &result, &error), error);
-  CHECK(result && strstr(result, "\"guest_path\":\"/run/kata-containers/shared/containers/c2/rootfs\""));
+  CHECK(result &&
+        strstr(result, "\"guest_path\":\"/run/kata-containers/shared/containers/c2/rootfs\""));
   char *host_root = json_string(result, "HostPath");
   vmshare_free(result);
   char *hello = fmt("%s/hello", host_root ? host_root : "/nonexistent");
@@ -338,31 +354,38 @@ static void test_bad_input_changes_nothing(void) {
   char *before = load(&f);
 
   CHECK_ERROR(vmshare_share_file(f.s, "{\"ID\": \"c1\"}",
-                                 "{\"Source\": \"/nonexistent/vmshare\", \"Destination\": \"/d\"}", &result, &error),
-              -ENOENT, error, "/nonexistent/vmshare");
-  CHECK_ERROR(vmshare_share_file(f.s, "{\"ID\": \"c1\"}", "{\"Source\": \"relative\", \"Destination\": \"/d\"}",
+                                 "{\"Source\": \"/nonexistent/vmshare\", \"Destination\": \"/d\"}",
                                  &result, &error),
-              -EINVAL, error, "relative");
+              -ENOENT, error, "/nonexistent/vmshare");
+  CHECK_ERROR(
+      vmshare_share_file(f.s, "{\"ID\": \"c1\"}",
+                         "{\"Source\": \"relative\", \"Destination\": \"/d\"}", &result, &error),
+      -EINVAL, error, "relative");
   CHECK_ERROR(vmshare_share_file(f.s, "{\"ID\": \"../c\"}", mnt, &result, &error), -EINVAL, error,
               "invalid container id");
-  CHECK_ERROR(vmshare_share_file(f.s, "{}", mnt, &result, &error), -EINVAL, error, "ID is required");
-  CHECK_ERROR(vmshare_share_file(f.s, "{\"ID\": \"c1\"}", "{\"ReadOnly\": \"yes\"}", &result, &error), -EINVAL,
-              error, "ReadOnly");
-  CHECK_ERROR(vmshare_share_file(f.s, "{\"ID\": \"c1\", \"Mounts\": 3}", mnt, &result, &error), -EINVAL, error,
-              "Mounts");
-  CHECK_ERROR(vmshare_share_rootfs(f.s, "{\"ID\": \"c1\", \"Rootfs\": {\"Source\": \"/nonexistent/r\"}}", &result,
-                                   &error),
-              -ENOENT, error, "/nonexistent/r");
+  CHECK_ERROR(vmshare_share_file(f.s, "{}", mnt, &result, &error), -EINVAL, error,
+              "ID is required");
+  CHECK_ERROR(
+      vmshare_share_file(f.s, "{\"ID\": \"c1\"}", "{\"ReadOnly\": \"yes\"}", &result, &error),
+      -EINVAL, error, "ReadOnly");
+  CHECK_ERROR(vmshare_share_file(f.s, "{\"ID\": \"c1\", \"Mounts\": 3}", mnt, &result, &error),
+              -EINVAL, error, "Mounts");
+  CHECK_ERROR(
+      vmshare_share_rootfs(f.s, "{\"ID\": \"c1\", \"Rootfs\": {\"Source\": \"/nonexistent/r\"}}",
+                           &result, &error),
+      -ENOENT, error, "/nonexistent/r");
   CHECK(result == NULL);
   char *after = load(&f);
   CHECK(before && after && strcmp(before, after) == 0);
-  if (before && after && strcmp(before, after) != 0) fprintf(stderr, "before: %s\nafter:  %s\n", before, after);
+  if (before && after && strcmp(before, after) != 0)
+    fprintf(stderr, "before: %s\nafter:  %s\n", before, after);
   vmshare_free(before), vmshare_free(after);
 
   /* The sandbox lock held elsewhere: -EBUSY, nothing shared. */
   vmshare_lock *lk = NULL;
   CHECK_OK(vmshare_store_lock(f.st, "s1", VMSHARE_LOCK_EXCLUSIVE, &lk, &error), error);
-  CHECK_ERROR(vmshare_share_file(f.s, "{\"ID\": \"c1\"}", mnt, &result, &error), -EBUSY, error, "sandbox \"s1\"");
+  CHECK_ERROR(vmshare_share_file(f.s, "{\"ID\": \"c1\"}", mnt, &result, &error), -EBUSY, error,
+              "sandbox \"s1\"");
   CHECK_ERROR(vmshare_cleanup(f.s, &error), -EBUSY, error, "sandbox \"s1\"");
   vmshare_store_unlock(lk);
   teardown(&f);
@@ -377,20 +400,22 @@ static void test_store_round_trip(void) {
   char *error = NULL, *out = NULL;
   CHECK_OK(vmshare_store_open(config, &st, &error), error);
   CHECK_ERROR(vmshare_store_load_sandbox(st, "s1", &out, &error), -ENOENT, error, "sandbox \"s1\"");
-  CHECK_ERROR(vmshare_store_save_container(st, "s1", "{\"ID\": \"c1\"}", &error), -ENOENT, error, "s1");
-  CHECK_OK(vmshare_store_save_sandbox(st, "s1", "{\"State\": \"running\", \"SandboxContainer\": \"s1\"}", &error),
+  CHECK_ERROR(vmshare_store_save_container(st, "s1", "{\"ID\": \"c1\"}", &error), -ENOENT, error,
+              "s1");
+  CHECK_OK(vmshare_store_save_sandbox(
+               st, "s1", "{\"State\": \"running\", \"SandboxContainer\": \"s1\"}", &error),
            error);
-  CHECK_ERROR(vmshare_store_save_sandbox(st, "s1", "{\"PersistVersion\": 9}", &error), -EINVAL, error,
-              "PersistVersion");
-  CHECK_OK(vmshare_store_save_container(
-               st, "s1",
-               "{\"ID\": \"c1\", \"State\": \"ready\", \"Mounts\": [{\"Source\": \"/a\", \"Destination\": \"/b\", "
-               "\"ReadOnly\": true}]}",
-               &error),
+  CHECK_ERROR(vmshare_store_save_sandbox(st, "s1", "{\"PersistVersion\": 9}", &error), -EINVAL,
+              error, "PersistVersion");
+  CHECK_OK(vmshare_store_save_container(st, "s1",
+                                        "{\"ID\": \"c1\", \"State\": \"ready\", \"Mounts\": "
+                                        "[{\"Source\": \"/a\", \"Destination\": \"/b\", "
+                                        "\"ReadOnly\": true}]}",
+                                        &error),
            error);
   CHECK_OK(vmshare_store_save_container(st, "s1", "{\"ID\": \"c2\"}", &error), error);
-  CHECK_ERROR(vmshare_store_save_container(st, "s1", "{\"ID\": \"c1\", \"State\": 1}", &error), -EINVAL, error,
-              "State");
+  CHECK_ERROR(vmshare_store_save_container(st, "s1", "{\"ID\": \"c1\", \"State\": 1}", &error),
+              -EINVAL, error, "State");
   CHECK_OK(vmshare_store_load_sandbox(st, "s1", &out, &error), error);
   CHECK(out && strstr(out, "\"State\":\"running\""));
   CHECK(out && strstr(out, "\"c1\":{\"ID\":\"c1\""));
@@ -406,14 +431,17 @@ static void test_store_round_trip(void) {
   /* Locks: shared twice, exclusive refused while shared is held. */
   vmshare_lock *a = NULL, *b = NULL, *x = NULL;
   CHECK_OK(vmshare_store_lock(st, "s1", VMSHARE_LOCK_SHARED, &a, &error), error);
-  CHECK_OK(vmshare_store_lock(st, "s1", VMSHARE_LOCK_SHARED | VMSHARE_LOCK_NONBLOCK, &b, &error), error);
-  CHECK_ERROR(vmshare_store_lock(st, "s1", VMSHARE_LOCK_EXCLUSIVE | VMSHARE_LOCK_NONBLOCK, &x, &error), -EBUSY,
-              error, "sandbox \"s1\"");
+  CHECK_OK(vmshare_store_lock(st, "s1", VMSHARE_LOCK_SHARED | VMSHARE_LOCK_NONBLOCK, &b, &error),
+           error);
+  CHECK_ERROR(
+      vmshare_store_lock(st, "s1", VMSHARE_LOCK_EXCLUSIVE | VMSHARE_LOCK_NONBLOCK, &x, &error),
+      -EBUSY, error, "sandbox \"s1\"");
   CHECK(x == NULL);
   CHECK_ERROR(vmshare_store_lock(st, "s1", 8, &x, &error), -EINVAL, error, "flags");
   vmshare_store_unlock(a);
   vmshare_store_unlock(b);
-  CHECK_OK(vmshare_store_lock(st, "s1", VMSHARE_LOCK_EXCLUSIVE | VMSHARE_LOCK_NONBLOCK, &x, &error), error);
+  CHECK_OK(vmshare_store_lock(st, "s1", VMSHARE_LOCK_EXCLUSIVE | VMSHARE_LOCK_NONBLOCK, &x, &error),
+           error);
   vmshare_store_unlock(x);
 
   /* A corrupt document: -EIO naming the file. */
@@ -424,7 +452,8 @@ static void test_store_round_trip(void) {
   CHECK_OK(vmshare_store_destroy_sandbox(st, "s1", &error), error);
   CHECK_OK(vmshare_store_destroy_sandbox(st, "s1", &error), error);
   CHECK_ERROR(vmshare_store_load_sandbox(st, "s1", &out, &error), -ENOENT, error, "s1");
-  CHECK_ERROR(vmshare_store_destroy_sandbox(st, "a/b", &error), -EINVAL, error, "invalid sandbox id");
+  CHECK_ERROR(vmshare_store_destroy_sandbox(st, "a/b", &error), -EINVAL, error,
+              "invalid sandbox id");
   vmshare_store_close(st);
   char *cmd = fmt("rm -rf '%s'", tmp);
   if (system(cmd) != 0) abort();
@@ -438,8 +467,10 @@ static void test_kata_layout(void) {
   mkdir(src, 0755);
   char *hello = fmt("%s/hello", src);
   write_file(hello, "hi\n");
-  char *config = fmt("{\"sandbox_id\": \"s1\", \"root\": \"%s/root\", \"share_base\": \"%s\", "
-                     "\"rootfs_name\": \"rfs\"}", tmp, base);
+  char *config =
+      fmt("{\"sandbox_id\": \"s1\", \"root\": \"%s/root\", \"share_base\": \"%s\", "
+          "\"rootfs_name\": \"rfs\"}",
+          tmp, base);
   vmshare_sharer *s = NULL;
   char *error = NULL, *result = NULL;
   CHECK_OK(vmshare_sharer_open(config, &s, &error), error);
@@ -448,7 +479,8 @@ static void test_kata_layout(void) {
   CHECK(exists(mounts));
   char *c = fmt("{\"ID\": \"c1\", \"Rootfs\": {\"Source\": \"%s\", \"Destination\": \"/\"}}", src);
   CHECK_OK(vmshare_share_rootfs(s, c, &result, &error), error);
-  CHECK(result && strstr(result, "\"guest_path\":\"/run/kata-containers/shared/containers/c1/rfs\""));
+  CHECK(result &&
+        strstr(result, "\"guest_path\":\"/run/kata-containers/shared/containers/c1/rfs\""));
   char *host = json_string(result, "HostPath");
   char *want = fmt("%s/s1/mounts/c1/rfs", base);
   CHECK(host && strcmp(host, want) == 0);
@@ -460,7 +492,8 @@ static void test_kata_layout(void) {
   vmshare_sharer_close(s);
   char *cmd = fmt("rm -rf '%s'", tmp);
   if (system(cmd) != 0) abort();
-  free(cmd), free(tree), free(want), free(host), free(c), free(mounts), free(config), free(hello), free(base);
+  free(cmd), free(tree), free(want), free(host), free(c), free(mounts), free(config), free(hello),
+      free(base);
   free(src), free(tmp);
 }
 

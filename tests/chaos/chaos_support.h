@@ -58,17 +58,23 @@ class World {
     fs::create_directories(tmp_ / "data/sub/deeper");
     fs::create_directories(tmp_ / "config");
     WriteFile(tmp_ / "bundle/rootfs/etc/motd", "hello\n");
-    for (int i = 0; i < 20; ++i) WriteFile(tmp_ / ("data/sub/f" + std::to_string(i)), std::string(100 * i, 'a' + i));
+    for (int i = 0; i < 20; ++i)
+      WriteFile(tmp_ / ("data/sub/f" + std::to_string(i)), std::string(100 * i, 'a' + i));
     WriteFile(tmp_ / "data/sub/deeper/x", "deep\n");
     WriteFile(tmp_ / "config/b", "ro volume\n");
-    nlohmann::json config = {
-        {"ociVersion", "1.0.2"},
-        {"process", {{"args", {"sh"}}, {"cwd", "/"}}},
-        {"root", {{"path", "rootfs"}}},
-        {"mounts",
-         {{{"destination", "/data"}, {"type", "bind"}, {"source", tmp_ / "data"}, {"options", {"rbind", "rw"}}},
-          {{"destination", "/etc/app"}, {"type", "bind"}, {"source", tmp_ / "config"}, {"options", {"rbind", "ro"}}},
-          {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}}}}};
+    nlohmann::json config = {{"ociVersion", "1.0.2"},
+                             {"process", {{"args", {"sh"}}, {"cwd", "/"}}},
+                             {"root", {{"path", "rootfs"}}},
+                             {"mounts",
+                              {{{"destination", "/data"},
+                                {"type", "bind"},
+                                {"source", tmp_ / "data"},
+                                {"options", {"rbind", "rw"}}},
+                               {{"destination", "/etc/app"},
+                                {"type", "bind"},
+                                {"source", tmp_ / "config"},
+                                {"options", {"rbind", "ro"}}},
+                               {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}}}}};
     WriteFile(tmp_ / "bundle/config.json", config.dump());
     sums_ = AllSums();
   }
@@ -90,7 +96,8 @@ class World {
   // that long (if it is still running).
   CmdResult Vmshare(const std::vector<std::string>& args,
                     std::optional<std::chrono::microseconds> kill_after = {}) const {
-    return testing::RunVmshare(VMSHARE_BIN, root_, args, tmp_ / "stdout", tmp_ / "stderr", kill_after);
+    return testing::RunVmshare(VMSHARE_BIN, root_, args, tmp_ / "stdout", tmp_ / "stderr",
+                               kill_after);
   }
 
   // Every persist.json under the state root parses and decodes. Returns the
@@ -108,7 +115,8 @@ class World {
         continue;
       }
       const bool sandbox = e.path().parent_path().parent_path() == sbs;
-      Status s = sandbox ? persist::SandboxFromJson(*doc, p).status() : persist::ContainerFromJson(*doc, p).status();
+      Status s = sandbox ? persist::SandboxFromJson(*doc, p).status()
+                         : persist::ContainerFromJson(*doc, p).status();
       if (!s.ok()) problems.push_back(s.ToString());
     }
     return problems;
@@ -124,7 +132,8 @@ class World {
     for (const char* d : {"sandboxes", "sbs", "vm"}) {
       const std::string dir = root_ + "/" + d;
       if (!fs::exists(dir)) continue;
-      for (const auto& e : fs::directory_iterator(dir)) left.push_back("entry " + e.path().string());
+      for (const auto& e : fs::directory_iterator(dir))
+        left.push_back("entry " + e.path().string());
     }
     return left;
   }
@@ -138,7 +147,8 @@ class World {
 // A child that sleeps, in a session of its own, standing in for virtiofsd or
 // QEMU. The caller reaps it.
 inline Result<sys::Child> SpawnSleeper() {
-  return sys::Env::Default()->Spawn({.argv = {"sleep", "1000"}, .new_session = true, .die_with_parent = true});
+  return sys::Env::Default()->Spawn(
+      {.argv = {"sleep", "1000"}, .new_session = true, .die_with_parent = true});
 }
 
 // True when `child` has exited (its pidfd is readable).

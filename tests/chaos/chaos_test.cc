@@ -41,7 +41,8 @@ struct Stats {
 TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
   REQUIRE_ROOT();
   const int trials = EnvInt("VMSHARE_CHAOS_TRIALS", 300);
-  const unsigned seed = static_cast<unsigned>(EnvInt("VMSHARE_CHAOS_SEED", static_cast<int>(::time(nullptr))));
+  const unsigned seed =
+      static_cast<unsigned>(EnvInt("VMSHARE_CHAOS_SEED", static_cast<int>(::time(nullptr))));
   std::mt19937 rng(seed);
   World w;
   sys::Env* env = sys::Env::Default();
@@ -80,7 +81,8 @@ TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
       }
       const int64_t t0 = env->NowNanos();
       CmdResult r = i == kill_step ? w.Vmshare(steps[i], delay) : w.Vmshare(steps[i]);
-      if (i != kill_step) step_us[i] = 0.8 * step_us[i] + 0.2 * static_cast<double>(env->NowNanos() - t0) / 1000.0;
+      if (i != kill_step)
+        step_us[i] = 0.8 * step_us[i] + 0.2 * static_cast<double>(env->NowNanos() - t0) / 1000.0;
       if (i == kill_step) {
         crashed = true;
         if (r.killed) ++st.killed_mid_command;
@@ -105,16 +107,20 @@ TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
 
     // Sometimes the first gc is killed too; the second must finish the job.
     if (std::uniform_int_distribution<int>(0, 9)(rng) == 0) {
-      CmdResult g = w.Vmshare({"gc"}, microseconds(std::uniform_int_distribution<int>(0, 8000)(rng)));
+      CmdResult g =
+          w.Vmshare({"gc"}, microseconds(std::uniform_int_distribution<int>(0, 8000)(rng)));
       if (g.killed) ++st.gc_killed;
     }
     CmdResult g = w.Vmshare({"gc"});
-    if (g.code != 0) problems.push_back("gc failed (" + std::to_string(g.code) + "): " + g.err + g.out);
+    if (g.code != 0)
+      problems.push_back("gc failed (" + std::to_string(g.code) + "): " + g.err + g.out);
     if (helper) {
       // gc kills it, through its pidfd; give the kill a moment to land.
       auto ev = env->PollOne(helper->pidfd, POLLIN, std::chrono::milliseconds(5000));
-      if (ev.ok() && *ev != 0) ++st.processes_killed_by_gc;
-      else problems.push_back("recorded process " + std::to_string(helper->pid) + " survived gc");
+      if (ev.ok() && *ev != 0)
+        ++st.processes_killed_by_gc;
+      else
+        problems.push_back("recorded process " + std::to_string(helper->pid) + " survived gc");
       env->Kill(*helper, SIGKILL).IgnoreError();
       (void)env->Wait(*helper);
     }
@@ -122,14 +128,15 @@ TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
     if (w.AllSums() != w.initial_sums()) problems.push_back("a source file changed or was lost");
     if (t % 10 == 0) {
       CmdResult again = w.Vmshare({"gc"});
-      if (again.code != 0 || nlohmann::json::parse(again.out, nullptr, false)["sandboxes"].size() != 0)
+      if (again.code != 0 ||
+          nlohmann::json::parse(again.out, nullptr, false)["sandboxes"].size() != 0)
         problems.push_back("second gc was not a no-op: " + again.out + again.err);
     }
 
     if (!problems.empty()) {
       ++st.failures;
-      std::string note = "trial " + std::to_string(t) + " (kill step " + std::to_string(kill_step) + " after " +
-                         std::to_string(delay.count()) + " us):";
+      std::string note = "trial " + std::to_string(t) + " (kill step " + std::to_string(kill_step) +
+                         " after " + std::to_string(delay.count()) + " us):";
       for (const auto& p : problems) note += "\n  " + p;
       if (st.failure_notes.size() < 5) st.failure_notes.push_back(note);
       w.Vmshare({"sandbox", "cleanup", "s1", "--force"});  // don't let one failure cascade
@@ -137,9 +144,11 @@ TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
     }
   }
 
-  std::printf("chaos: seed %u, %d trials, %d SIGKILLs mid-command, %d gc runs killed, %d recorded processes "
-              "killed by gc, %d failures\n",
-              seed, st.trials, st.killed_mid_command, st.gc_killed, st.processes_killed_by_gc, st.failures);
+  std::printf(
+      "chaos: seed %u, %d trials, %d SIGKILLs mid-command, %d gc runs killed, %d recorded "
+      "processes "
+      "killed by gc, %d failures\n",
+      seed, st.trials, st.killed_mid_command, st.gc_killed, st.processes_killed_by_gc, st.failures);
   ::testing::Test::RecordProperty("trials", st.trials);
   ::testing::Test::RecordProperty("failures", st.failures);
   for (const auto& n : st.failure_notes) ADD_FAILURE() << n;
@@ -153,7 +162,9 @@ std::vector<std::string> ProcessesMentioning(const std::string& needle) {
   std::vector<std::string> found;
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string pid = e.path().filename();
-    if (pid.find_first_not_of("0123456789") != std::string::npos || pid == std::to_string(::getpid())) continue;
+    if (pid.find_first_not_of("0123456789") != std::string::npos ||
+        pid == std::to_string(::getpid()))
+      continue;
     std::string cmd = ReadFile(e.path().string() + "/cmdline");
     std::replace(cmd.begin(), cmd.end(), '\0', ' ');
     if (cmd.find(needle) != std::string::npos && cmd.find("chaos_test") == std::string::npos)
@@ -172,17 +183,25 @@ TEST(Chaos, KillVmshareRunAtRandomThenGcLeavesNothing) {
   REQUIRE_ROOT();
   const int trials = EnvInt("VMSHARE_CHAOS_RUN_TRIALS", 0);
   if (trials <= 0) GTEST_SKIP() << "set VMSHARE_CHAOS_RUN_TRIALS (make chaos does)";
-  const unsigned seed = static_cast<unsigned>(EnvInt("VMSHARE_CHAOS_SEED", static_cast<int>(::time(nullptr))));
+  const unsigned seed =
+      static_cast<unsigned>(EnvInt("VMSHARE_CHAOS_SEED", static_cast<int>(::time(nullptr))));
   std::mt19937 rng(seed);
   World w;
   // The example bundle's busybox rootfs (read-only), with the world's volumes.
   nlohmann::json config = {
       {"ociVersion", "1.0.2"},
-      {"process", {{"args", {"/bin/sh", "-c", "ls /data /readonly >/dev/null; sleep 3"}}, {"cwd", "/"}}},
+      {"process",
+       {{"args", {"/bin/sh", "-c", "ls /data /readonly >/dev/null; sleep 3"}}, {"cwd", "/"}}},
       {"root", {{"path", std::string(VMSHARE_EXAMPLE_BUNDLE) + "/rootfs"}, {"readonly", true}}},
       {"mounts",
-       {{{"destination", "/data"}, {"type", "bind"}, {"source", w.path("data")}, {"options", {"rbind", "rw"}}},
-        {{"destination", "/readonly"}, {"type", "bind"}, {"source", w.path("config")}, {"options", {"rbind", "ro"}}}}}};
+       {{{"destination", "/data"},
+         {"type", "bind"},
+         {"source", w.path("data")},
+         {"options", {"rbind", "rw"}}},
+        {{"destination", "/readonly"},
+         {"type", "bind"},
+         {"source", w.path("config")},
+         {"options", {"rbind", "ro"}}}}}};
   fs::create_directories(w.path("runbundle"));
   WriteFile(w.path("runbundle/config.json"), config.dump());
 
@@ -191,8 +210,10 @@ TEST(Chaos, KillVmshareRunAtRandomThenGcLeavesNothing) {
     std::vector<std::string> problems;
     const microseconds delay(std::uniform_int_distribution<int>(0, 6'000'000)(rng));
     CmdResult r = w.Vmshare({"run", "--bundle", w.path("runbundle"), "--accel", "tcg"}, delay);
-    if (r.killed) ++killed;
-    else if (r.code != 0) problems.push_back("run failed: " + r.err);
+    if (r.killed)
+      ++killed;
+    else if (r.code != 0)
+      problems.push_back("run failed: " + r.err);
     for (const std::string& p : w.StateFileProblems()) problems.push_back("state file: " + p);
     CmdResult g = w.Vmshare({"gc"});
     if (g.code != 0) problems.push_back("gc failed: " + g.err + g.out);
@@ -208,13 +229,15 @@ TEST(Chaos, KillVmshareRunAtRandomThenGcLeavesNothing) {
     if (w.AllSums() != w.initial_sums()) problems.push_back("a source file changed or was lost");
     if (!problems.empty()) {
       ++failures;
-      std::string note = "run trial " + std::to_string(t) + " (kill after " + std::to_string(delay.count()) + " us):";
+      std::string note = "run trial " + std::to_string(t) + " (kill after " +
+                         std::to_string(delay.count()) + " us):";
       for (const auto& p : problems) note += "\n  " + p;
       ADD_FAILURE() << note;
       w.Vmshare({"gc"});
     }
   }
-  std::printf("chaos run: seed %u, %d trials, %d killed mid-run, %d failures\n", seed, trials, killed, failures);
+  std::printf("chaos run: seed %u, %d trials, %d killed mid-run, %d failures\n", seed, trials,
+              killed, failures);
   EXPECT_EQ(failures, 0);
 }
 

@@ -145,14 +145,16 @@ TEST_F(GcTest, NeverTouchesARecordedHostPathOutsideTheTree) {
   persist::StateStore store(sys::Env::Default(), w_.root() + "/sbs");
   auto c = store.LoadContainer("s1", "c1");
   ASSERT_OK(c.status());
-  c->mounts.push_back(Mount{.source = "/x", .destination = "/evil", .host_path = victim, .mounted = true});
+  c->mounts.push_back(
+      Mount{.source = "/x", .destination = "/evil", .host_path = victim, .mounted = true});
   ASSERT_OK(store.SaveContainer("s1", "c1", *c));
 
   nlohmann::json j = Gc();
   EXPECT_EQ(CountMountsUnder(victim), 1) << j.dump();
   EXPECT_EQ(ReadFile(victim + "/keep"), "x");
   bool noted = false;
-  for (const auto& a : j["sandboxes"][0]["actions"]) noted |= a["action"] == "ignore" && a["object"] == victim;
+  for (const auto& a : j["sandboxes"][0]["actions"])
+    noted |= a["action"] == "ignore" && a["object"] == victim;
   EXPECT_TRUE(noted) << j.dump();
   ::umount2(victim.c_str(), MNT_DETACH);
 }

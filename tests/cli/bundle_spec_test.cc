@@ -83,7 +83,8 @@ TEST(BundleSpecTest, FieldsThatCannotApplyAreRefusedNamingThem) {
        ".process.apparmorProfile"},
       {R"({"root": {"path": "r"}, "linux": {"rootfsPropagation": "shared"}})",
        ".linux.rootfsPropagation"},
-      {R"({"root": {"path": "r"}, "process": {"rlimits": [{"type": 1}]}})", ".process.rlimits[0].type"},
+      {R"({"root": {"path": "r"}, "process": {"rlimits": [{"type": 1}]}})",
+       ".process.rlimits[0].type"},
   };
   for (const auto& [json, field] : cases) {
     auto b = ParseBundleConfig(json, "/b", "/b/config.json");
@@ -91,9 +92,10 @@ TEST(BundleSpecTest, FieldsThatCannotApplyAreRefusedNamingThem) {
     EXPECT_NE(b.status().message().find(field), std::string::npos) << b.status().ToString();
   }
   // Empty ones are fine (containerd writes "hooks": {} and the like).
-  EXPECT_TRUE(ParseBundleConfig(R"({"root": {"path": "r"}, "hooks": {}, "linux": {"uidMappings": []}})",
-                                "/b", "c")
-                  .ok());
+  EXPECT_TRUE(
+      ParseBundleConfig(R"({"root": {"path": "r"}, "hooks": {}, "linux": {"uidMappings": []}})",
+                        "/b", "c")
+          .ok());
 }
 
 class BundleCheckTest : public ::testing::Test {
@@ -159,7 +161,8 @@ TEST_F(BundleCheckTest, CopyModeRefusesReadWriteBindsUnlessPodLocalOrOptedIn) {
                     Bind(tmp_ / "vol", "/ro")};
   EXPECT_OK(CheckCopyModeMounts(bundle_, kubelet, false));
   EXPECT_FALSE(IsEmptyDirVolume(kubelet, kubelet + "/pods/u/volumes/kubernetes.io~secret/s"));
-  EXPECT_FALSE(IsEmptyDirVolume(kubelet, kubelet + "/pods/u/volumes/kubernetes.io~empty-dir/../x/y"));
+  EXPECT_FALSE(
+      IsEmptyDirVolume(kubelet, kubelet + "/pods/u/volumes/kubernetes.io~empty-dir/../x/y"));
 }
 
 TEST_F(BundleCheckTest, ReadOnlyRootGetsItsMountTargetsInsideTheRootfs) {

@@ -61,12 +61,17 @@ TEST(BundleTest, MalformedConfigsNameTheProblem) {
       {"no_root", "{}", ".root is missing"},
       {"root_string", R"({"root": "x"})", ".root must be an object"},
       {"empty_path", R"({"root": {"path": ""}})", ".root.path is missing"},
-      {"args_not_strings", R"({"root": {"path": "r"}, "process": {"args": [1]}})", ".process.args[0]"},
-      {"uid_negative", R"({"root": {"path": "r"}, "process": {"user": {"uid": -1}}})", ".process.user.uid"},
-      {"uid_huge", R"({"root": {"path": "r"}, "process": {"user": {"uid": 99999999999}}})", "out of range"},
-      {"mount_relative", R"({"root": {"path": "r"}, "mounts": [{"destination": "x", "type": "bind", "source": "/s"}]})",
+      {"args_not_strings", R"({"root": {"path": "r"}, "process": {"args": [1]}})",
+       ".process.args[0]"},
+      {"uid_negative", R"({"root": {"path": "r"}, "process": {"user": {"uid": -1}}})",
+       ".process.user.uid"},
+      {"uid_huge", R"({"root": {"path": "r"}, "process": {"user": {"uid": 99999999999}}})",
+       "out of range"},
+      {"mount_relative",
+       R"({"root": {"path": "r"}, "mounts": [{"destination": "x", "type": "bind", "source": "/s"}]})",
        ".mounts[0].destination must be an absolute path"},
-      {"bind_no_source", R"({"root": {"path": "r"}, "mounts": [{"destination": "/x", "type": "bind"}]})",
+      {"bind_no_source",
+       R"({"root": {"path": "r"}, "mounts": [{"destination": "/x", "type": "bind"}]})",
        ".mounts[0].source is missing"},
       {"mounts_object", R"({"root": {"path": "r"}, "mounts": {}})", ".mounts must be an array"},
   };
@@ -75,7 +80,8 @@ TEST(BundleTest, MalformedConfigsNameTheProblem) {
     ASSERT_FALSE(b.ok()) << c.name;
     EXPECT_EQ(b.status().code(), Code::kInvalidArgument) << c.name;
     EXPECT_NE(b.status().message().find("\"/b/config.json\""), std::string::npos) << c.name;
-    EXPECT_NE(b.status().message().find(c.want), std::string::npos) << c.name << ": " << b.status().message();
+    EXPECT_NE(b.status().message().find(c.want), std::string::npos)
+        << c.name << ": " << b.status().message();
   }
 }
 

@@ -47,15 +47,20 @@ class CliTest : public ::testing::Test {
   }
 
   void WriteConfig(const std::string& rw_source, const std::string& ro_source) {
-    nlohmann::json config = {
-        {"ociVersion", "1.0.2"},
-        {"process", {{"args", {"sh"}}, {"cwd", "/"}}},
-        {"root", {{"path", "rootfs"}}},
-        {"mounts",
-         {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-          {{"destination", "/data"}, {"type", "bind"}, {"source", rw_source}, {"options", {"rbind", "rw"}}},
-          {{"destination", "/etc/app"}, {"type", "bind"}, {"source", ro_source}, {"options", {"rbind", "ro"}}},
-          {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}}}}};
+    nlohmann::json config = {{"ociVersion", "1.0.2"},
+                             {"process", {{"args", {"sh"}}, {"cwd", "/"}}},
+                             {"root", {{"path", "rootfs"}}},
+                             {"mounts",
+                              {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+                               {{"destination", "/data"},
+                                {"type", "bind"},
+                                {"source", rw_source},
+                                {"options", {"rbind", "rw"}}},
+                               {{"destination", "/etc/app"},
+                                {"type", "bind"},
+                                {"source", ro_source},
+                                {"options", {"rbind", "ro"}}},
+                               {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}}}}};
     WriteFile(tmp_ / "bundle/config.json", config.dump());
   }
 
@@ -160,14 +165,26 @@ TEST_F(CliTest, UserErrorsAreClearAndChangeNothing) {
   WriteFile(tmp_ / "bad/config.json", "{\"root\": {\"path\": \"rootfs\"}, \"mounts\": [");
   const ErrorCase kCases[] = {
       {"bad_sandbox_id", {"sandbox", "prepare", "../x"}, "invalid sandbox id \"../x\""},
-      {"bad_container_id", {"container", "share", "s1", "a/b", "--bundle", bundle}, "invalid container id \"a/b\""},
+      {"bad_container_id",
+       {"container", "share", "s1", "a/b", "--bundle", bundle},
+       "invalid container id \"a/b\""},
       {"long_id", {"sandbox", "prepare", std::string(200, 'a')}, "longer than 128"},
-      {"unknown_sandbox", {"container", "share", "nope", "c1", "--bundle", bundle}, "sandbox \"nope\" does not exist"},
-      {"missing_bundle", {"container", "share", "s1", "c1", "--bundle", tmp_ / "nobundle"}, "nobundle"},
-      {"malformed_config", {"container", "share", "s1", "c1", "--bundle", tmp_ / "bad"}, "config.json\": [json.exception.parse_error"},
-      {"unshare_unknown", {"container", "unshare", "s1", "zz"}, "\"zz\": not shared in sandbox \"s1\""},
+      {"unknown_sandbox",
+       {"container", "share", "nope", "c1", "--bundle", bundle},
+       "sandbox \"nope\" does not exist"},
+      {"missing_bundle",
+       {"container", "share", "s1", "c1", "--bundle", tmp_ / "nobundle"},
+       "nobundle"},
+      {"malformed_config",
+       {"container", "share", "s1", "c1", "--bundle", tmp_ / "bad"},
+       "config.json\": [json.exception.parse_error"},
+      {"unshare_unknown",
+       {"container", "unshare", "s1", "zz"},
+       "\"zz\": not shared in sandbox \"s1\""},
       {"show_unknown", {"state", "show", "nope"}, "sandbox \"nope\" does not exist"},
-      {"bind_mount_missing", {"sandbox", "prepare", "s2", "--bind-mount", tmp_ / "missing"}, "missing"},
+      {"bind_mount_missing",
+       {"sandbox", "prepare", "s2", "--bind-mount", tmp_ / "missing"},
+       "missing"},
   };
   for (const auto& c : kCases) {
     CmdResult r = Vmshare(c.args);
@@ -226,9 +243,12 @@ TEST_F(CliTest, CopyModeThroughTheAgent) {
   r = Vmshare({"container", "share", "s1", "c1", "--bundle", tmp_ / "bundle", "--agent", sock});
   ASSERT_EQ(r.code, 0) << r.err;
   auto shared = nlohmann::json::parse(r.out);
-  EXPECT_EQ(ReadFile(agent.Host(shared["rootfs"]["guest_path"].get<std::string>() + "/etc/motd")), "hello\n");
-  EXPECT_EQ(ReadFile(agent.Host(shared["mounts"][0]["guest_path"].get<std::string>() + "/a")), "rw volume\n");
-  EXPECT_EQ(ReadFile(agent.Host(shared["mounts"][1]["guest_path"].get<std::string>() + "/b")), "ro volume\n");
+  EXPECT_EQ(ReadFile(agent.Host(shared["rootfs"]["guest_path"].get<std::string>() + "/etc/motd")),
+            "hello\n");
+  EXPECT_EQ(ReadFile(agent.Host(shared["mounts"][0]["guest_path"].get<std::string>() + "/a")),
+            "rw volume\n");
+  EXPECT_EQ(ReadFile(agent.Host(shared["mounts"][1]["guest_path"].get<std::string>() + "/b")),
+            "ro volume\n");
   EXPECT_EQ(CountMountsUnder(root_), 0) << "copy mode mounts nothing on the host";
 
   r = Vmshare({"container", "unshare", "s1", "c1", "--agent", sock});

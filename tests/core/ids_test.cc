@@ -39,7 +39,8 @@ TEST(IdsTest, Table) {
 
 TEST(IdsTest, MessageEscapesControlBytes) {
   Status s = ValidateId("container", std::string("a\nb", 3));
-  EXPECT_EQ(s.message(), "invalid container id \"a\\x0ab\": only letters, digits, '_', '.' and '-' are allowed");
+  EXPECT_EQ(s.message(),
+            "invalid container id \"a\\x0ab\": only letters, digits, '_', '.' and '-' are allowed");
 }
 
 }  // namespace

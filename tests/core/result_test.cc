@@ -27,11 +27,18 @@ TEST(ResultTest, PropagatesFirstError) {
 }
 
 TEST(ResultTest, ErrnoMapping) {
-  struct Case { int err; Code code; const char* name; };
+  struct Case {
+    int err;
+    Code code;
+    const char* name;
+  };
   const Case kCases[] = {
-      {ENOENT, Code::kNotFound, "ENOENT"}, {EROFS, Code::kPermissionDenied, "EROFS"},
-      {EBUSY, Code::kBusy, "EBUSY"},       {ENOSYS, Code::kUnimplemented, "ENOSYS"},
-      {EEXIST, Code::kAlreadyExists, "EEXIST"}, {EIO, Code::kIoError, "EIO"},
+      {ENOENT, Code::kNotFound, "ENOENT"},
+      {EROFS, Code::kPermissionDenied, "EROFS"},
+      {EBUSY, Code::kBusy, "EBUSY"},
+      {ENOSYS, Code::kUnimplemented, "ENOSYS"},
+      {EEXIST, Code::kAlreadyExists, "EEXIST"},
+      {EIO, Code::kIoError, "EIO"},
   };
   for (const auto& c : kCases) {
     Status s = ErrnoError(c.err, "open \"/x\"");
@@ -39,7 +46,8 @@ TEST(ResultTest, ErrnoMapping) {
     EXPECT_EQ(s.err(), c.err) << c.name;
     EXPECT_NE(s.message().find(std::string("(") + c.name + ")"), std::string::npos) << s.message();
   }
-  EXPECT_EQ(ErrnoError(ENOENT, "open \"/x\"").message(), "open \"/x\": no such file or directory (ENOENT)");
+  EXPECT_EQ(ErrnoError(ENOENT, "open \"/x\"").message(),
+            "open \"/x\": no such file or directory (ENOENT)");
 }
 
 TEST(ResultTest, WithContext) {

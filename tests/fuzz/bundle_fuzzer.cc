@@ -13,10 +13,9 @@
 //     text, and changes nothing in the bundle directory.
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/bundle.h"
 #include "fuzz_util.h"
@@ -39,14 +38,19 @@ bool SameBundle(const cli::Bundle& a, const cli::Bundle& b) {
 std::string ToConfig(const cli::Bundle& b) {
   json mounts = json::array();
   for (const auto& m : b.mounts)
-    mounts.push_back({{"destination", m.destination}, {"source", m.source}, {"type", m.type},
+    mounts.push_back({{"destination", m.destination},
+                      {"source", m.source},
+                      {"type", m.type},
                       {"options", m.options}});
   json doc = {
       {"ociVersion", "1.0.2"},
       {"root", {{"path", b.rootfs}, {"readonly", b.rootfs_readonly}}},
       {"process",
-       {{"args", b.process.args}, {"env", b.process.env}, {"cwd", b.process.cwd},
-        {"terminal", b.process.terminal}, {"user", {{"uid", b.process.uid}, {"gid", b.process.gid}}}}},
+       {{"args", b.process.args},
+        {"env", b.process.env},
+        {"cwd", b.process.cwd},
+        {"terminal", b.process.terminal},
+        {"user", {{"uid", b.process.uid}, {"gid", b.process.gid}}}}},
       {"mounts", std::move(mounts)},
   };
   return doc.dump(2);
@@ -55,9 +59,12 @@ std::string ToConfig(const cli::Bundle& b) {
 void CheckInvariants(const cli::Bundle& b) {
   FUZZ_CHECK(!b.rootfs.empty() && b.rootfs[0] == '/', "rootfs is not absolute: " + b.rootfs);
   for (const auto& m : b.mounts) {
-    FUZZ_CHECK(!m.destination.empty() && m.destination[0] == '/', "relative destination " + m.destination);
-    FUZZ_CHECK(!cli::IsHostBind(m) || !m.source.empty(), "bind mount without a source: " + m.destination);
-    FUZZ_CHECK(m.read_only == cli::HasReadOnlyOption(m.options), "read_only disagrees with options");
+    FUZZ_CHECK(!m.destination.empty() && m.destination[0] == '/',
+               "relative destination " + m.destination);
+    FUZZ_CHECK(!cli::IsHostBind(m) || !m.source.empty(),
+               "bind mount without a source: " + m.destination);
+    FUZZ_CHECK(m.read_only == cli::HasReadOnlyOption(m.options),
+               "read_only disagrees with options");
   }
 }
 
@@ -73,7 +80,8 @@ void FuzzOne(std::string_view text) {
     CheckInvariants(*parsed);
     const std::string canonical = ToConfig(*parsed);
     auto again = cli::ParseBundleConfig(canonical, dir, name);
-    FUZZ_CHECK(again.ok(), "canonical config rejected: " + again.status().ToString() + "\n" + canonical);
+    FUZZ_CHECK(again.ok(),
+               "canonical config rejected: " + again.status().ToString() + "\n" + canonical);
     FUZZ_CHECK(SameBundle(*again, *parsed), "canonical config reads differently:\n" + canonical);
   }
 
@@ -85,13 +93,16 @@ void FuzzOne(std::string_view text) {
   auto read = cli::ReadBundle(sys::Env::Default(), bundle_dir);
   FUZZ_CHECK(TakeSnapshot(bundle_dir) == before, "ReadBundle changed the bundle directory");
   auto expected = cli::ParseBundleConfig(text, bundle_dir, bundle_dir + "/config.json");
-  FUZZ_CHECK(read.ok() == expected.ok(), "ReadBundle and ParseBundleConfig disagree: " +
-                                             read.status().ToString() + " vs " + expected.status().ToString());
+  FUZZ_CHECK(read.ok() == expected.ok(),
+             "ReadBundle and ParseBundleConfig disagree: " + read.status().ToString() + " vs " +
+                 expected.status().ToString());
   if (read.ok()) {
-    FUZZ_CHECK(SameBundle(*read, *expected), "ReadBundle and ParseBundleConfig give different bundles");
+    FUZZ_CHECK(SameBundle(*read, *expected),
+               "ReadBundle and ParseBundleConfig give different bundles");
   } else {
-    FUZZ_CHECK(read.status().message() == expected.status().message(),
-               "different errors: " + read.status().ToString() + " vs " + expected.status().ToString());
+    FUZZ_CHECK(
+        read.status().message() == expected.status().message(),
+        "different errors: " + read.status().ToString() + " vs " + expected.status().ToString());
     FUZZ_CHECK(Contains(read.status().message(), bundle_dir + "/config.json"),
                "ReadBundle error does not name the file: " + read.status().ToString());
   }

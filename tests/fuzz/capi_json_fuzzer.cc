@@ -14,9 +14,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "fuzz_util.h"
 #include "vmshare/vmshare.h"
@@ -26,7 +25,14 @@ namespace {
 
 bool Documented(int rc) {
   switch (rc) {
-    case 0: case -EINVAL: case -ENOENT: case -EBUSY: case -EROFS: case -EPERM: case -EACCES: case -EIO:
+    case 0:
+    case -EINVAL:
+    case -ENOENT:
+    case -EBUSY:
+    case -EROFS:
+    case -EPERM:
+    case -EACCES:
+    case -EIO:
       return true;
     default:
       return false;
@@ -43,7 +49,8 @@ void CheckCall(const char* what, int rc, char** message) {
     FUZZ_CHECK(error == nullptr, std::string(what) + " succeeded with a message");
   } else {
     FUZZ_CHECK(error != nullptr && *error != '\0', std::string(what) + " failed without a message");
-    FUZZ_CHECK(std::string(error).rfind("vmshare:", 0) != 0, std::string(what) + ": prefixed message: " + error);
+    FUZZ_CHECK(std::string(error).rfind("vmshare:", 0) != 0,
+               std::string(what) + ": prefixed message: " + error);
   }
   vmshare_free(error);
 }
@@ -56,7 +63,8 @@ struct Env {
 
   Env() {
     char* error = nullptr;
-    const std::string sc = "{\"sandbox_id\": \"s1\", \"root\": \"" + root + "\", \"persist\": false}";
+    const std::string sc =
+        "{\"sandbox_id\": \"s1\", \"root\": \"" + root + "\", \"persist\": false}";
     CheckCall("open sharer", vmshare_sharer_open(sc.c_str(), &sharer, &error), &error);
     const std::string stc = "{\"root\": \"" + root + "\"}";
     CheckCall("open store", vmshare_store_open(stc.c_str(), &store, &error), &error);
@@ -96,9 +104,11 @@ void FuzzSharer(Env& env, const std::string& text) {
   FUZZ_CHECK(rc != 0 ? result == nullptr : result != nullptr, "share_file result_json");
   vmshare_free(result);
   CheckCall("share_file(x, x)", rc, &error);
-  CheckCall("share_file(c, x)", vmshare_share_file(env.sharer, "{\"ID\": \"c1\"}", text.c_str(), nullptr, &error),
+  CheckCall("share_file(c, x)",
+            vmshare_share_file(env.sharer, "{\"ID\": \"c1\"}", text.c_str(), nullptr, &error),
             &error);
-  CheckCall("unshare_file", vmshare_unshare_file(env.sharer, text.c_str(), text.c_str(), &error), &error);
+  CheckCall("unshare_file", vmshare_unshare_file(env.sharer, text.c_str(), text.c_str(), &error),
+            &error);
   result = reinterpret_cast<char*>(&error);
   rc = vmshare_share_rootfs(env.sharer, text.c_str(), &result, &error);
   FUZZ_CHECK(rc != 0 ? result == nullptr : result != nullptr, "share_rootfs result_json");
@@ -112,11 +122,13 @@ void FuzzStore(Env& env, const std::string& text) {
   const Snapshot before = TakeSnapshot(env.root);
   int rc = vmshare_store_save_sandbox(env.store, "s1", text.c_str(), &error);
   CheckCall("save_sandbox", rc, &error);
-  if (rc == -EINVAL) FUZZ_CHECK(TakeSnapshot(env.root) == before, "refused save_sandbox changed the store");
+  if (rc == -EINVAL)
+    FUZZ_CHECK(TakeSnapshot(env.root) == before, "refused save_sandbox changed the store");
   const Snapshot middle = TakeSnapshot(env.root);
   rc = vmshare_store_save_container(env.store, "s1", text.c_str(), &error);
   CheckCall("save_container", rc, &error);
-  if (rc == -EINVAL) FUZZ_CHECK(TakeSnapshot(env.root) == middle, "refused save_container changed the store");
+  if (rc == -EINVAL)
+    FUZZ_CHECK(TakeSnapshot(env.root) == middle, "refused save_container changed the store");
 
   char* out = reinterpret_cast<char*>(&error);
   const int lrc = vmshare_store_load_sandbox(env.store, "s1", &out, &error);
@@ -129,7 +141,8 @@ void FuzzStore(Env& env, const std::string& text) {
     if (rc == 0) {
       auto id = nlohmann::json::parse(text, nullptr, false).value("ID", std::string());
       FUZZ_CHECK(doc["containers"].contains(id), "saved container " + id + " does not load");
-      CheckCall("remove_container", vmshare_store_remove_container(env.store, "s1", id.c_str(), &error), &error);
+      CheckCall("remove_container",
+                vmshare_store_remove_container(env.store, "s1", id.c_str(), &error), &error);
     }
   }
   vmshare_free(out);

@@ -30,10 +30,10 @@ namespace vmshare::fuzz {
   std::abort();
 }
 
-#define FUZZ_CHECK(cond, msg)                                                  \
-  do {                                                                         \
-    if (!(cond)) ::vmshare::fuzz::Violation(__FILE__, __LINE__,                \
-                                            std::string(#cond) + ": " + (msg)); \
+#define FUZZ_CHECK(cond, msg)                                                            \
+  do {                                                                                   \
+    if (!(cond))                                                                         \
+      ::vmshare::fuzz::Violation(__FILE__, __LINE__, std::string(#cond) + ": " + (msg)); \
   } while (0)
 
 inline bool Contains(std::string_view hay, std::string_view needle) {
@@ -44,7 +44,8 @@ inline bool Contains(std::string_view hay, std::string_view needle) {
 // fuzzer fsyncs on every save), else $TMPDIR or /tmp.
 inline std::string ScratchBase() {
   std::error_code ec;
-  if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return "/dev/shm";
+  if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0)
+    return "/dev/shm";
   const char* t = ::getenv("TMPDIR");
   return (t && *t) ? t : "/tmp";
 }
@@ -111,7 +112,8 @@ inline Snapshot TakeSnapshot(const std::string& root) {
     std::string v = std::to_string(static_cast<int>(st.type())) + " " +
                     std::to_string(static_cast<unsigned>(st.permissions())) + " ";
     if (st.type() == std::filesystem::file_type::regular) v += ReadFileOrEmpty(p.string());
-    if (st.type() == std::filesystem::file_type::symlink) v += std::filesystem::read_symlink(p, ec).string();
+    if (st.type() == std::filesystem::file_type::symlink)
+      v += std::filesystem::read_symlink(p, ec).string();
     snap[std::filesystem::relative(p, root, ec).string()] = std::move(v);
   }
   return snap;
@@ -121,8 +123,10 @@ inline std::string DescribeDiff(const Snapshot& a, const Snapshot& b) {
   std::string out;
   for (const auto& [k, v] : a) {
     auto it = b.find(k);
-    if (it == b.end()) out += "removed " + k + "; ";
-    else if (it->second != v) out += "changed " + k + "; ";
+    if (it == b.end())
+      out += "removed " + k + "; ";
+    else if (it->second != v)
+      out += "changed " + k + "; ";
   }
   for (const auto& [k, v] : b)
     if (!a.count(k)) out += "added " + k + "; ";

@@ -26,20 +26,24 @@ using persist::Json;
 const std::string kPath = "/run/vmshare/state/s1/c1/persist.json";
 
 void CheckError(const Status& s, const std::string& what) {
-  FUZZ_CHECK(Contains(s.message(), "\"" + kPath + "\""), what + " error does not name the file: " + s.ToString());
+  FUZZ_CHECK(Contains(s.message(), "\"" + kPath + "\""),
+             what + " error does not name the file: " + s.ToString());
 }
 
 // Top-level keys that ContainerToJson / SandboxToJson write; the rest must
 // come through a rewrite untouched.
-const std::set<std::string> kContainerKeys = {"State",  "CgroupPath", "BundlePath", "Rootfs",
-                                              "Process", "Vmshare",   "DeviceMaps", "Mounts"};
-const std::set<std::string> kSandboxKeys = {"State", "SandboxContainer", "PersistVersion", "Vmshare"};
+const std::set<std::string> kContainerKeys = {"State",   "CgroupPath", "BundlePath", "Rootfs",
+                                              "Process", "Vmshare",    "DeviceMaps", "Mounts"};
+const std::set<std::string> kSandboxKeys = {"State", "SandboxContainer", "PersistVersion",
+                                            "Vmshare"};
 
-void CheckUnknownKeysKept(const Json& before, const Json& after, const std::set<std::string>& owned) {
+void CheckUnknownKeysKept(const Json& before, const Json& after,
+                          const std::set<std::string>& owned) {
   for (auto it = before.begin(); it != before.end(); ++it) {
     if (owned.count(it.key())) continue;
     auto found = after.find(it.key());
-    FUZZ_CHECK(found != after.end() && *found == it.value(), "unknown key \"" + it.key() + "\" was not kept");
+    FUZZ_CHECK(found != after.end() && *found == it.value(),
+               "unknown key \"" + it.key() + "\" was not kept");
   }
 }
 
@@ -63,7 +67,8 @@ void FuzzContainer(const Json& doc) {
   const std::string bytes = persist::Serialize(encoded);
   const Json doc2 = Reparse(bytes);
   auto state2 = persist::ContainerFromJson(doc2, kPath);
-  FUZZ_CHECK(state2.ok(), "re-encoded container does not decode: " + state2.status().ToString() + "\n" + bytes);
+  FUZZ_CHECK(state2.ok(),
+             "re-encoded container does not decode: " + state2.status().ToString() + "\n" + bytes);
   FUZZ_CHECK(*state2 == *state, "re-encoded container decodes to a different state:\n" + bytes);
   const std::string bytes2 = persist::Serialize(persist::ContainerToJson(*state2, &doc2));
   FUZZ_CHECK(bytes2 == bytes, "re-encoding is not a fixpoint:\n" + bytes + bytes2);
@@ -71,7 +76,8 @@ void FuzzContainer(const Json& doc) {
   // Saved from scratch (a new file).
   const std::string fresh = persist::Serialize(persist::ContainerToJson(*state, nullptr));
   auto state3 = persist::ContainerFromJson(Reparse(fresh), kPath);
-  FUZZ_CHECK(state3.ok() && *state3 == *state, "fresh container encoding does not round-trip:\n" + fresh);
+  FUZZ_CHECK(state3.ok() && *state3 == *state,
+             "fresh container encoding does not round-trip:\n" + fresh);
 }
 
 void FuzzSandbox(const Json& doc) {
@@ -88,14 +94,16 @@ void FuzzSandbox(const Json& doc) {
   const std::string bytes = persist::Serialize(encoded);
   const Json doc2 = Reparse(bytes);
   auto state2 = persist::SandboxFromJson(doc2, kPath);
-  FUZZ_CHECK(state2.ok(), "re-encoded sandbox does not decode: " + state2.status().ToString() + "\n" + bytes);
+  FUZZ_CHECK(state2.ok(),
+             "re-encoded sandbox does not decode: " + state2.status().ToString() + "\n" + bytes);
   FUZZ_CHECK(*state2 == *state, "re-encoded sandbox decodes to a different state:\n" + bytes);
   const std::string bytes2 = persist::Serialize(persist::SandboxToJson(*state2, &doc2));
   FUZZ_CHECK(bytes2 == bytes, "re-encoding is not a fixpoint:\n" + bytes + bytes2);
 
   const std::string fresh = persist::Serialize(persist::SandboxToJson(*state, nullptr));
   auto state3 = persist::SandboxFromJson(Reparse(fresh), kPath);
-  FUZZ_CHECK(state3.ok() && *state3 == *state, "fresh sandbox encoding does not round-trip:\n" + fresh);
+  FUZZ_CHECK(state3.ok() && *state3 == *state,
+             "fresh sandbox encoding does not round-trip:\n" + fresh);
 }
 
 }  // namespace

@@ -86,12 +86,14 @@ Layout Build(const std::string& sandbox_dir, std::string_view input) {
     std::string_view part = parts[i];
     const size_t nl = part.find('\n');
     std::string name(part.substr(0, nl));
-    const std::string_view body = nl == std::string_view::npos ? std::string_view() : part.substr(nl + 1);
+    const std::string_view body =
+        nl == std::string_view::npos ? std::string_view() : part.substr(nl + 1);
     std::error_code ec;
     auto taken = [&](const std::string& n) {
       return std::filesystem::exists(std::filesystem::symlink_status(sandbox_dir + "/" + n, ec));
     };
-    if (!ValidName(name) || taken(name) || (name == persist::kPersistFile && parts[0] != "(none)")) {
+    if (!ValidName(name) || taken(name) ||
+        (name == persist::kPersistFile && parts[0] != "(none)")) {
       // Built, then moved: `name = "c" + ...` (or assigning "c" to name)
       // makes GCC 12 at -O3 warn (a false -Wrestrict inside std::string).
       std::string fresh = "c";
@@ -117,7 +119,8 @@ Layout Build(const std::string& sandbox_dir, std::string_view input) {
 
 void CheckErrorNamesFile(const Status& s, const std::string& sandbox_dir, const Layout& layout) {
   if (s.code() == Code::kNotFound && !layout.sandbox_file) {
-    FUZZ_CHECK(Contains(s.message(), "\"s1\""), "missing sandbox error does not name it: " + s.ToString());
+    FUZZ_CHECK(Contains(s.message(), "\"s1\""),
+               "missing sandbox error does not name it: " + s.ToString());
     return;
   }
   bool named = Contains(s.message(), sandbox_dir + "/" + persist::kPersistFile);

@@ -44,9 +44,10 @@ std::vector<std::string> Inputs(const std::vector<std::string>& paths) {
 }
 
 std::string Mutate(std::string s, const std::vector<std::string>& pool, std::mt19937_64& rng) {
-  static const char* const kTokens[] = {"{", "}", "[", "]", ",", ":", "\"", "null", "true", "-1",
-                                        "4294967296", "1e999", "\"\\u0000\"", "\"..\"", "[]", "{}",
-                                        "\n----\n", "(none)", "(dir)", "(symlink)", "(file)"};
+  static const char* const kTokens[] = {
+      "{",    "}",    "[",        "]",          ",",     ":",           "\"",
+      "null", "true", "-1",       "4294967296", "1e999", "\"\\u0000\"", "\"..\"",
+      "[]",   "{}",   "\n----\n", "(none)",     "(dir)", "(symlink)",   "(file)"};
   const int steps = 1 + static_cast<int>(rng() % 4);
   for (int i = 0; i < steps; ++i) {
     const size_t at = s.empty() ? 0 : rng() % (s.size() + 1);
@@ -83,8 +84,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
-    if (a == "--mutations" && i + 1 < argc) mutations = std::strtol(argv[++i], nullptr, 10);
-    else paths.emplace_back(a);
+    if (a == "--mutations" && i + 1 < argc)
+      mutations = std::strtol(argv[++i], nullptr, 10);
+    else
+      paths.emplace_back(a);
   }
   std::vector<std::string> pool;
   for (const auto& f : Inputs(paths)) {

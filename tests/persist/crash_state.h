@@ -13,13 +13,23 @@ inline ContainerState CrashState(int v) {
   s.state = "running";
   s.cgroup_path = "/vmshare/v" + std::to_string(v);
   s.bundle_path = "/run/bundles/c1";
-  s.rootfs = {.source = "/bundles/c1/rootfs", .destination = "/", .type = "bind",
-              .options = {"rbind"}, .host_path = "/run/vmshare/s1/mounts/c1/rootfs", .mounted = true};
+  s.rootfs = {.source = "/bundles/c1/rootfs",
+              .destination = "/",
+              .type = "bind",
+              .options = {"rbind"},
+              .host_path = "/run/vmshare/s1/mounts/c1/rootfs",
+              .mounted = true};
   for (int i = 0; i < v % 7; ++i)
-    s.mounts.push_back({.source = "/src/" + std::to_string(i), .destination = "/dst/" + std::to_string(i),
-                        .type = "bind", .options = {"rbind", std::string(v % 50, 'x')},
-                        .host_path = "/h/" + std::to_string(v), .read_only = i % 2 == 0, .mounted = true});
-  s.process.push_back({.token = "token-" + std::to_string(v), .pid = v, .start_time = "2026-11-22T23:00:00.123456789Z"});
+    s.mounts.push_back({.source = "/src/" + std::to_string(i),
+                        .destination = "/dst/" + std::to_string(i),
+                        .type = "bind",
+                        .options = {"rbind", std::string(v % 50, 'x')},
+                        .host_path = "/h/" + std::to_string(v),
+                        .read_only = i % 2 == 0,
+                        .mounted = true});
+  s.process.push_back({.token = "token-" + std::to_string(v),
+                       .pid = v,
+                       .start_time = "2026-11-22T23:00:00.123456789Z"});
   return s;
 }
 

@@ -45,8 +45,8 @@ TEST(CrashTest, StateIsTheLastOrNextVersionAfterEverySigkill) {
   for (int i = 0; i < kKills; ++i) {
     sys::Fd rd, wr;
     ASSERT_OK(env->Pipe(&rd, &wr));
-    auto child = env->Spawn({.argv = {PERSIST_TEST_HELPER, "write", root, "s1", "c1", std::to_string(last + 1),
-                                      std::to_string(wr.get())},
+    auto child = env->Spawn({.argv = {PERSIST_TEST_HELPER, "write", root, "s1", "c1",
+                                      std::to_string(last + 1), std::to_string(wr.get())},
                              .die_with_parent = true,
                              .keep_fds = {wr.get()}});
     ASSERT_TRUE(child.ok()) << child.status().ToString();
@@ -84,8 +84,8 @@ TEST(CrashTest, StateIsTheLastOrNextVersionAfterEverySigkill) {
   // was exercised and not only kills before the first save.
   EXPECT_GT(last, 0);
   EXPECT_GT(interrupted, 0);
-  std::printf("crash test: %d kills, %d versions written, %d kills caught a save in flight\n", kKills, last,
-              interrupted);
+  std::printf("crash test: %d kills, %d versions written, %d kills caught a save in flight\n",
+              kKills, last, interrupted);
 }
 
 }  // namespace

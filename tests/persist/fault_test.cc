@@ -1,9 +1,8 @@
 // The write sequence under injected faults and simulated crashes (FaultEnv):
 // a failing step returns its error and leaves the old document and no temp
 // file; a crash after any step leaves exactly the old or the new document.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 
@@ -50,8 +49,9 @@ TEST_F(FaultTest, EachFailingStepReturnsItsErrorAndChangesNothing) {
   // SaveContainer: open sandbox dir, open container dir, open+read the old
   // document, then the write sequence.
   static const FailCase kCases[] = {
-      {"create temp", Op::kOpenAt, 4},  {"write", Op::kWriteAll, 1}, {"fsync file", Op::kFsync, 1},
-      {"rename", Op::kRenameAt, 1},     {"read old document", Op::kReadAll, 1},
+      {"create temp", Op::kOpenAt, 4},        {"write", Op::kWriteAll, 1},
+      {"fsync file", Op::kFsync, 1},          {"rename", Op::kRenameAt, 1},
+      {"read old document", Op::kReadAll, 1},
   };
   for (const auto& c : kCases) {
     FaultEnv fenv(env_);
@@ -59,7 +59,8 @@ TEST_F(FaultTest, EachFailingStepReturnsItsErrorAndChangesNothing) {
     fenv.FailNth(c.op, c.nth, ENOSPC);
     Status s = store.SaveContainer("s1", "c1", CrashState(2));
     EXPECT_EQ(s.err(), ENOSPC) << c.step << ": " << s.ToString();
-    EXPECT_NE(s.message().find("injected fault"), std::string::npos) << c.step << ": " << s.ToString();
+    EXPECT_NE(s.message().find("injected fault"), std::string::npos)
+        << c.step << ": " << s.ToString();
     EXPECT_EQ(*plain_.LoadContainer("s1", "c1"), CrashState(1)) << c.step;
     EXPECT_TRUE(NoTempFiles()) << c.step;
   }
@@ -89,17 +90,21 @@ void CrashEverywhere(const std::string& root, const std::string& cid, bool exist
     StateStore plain(sys::Env::Default(), root);
     auto got = plain.LoadContainer("s1", cid);
     if (got.ok()) {
-      EXPECT_TRUE(*got == CrashState(2) || (existed && *got == CrashState(1))) << "crash after " << k;
+      EXPECT_TRUE(*got == CrashState(2) || (existed && *got == CrashState(1)))
+          << "crash after " << k;
     } else {
       EXPECT_FALSE(existed) << "crash after " << k << ": " << got.status().ToString();
       EXPECT_EQ(got.status().code(), Code::kNotFound) << "crash after " << k;
     }
     if (s.ok()) {
-      EXPECT_TRUE(got.ok() && *got == CrashState(2)) << "crash after " << k << " lost an acknowledged save";
+      EXPECT_TRUE(got.ok() && *got == CrashState(2))
+          << "crash after " << k << " lost an acknowledged save";
     }
     // Put the old state back for the next round.
-    if (existed) ASSERT_OK(plain.SaveContainer("s1", cid, CrashState(1)));
-    else ASSERT_OK(plain.RemoveContainer("s1", cid));
+    if (existed)
+      ASSERT_OK(plain.SaveContainer("s1", cid, CrashState(1)));
+    else
+      ASSERT_OK(plain.RemoveContainer("s1", cid));
     if (reached_end) {
       EXPECT_TRUE(s.ok()) << s.ToString();
       EXPECT_GE(k, 8);  // the sequence has at least this many calls
@@ -108,7 +113,9 @@ void CrashEverywhere(const std::string& root, const std::string& cid, bool exist
   }
 }
 
-TEST_F(FaultTest, CrashAfterEachStepLeavesOldOrNewDocument) { CrashEverywhere(root_, "c1", /*existed=*/true); }
+TEST_F(FaultTest, CrashAfterEachStepLeavesOldOrNewDocument) {
+  CrashEverywhere(root_, "c1", /*existed=*/true);
+}
 
 TEST_F(FaultTest, CrashAfterEachStepOfAFirstSaveLeavesNothingOrNewDocument) {
   CrashEverywhere(root_, "c2", /*existed=*/false);

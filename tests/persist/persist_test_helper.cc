@@ -36,12 +36,14 @@ int main(int argc, char** argv) {
   }
   if (argc == 5 && std::strcmp(argv[1], "trylock") == 0) {
     persist::StateStore store(env, argv[2]);
-    const auto mode = std::strcmp(argv[4], "shared") == 0 ? persist::LockMode::kShared : persist::LockMode::kExclusive;
+    const auto mode = std::strcmp(argv[4], "shared") == 0 ? persist::LockMode::kShared
+                                                          : persist::LockMode::kExclusive;
     auto lock = store.Lock(argv[3], mode, /*nonblocking=*/true);
     if (lock.ok()) return 0;
     if (lock.status().code() == Code::kBusy) return 3;
     return fail(lock.status());
   }
-  std::fprintf(stderr, "usage: persist_test_helper write ROOT SID CID FIRST FD | trylock ROOT SID MODE\n");
+  std::fprintf(stderr,
+               "usage: persist_test_helper write ROOT SID CID FIRST FD | trylock ROOT SID MODE\n");
   return 2;
 }

@@ -28,11 +28,13 @@ TEST(Processes, RoundTripUnderTheVmshareKey) {
 }
 
 TEST(Processes, AWrongTypeIsCorruptionNamingTheField) {
-  auto doc = ParseDocument(R"({"PersistVersion":2,"Vmshare":{"Processes":[{"Pid":"x"}]}})", "/s/persist.json");
+  auto doc = ParseDocument(R"({"PersistVersion":2,"Vmshare":{"Processes":[{"Pid":"x"}]}})",
+                           "/s/persist.json");
   ASSERT_OK(doc.status());
   auto s = SandboxFromJson(*doc, "/s/persist.json");
   EXPECT_EQ(s.status().code(), Code::kCorruption);
-  EXPECT_NE(s.status().message().find("Vmshare.Processes[0].Pid"), std::string::npos) << s.status().ToString();
+  EXPECT_NE(s.status().message().find("Vmshare.Processes[0].Pid"), std::string::npos)
+      << s.status().ToString();
 }
 
 TEST(Processes, StartTicksOfThisProcessAndOfNone) {
@@ -50,7 +52,8 @@ TEST(Processes, RecordLifeAndSameProcess) {
   TempDir tmp;
   sys::Env* env = sys::Env::Default();
   StateStore store(env, tmp / "sbs");
-  EXPECT_EQ(RecordProcessIntent(store, "s1", "virtiofsd").code(), Code::kNotFound) << "no sandbox yet";
+  EXPECT_EQ(RecordProcessIntent(store, "s1", "virtiofsd").code(), Code::kNotFound)
+      << "no sandbox yet";
   ASSERT_OK(store.SaveSandbox("s1", SandboxState{}));
   ASSERT_OK(RecordProcessIntent(store, "s1", "virtiofsd"));
   auto child = env->Spawn({.argv = {"sleep", "1000"}});

@@ -15,16 +15,34 @@ using vmshare::testing::ReadFile;
 ContainerState FullContainer() {
   ContainerState s;
   s.state = "running";
-  s.rootfs = {.source = "/b/rootfs", .destination = "/", .type = "xfs", .options = {"nouuid", "ro"},
-              .host_path = "/run/vmshare/s1/mounts/c1/rootfs", .block_device_id = "drive-1",
-              .read_only = true, .mounted = true};
+  s.rootfs = {.source = "/b/rootfs",
+              .destination = "/",
+              .type = "xfs",
+              .options = {"nouuid", "ro"},
+              .host_path = "/run/vmshare/s1/mounts/c1/rootfs",
+              .block_device_id = "drive-1",
+              .read_only = true,
+              .mounted = true};
   s.cgroup_path = "/kata/c1";
-  s.device_maps = {{.id = "d1", .container_path = "/dev/x", .file_mode = 69206432, .uid = 7, .gid = 8},
-                   {.id = "d2", .container_path = "/dev/y", .file_mode = 0600, .uid = 0, .gid = 0}};
-  s.mounts = {{.source = "/a", .destination = "/m/a", .type = "bind", .options = {"rbind", "ro"},
-               .host_path = "/h/a", .block_device_id = "", .read_only = true, .mounted = true},
-              {.source = "/b", .destination = "/m/b", .type = "bind", .options = {},
-               .host_path = "", .block_device_id = "blk", .read_only = false, .mounted = false}};
+  s.device_maps = {
+      {.id = "d1", .container_path = "/dev/x", .file_mode = 69206432, .uid = 7, .gid = 8},
+      {.id = "d2", .container_path = "/dev/y", .file_mode = 0600, .uid = 0, .gid = 0}};
+  s.mounts = {{.source = "/a",
+               .destination = "/m/a",
+               .type = "bind",
+               .options = {"rbind", "ro"},
+               .host_path = "/h/a",
+               .block_device_id = "",
+               .read_only = true,
+               .mounted = true},
+              {.source = "/b",
+               .destination = "/m/b",
+               .type = "bind",
+               .options = {},
+               .host_path = "",
+               .block_device_id = "blk",
+               .read_only = false,
+               .mounted = false}};
   s.process = {{.token = "t", .pid = 99, .start_time = "2026-11-22T23:00:00.5Z"}};
   s.bundle_path = "/b";
   return s;
@@ -81,7 +99,8 @@ TEST(SchemaTest, WritesKataNamesAndGoConventions) {
   s.process.clear();
   s.mounts[1].options.clear();
   const Json j = ContainerToJson(s, nullptr);
-  for (const char* k : {"State", "CgroupPath", "BundlePath", "Rootfs", "Process", "DeviceMaps", "Mounts"})
+  for (const char* k :
+       {"State", "CgroupPath", "BundlePath", "Rootfs", "Process", "DeviceMaps", "Mounts"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(j["Rootfs"]["FsType"], "xfs");
   EXPECT_EQ(j["Rootfs"]["BlockDeviceID"], "drive-1");
@@ -89,8 +108,10 @@ TEST(SchemaTest, WritesKataNamesAndGoConventions) {
   EXPECT_EQ(j["Process"]["Pid"], 0);
   EXPECT_TRUE(j["Mounts"][1]["Options"].is_null());
   EXPECT_EQ(j["DeviceMaps"][0]["FileMode"], 69206432);
-  for (const char* k : {"ID", "ContainerPath", "FileMode", "UID", "GID"}) EXPECT_TRUE(j["DeviceMaps"][0].contains(k));
-  for (const char* k : {"Source", "Destination", "Type", "Options", "HostPath", "BlockDeviceID", "ReadOnly", "Mounted"})
+  for (const char* k : {"ID", "ContainerPath", "FileMode", "UID", "GID"})
+    EXPECT_TRUE(j["DeviceMaps"][0].contains(k));
+  for (const char* k : {"Source", "Destination", "Type", "Options", "HostPath", "BlockDeviceID",
+                        "ReadOnly", "Mounted"})
     EXPECT_TRUE(j["Mounts"][0].contains(k)) << k;
   EXPECT_FALSE(j.contains(kVmshareKey));
   auto back = ContainerFromJson(j, "mem");
@@ -99,7 +120,10 @@ TEST(SchemaTest, WritesKataNamesAndGoConventions) {
 }
 
 TEST(SchemaTest, SandboxRoundTripsEveryField) {
-  SandboxState s{.persist_version = 2, .state = "ready", .sandbox_container = "s1", .shared_fs = "none",
+  SandboxState s{.persist_version = 2,
+                 .state = "ready",
+                 .sandbox_container = "s1",
+                 .shared_fs = "none",
                  .bind_mounts = {"/etc/a", "/srv/b"}};
   const Json j = SandboxToJson(s, nullptr);
   EXPECT_EQ(j["PersistVersion"], 2);
@@ -177,9 +201,8 @@ TEST(SchemaTest, Kata2ShapeLoads) {
 // each keeps its own unknown keys through a rewrite, and through one that
 // drops the first of them.
 TEST(SchemaTest, TwoMountsAtOneDestinationKeepTheirOwnUnknownKeys) {
-  const std::string text =
-      R"({"Mounts":[{"Source":"/a","Destination":"/d","Mine":"first"},)"
-      R"({"Source":"/b","Destination":"/d","Mine":"second"}]})";
+  const std::string text = R"({"Mounts":[{"Source":"/a","Destination":"/d","Mine":"first"},)"
+                           R"({"Source":"/b","Destination":"/d","Mine":"second"}]})";
   const std::string path = "/state/s1/c1/persist.json";
   auto s = DecodeContainer(text, path);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -234,21 +257,26 @@ TEST(SchemaTest, BadDocumentsAreRefusedWithFileAndReason) {
       {"torn", "{\"State\":\"runn", Code::kCorruption, "parse error"},
       {"not an object", "[1,2]", Code::kCorruption, "expected a JSON object"},
       {"wrong type", "{\"State\":1}", Code::kCorruption, "field State: expected a string"},
-      {"nested type", "{\"Mounts\":[{\"ReadOnly\":\"yes\"}]}", Code::kCorruption, "Mounts[0].ReadOnly"},
-      {"pid range", "{\"Process\":{\"Pid\":99999999999}}", Code::kCorruption, "Process.Pid: out of range"},
+      {"nested type", "{\"Mounts\":[{\"ReadOnly\":\"yes\"}]}", Code::kCorruption,
+       "Mounts[0].ReadOnly"},
+      {"pid range", "{\"Process\":{\"Pid\":99999999999}}", Code::kCorruption,
+       "Process.Pid: out of range"},
       {"process shape", "{\"Process\":\"x\"}", Code::kCorruption, "expected an object or an array"},
   };
   for (const auto& c : kCases) {
     auto doc = ParseDocument(c.text, "/state/s1/c1/persist.json");
-    Status s = doc.ok() ? ContainerFromJson(*doc, "/state/s1/c1/persist.json").status() : doc.status();
+    Status s =
+        doc.ok() ? ContainerFromJson(*doc, "/state/s1/c1/persist.json").status() : doc.status();
     EXPECT_EQ(s.code(), c.code) << c.name << ": " << s.ToString();
-    EXPECT_NE(s.message().find("/state/s1/c1/persist.json"), std::string::npos) << c.name << ": " << s.message();
+    EXPECT_NE(s.message().find("/state/s1/c1/persist.json"), std::string::npos)
+        << c.name << ": " << s.message();
     EXPECT_NE(s.message().find(c.needle), std::string::npos) << c.name << ": " << s.message();
   }
 }
 
 TEST(SchemaTest, UnknownPersistVersionIsRefused) {
-  for (const char* text : {"{\"PersistVersion\":3}", "{\"State\":\"ready\"}", "{\"PersistVersion\":1}"}) {
+  for (const char* text :
+       {"{\"PersistVersion\":3}", "{\"State\":\"ready\"}", "{\"PersistVersion\":1}"}) {
     auto s = SandboxFromJson(Parse(text), "/state/s1/persist.json");
     ASSERT_FALSE(s.ok()) << text;
     EXPECT_EQ(s.status().code(), Code::kUnimplemented);

@@ -115,8 +115,10 @@ TEST_F(StoreTest, TornFilesAreCorruptionNamingTheFileAndAreNotReplaced) {
   auto rec = store_.LoadSandbox("s1");
   ASSERT_FALSE(rec.ok());
   EXPECT_EQ(rec.status().code(), Code::kCorruption);
-  EXPECT_NE(rec.status().message().find("parse \"" + cfile + "\""), std::string::npos) << rec.status().message();
-  EXPECT_NE(rec.status().message().find("parse error"), std::string::npos) << rec.status().message();
+  EXPECT_NE(rec.status().message().find("parse \"" + cfile + "\""), std::string::npos)
+      << rec.status().message();
+  EXPECT_NE(rec.status().message().find("parse error"), std::string::npos)
+      << rec.status().message();
 
   Status s = store_.SaveContainer("s1", "c1", CrashState(4));
   EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
@@ -157,15 +159,18 @@ Stamp StampOf(const std::string& p) {
 
 TEST_F(StoreTest, SavingOneContainerTouchesOnlyItsFile) {
   ASSERT_OK(store_.SaveSandbox("s1", sandbox_));
-  for (int i = 0; i < 5; ++i) ASSERT_OK(store_.SaveContainer("s1", "c" + std::to_string(i), CrashState(i)));
+  for (int i = 0; i < 5; ++i)
+    ASSERT_OK(store_.SaveContainer("s1", "c" + std::to_string(i), CrashState(i)));
   std::map<std::string, Stamp> before;
-  for (const auto& p : {"", "c1", "persist.json", "c0/persist.json", "c1/persist.json", "c3/persist.json", "c4/persist.json",
-                        "c2/persist.json"})
+  for (const auto& p : {"", "c1", "persist.json", "c0/persist.json", "c1/persist.json",
+                        "c3/persist.json", "c4/persist.json", "c2/persist.json"})
     before[p] = StampOf(root_ + "/s1/" + p);
   ASSERT_OK(store_.SaveContainer("s1", "c2", CrashState(20)));
   for (const auto& [p, st] : before) {
-    if (p == "c2/persist.json") EXPECT_NE(StampOf(root_ + "/s1/" + p).ino, st.ino) << "c2 was replaced by rename";
-    else EXPECT_EQ(StampOf(root_ + "/s1/" + p), st) << p;
+    if (p == "c2/persist.json")
+      EXPECT_NE(StampOf(root_ + "/s1/" + p).ino, st.ino) << "c2 was replaced by rename";
+    else
+      EXPECT_EQ(StampOf(root_ + "/s1/" + p), st) << p;
   }
   EXPECT_EQ(*store_.LoadContainer("s1", "c2"), CrashState(20));
 }

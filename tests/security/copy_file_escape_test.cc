@@ -36,7 +36,8 @@ class CopyFileEscape : public ::testing::Test {
   // The victim holds only its file, unchanged.
   bool VictimIntact() {
     size_t n = 0;
-    for (const auto& e : fs::directory_iterator(victim_)) n += e.path().filename() == "keep" ? 1 : 100;
+    for (const auto& e : fs::directory_iterator(victim_))
+      n += e.path().filename() == "keep" ? 1 : 100;
     return n == 1 && ReadFile(victim_ + "/keep") == "precious";
   }
 

@@ -59,10 +59,13 @@ TEST_F(HostFsTest, KernelFilesystemsAreRefusedHoweverSpelled) {
     Mount m = BindMount(k.source, "/data");
     auto r = sharer_->ShareFile(c, m);
     ASSERT_FALSE(r.ok()) << k.source << " was shared at " << m.host_path;
-    EXPECT_TRUE(r.status().code() == Code::kPermissionDenied || r.status().code() == Code::kInvalidArgument)
+    EXPECT_TRUE(r.status().code() == Code::kPermissionDenied ||
+                r.status().code() == Code::kInvalidArgument)
         << k.source << ": " << r.status().ToString();
-    EXPECT_NE(r.status().message().find(k.why), std::string::npos) << k.source << ": " << r.status().ToString();
-    EXPECT_NE(r.status().message().find("\"" + k.source + "\""), std::string::npos) << r.status().ToString();
+    EXPECT_NE(r.status().message().find(k.why), std::string::npos)
+        << k.source << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find("\"" + k.source + "\""), std::string::npos)
+        << r.status().ToString();
   }
   EXPECT_EQ(testing::CountMountsUnder(Mounts() + "/c1-"), 0);
   EXPECT_EQ(MountsOutside(SandboxDir()), outside);
@@ -70,7 +73,8 @@ TEST_F(HostFsTest, KernelFilesystemsAreRefusedHoweverSpelled) {
 }
 
 TEST_F(HostFsTest, RootfsOnAKernelFilesystemIsRefused) {
-  for (const std::string& src : {std::string("/proc"), link_ + "/sys", link_ + "/dev", std::string("/")}) {
+  for (const std::string& src :
+       {std::string("/proc"), link_ + "/sys", link_ + "/dev", std::string("/")}) {
     Container c{"c1", {}};
     c.state.rootfs.source = src;
     c.state.rootfs.type = "bind";

@@ -19,7 +19,8 @@ const std::string kLong(129, 'a');
 
 // Ids a user can type on a command line (NUL cannot pass through argv; the
 // in-process cases below cover it).
-const std::vector<std::string> kBadCliIds = {"..", ".", "../x", "a/b", "/abs", "-dash", "", kLong, "a b", "x\n"};
+const std::vector<std::string> kBadCliIds = {"..",    ".", "../x", "a/b", "/abs",
+                                             "-dash", "",  kLong,  "a b", "x\n"};
 
 std::vector<std::string> BadIds() {
   std::vector<std::string> v = kBadCliIds;
@@ -49,9 +50,10 @@ TEST(HostileInput, CliRefusesBadIdsAndChangesNothing) {
   TempDir tmp;
   const std::string root = tmp / "root";
   fs::create_directories(tmp / "bundle/rootfs");
-  WriteFile(tmp / "bundle/config.json",
-            nlohmann::json{{"ociVersion", "1.0.2"}, {"root", {{"path", "rootfs"}}}, {"process", {{"args", {"sh"}}}}}
-                .dump());
+  WriteFile(tmp / "bundle/config.json", nlohmann::json{{"ociVersion", "1.0.2"},
+                                                       {"root", {{"path", "rootfs"}}},
+                                                       {"process", {{"args", {"sh"}}}}}
+                                            .dump());
   const auto outside = MountsOutside(root);
   for (const std::string& id : kBadCliIds) {
     const std::vector<std::vector<std::string>> cmds = {
@@ -69,7 +71,8 @@ TEST(HostileInput, CliRefusesBadIdsAndChangesNothing) {
       if (!id.empty() && r.code == 1) {
         EXPECT_NE(r.err.find("invalid"), std::string::npos) << Quote(id) << ": " << r.err;
       }
-      EXPECT_FALSE(fs::exists(root + "/sandboxes") && !fs::is_empty(root + "/sandboxes")) << Quote(id);
+      EXPECT_FALSE(fs::exists(root + "/sandboxes") && !fs::is_empty(root + "/sandboxes"))
+          << Quote(id);
       EXPECT_FALSE(fs::exists(root + "/sbs") && !fs::is_empty(root + "/sbs")) << Quote(id);
     }
   }
@@ -88,7 +91,8 @@ TEST(HostileInput, StateStoreRefusesBadIdsWithoutWriting) {
   for (const std::string& id : BadIds()) {
     Status s = store.SaveSandbox(id, SandboxState{});
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << Quote(id) << ": " << s.ToString();
-    EXPECT_EQ(store.SaveContainer("s1", id, ContainerState{}).code(), Code::kInvalidArgument) << Quote(id);
+    EXPECT_EQ(store.SaveContainer("s1", id, ContainerState{}).code(), Code::kInvalidArgument)
+        << Quote(id);
     EXPECT_FALSE(store.LoadSandbox(id).ok()) << Quote(id);
     EXPECT_FALSE(store.Lock(id, persist::LockMode::kExclusive).ok()) << Quote(id);
     EXPECT_EQ(store.DestroySandbox(id).code(), Code::kInvalidArgument) << Quote(id);
@@ -107,23 +111,27 @@ TEST_F(HostileSharerInput, BadContainerIdsAndDestinationsChangeNothing) {
     Container c{id, {}};
     Mount m = BindMount(vol, "/data");
     auto r = sharer_->ShareFile(c, m);
-    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << Quote(id) << ": " << r.status().ToString();
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument)
+        << Quote(id) << ": " << r.status().ToString();
     c.state.rootfs.source = vol;
     auto root = sharer_->ShareRootFilesystem(c);
     EXPECT_EQ(root.status().code(), Code::kInvalidArgument) << Quote(id);
   }
   // Destinations whose base name is no usable name.
   Container c{"c1", {}};
-  for (const std::string& dest : {std::string("/"), std::string("/.."), std::string("/a/.."), std::string("/."),
-                                  std::string("/x\0y", 4), std::string("/") + std::string(300, 'n')}) {
+  for (const std::string& dest :
+       {std::string("/"), std::string("/.."), std::string("/a/.."), std::string("/."),
+        std::string("/x\0y", 4), std::string("/") + std::string(300, 'n')}) {
     Mount m = BindMount(vol, dest);
     auto r = sharer_->ShareFile(c, m);
     if (r.ok()) {
       // Accepted: then its host path is a single entry under mounts/.
-      EXPECT_EQ(fs::path(m.host_path).parent_path(), Mounts()) << Quote(dest) << " -> " << m.host_path;
+      EXPECT_EQ(fs::path(m.host_path).parent_path(), Mounts())
+          << Quote(dest) << " -> " << m.host_path;
       ASSERT_OK(sharer_->UnshareFile(c, m));
     } else {
-      EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << Quote(dest) << ": " << r.status().ToString();
+      EXPECT_EQ(r.status().code(), Code::kInvalidArgument)
+          << Quote(dest) << ": " << r.status().ToString();
     }
   }
   // Only the tree's own entries exist under mounts/.

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "agent/server/in_root.h"
@@ -25,9 +24,9 @@ TEST_F(OciSymlinkTest, HostSideNeverResolvesDestinationsInTheRootfs) {
   Victim victim(tmp_ / "victim");
   const std::string rootfs = MakeVolume("rootfs", "root");
   fs::create_directories(rootfs + "/etc");
-  fs::create_symlink(victim.dir(), rootfs + "/etc/app");             // absolute, out
-  fs::create_symlink("../../../../../../", rootfs + "/etc/up");      // relative, out
-  fs::create_symlink("/", rootfs + "/data");                          // to the root
+  fs::create_symlink(victim.dir(), rootfs + "/etc/app");         // absolute, out
+  fs::create_symlink("../../../../../../", rootfs + "/etc/up");  // relative, out
+  fs::create_symlink("/", rootfs + "/data");                     // to the root
   const auto outside = MountsOutside(SandboxDir());
   Container c{"c1", {}};
   c.state.rootfs.source = rootfs;
@@ -73,7 +72,7 @@ TEST(OciSymlinkGuest, MountPointsThroughLinksStayInsideTheRootfs) {
   const std::string outside = tmp / "outside";
   fs::create_directories(rootfs + "/etc");
   fs::create_directories(outside);
-  fs::create_symlink(outside, rootfs + "/etc/abs");           // absolute: means <rootfs><outside>
+  fs::create_symlink(outside, rootfs + "/etc/abs");  // absolute: means <rootfs><outside>
   fs::create_symlink("../../../../outside", rootfs + "/etc/rel");  // clamped at the rootfs
   fs::create_symlink("/", rootfs + "/etc/root");
   sys::Env* env = sys::Env::Default();
@@ -86,7 +85,8 @@ TEST(OciSymlinkGuest, MountPointsThroughLinksStayInsideTheRootfs) {
       continue;
     }
     auto fd = agent::EnsureInRoot(env, *root, *parts, /*is_dir=*/true);
-    std::printf("guest mount point %s: %s\n", dest.c_str(), fd.ok() ? "made" : fd.status().ToString().c_str());
+    std::printf("guest mount point %s: %s\n", dest.c_str(),
+                fd.ok() ? "made" : fd.status().ToString().c_str());
     if (!fd.ok()) continue;  // refusing is safe too; what matters is where it lands
     auto where = env->FdPath(*fd);
     ASSERT_OK(where.status());

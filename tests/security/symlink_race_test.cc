@@ -53,7 +53,8 @@ TEST_F(SymlinkRaceTest, EverySuccessfulShareMountedTheDirectoryNeverRoot) {
       last = g;
       started.store(g);
       for (int k = 0; k <= g % 3; ++k)
-        if (::renameat2(AT_FDCWD, vol.c_str(), AT_FDCWD, alt.c_str(), RENAME_EXCHANGE) == 0) ++swaps;
+        if (::renameat2(AT_FDCWD, vol.c_str(), AT_FDCWD, alt.c_str(), RENAME_EXCHANGE) == 0)
+          ++swaps;
     }
   });
 
@@ -75,7 +76,8 @@ TEST_F(SymlinkRaceTest, EverySuccessfulShareMountedTheDirectoryNeverRoot) {
     ++shared;
     struct stat st;
     const bool same = ::stat(m.host_path.c_str(), &st) == 0 && st.st_dev == dir_st.st_dev &&
-                      st.st_ino == dir_st.st_ino && ReadFile(m.host_path + "/marker") == "the directory";
+                      st.st_ino == dir_st.st_ino &&
+                      ReadFile(m.host_path + "/marker") == "the directory";
     if (!same) {
       ++wrong;
       if (first_wrong.empty()) first_wrong = m.host_path;
@@ -86,10 +88,11 @@ TEST_F(SymlinkRaceTest, EverySuccessfulShareMountedTheDirectoryNeverRoot) {
   stop = true;
   flipper.join();
 
-  std::printf("symlink race: %d iterations, %ld swaps, %d shared (all checked), %d refused\n", kIterations,
-              swaps.load(), shared, refused);
+  std::printf("symlink race: %d iterations, %ld swaps, %d shared (all checked), %d refused\n",
+              kIterations, swaps.load(), shared, refused);
   for (const auto& [why, n] : reasons) std::printf("  %d x %s\n", n, why.c_str());
-  EXPECT_EQ(wrong, 0) << "a share mounted something else than the directory, e.g. at " << first_wrong;
+  EXPECT_EQ(wrong, 0) << "a share mounted something else than the directory, e.g. at "
+                      << first_wrong;
   EXPECT_GE(swaps.load(), kIterations / 2) << "the race did not run";
   EXPECT_GT(shared, 0);
   EXPECT_GT(refused, 0) << "never refused: the symlink was never seen";

@@ -201,7 +201,8 @@ TEST_F(CopySharerTest, RootFilesystems) {
   ASSERT_OK(storage.status());
   ASSERT_EQ(storage->container_storages.size(), 1u);
   EXPECT_EQ(storage->container_storages[0].source, "/dev/vdb");
-  EXPECT_EQ(storage->container_storages[0].mount_point, std::string(kGuestSharedDir) + "/c2/rootfs");
+  EXPECT_EQ(storage->container_storages[0].mount_point,
+            std::string(kGuestSharedDir) + "/c2/rootfs");
 }
 
 TEST_F(CopySharerTest, RefusalsChangeNothing) {

@@ -134,7 +134,9 @@ TEST_P(FallbackTest, ReadOnlyRecursiveBindIsRefusedCleanly) {
 
 INSTANTIATE_TEST_SUITE_P(Errno, FallbackTest, ::testing::Values(ENOSYS, EPERM, EINVAL),
                          [](const ::testing::TestParamInfo<int>& i) {
-                           return std::string(i.param == ENOSYS ? "ENOSYS" : i.param == EPERM ? "EPERM" : "EINVAL");
+                           return std::string(i.param == ENOSYS  ? "ENOSYS"
+                                              : i.param == EPERM ? "EPERM"
+                                                                 : "EINVAL");
                          });
 
 }  // namespace

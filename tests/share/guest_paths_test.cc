@@ -12,9 +12,14 @@ TEST(GuestPathsTest, UsableBaseName) {
     const char* want;  // nullptr: refused
   };
   const Case cases[] = {
-      {"/var/lib/data", "data"}, {"/var/lib/data///", "data"}, {"data", "data"},
-      {"/", nullptr},            {"", nullptr},                {"/a/..", nullptr},
-      {"/a/.", nullptr},         {"..", nullptr},
+      {"/var/lib/data", "data"},
+      {"/var/lib/data///", "data"},
+      {"data", "data"},
+      {"/", nullptr},
+      {"", nullptr},
+      {"/a/..", nullptr},
+      {"/a/.", nullptr},
+      {"..", nullptr},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(k.path);

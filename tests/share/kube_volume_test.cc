@@ -1,10 +1,11 @@
 // Watched-volume detection: which mount sources are kubelet configmap,
 // secret, projected or downward-API volumes, with a symlinked kubelet root.
+#include "share/kube_volume.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "share/kube_volume.h"
 #include "support/test_util.h"
 
 namespace vmshare::share {
@@ -21,17 +22,26 @@ TEST(KubeVolumeTest, Table) {
     bool watched;
     std::string volume_dir, rel, kind;
   } cases[] = {
-      {"configmap", pod + "kubernetes.io~configmap/cfg", true, pod + "kubernetes.io~configmap/cfg", "", "configmap"},
-      {"secret", pod + "kubernetes.io~secret/s", true, pod + "kubernetes.io~secret/s", "", "secret"},
-      {"projected", pod + "kubernetes.io~projected/p", true, pod + "kubernetes.io~projected/p", "", "projected"},
-      {"downward", pod + "kubernetes.io~downward-api/d", true, pod + "kubernetes.io~downward-api/d", "", "downward-api"},
-      {"below", pod + "kubernetes.io~configmap/cfg/key", true, pod + "kubernetes.io~configmap/cfg", "key", "configmap"},
-      {"messy", "//var/lib/kubelet/./pods/" + std::string(kUid) + "//volumes/kubernetes.io~secret/s/", true,
+      {"configmap", pod + "kubernetes.io~configmap/cfg", true, pod + "kubernetes.io~configmap/cfg",
+       "", "configmap"},
+      {"secret", pod + "kubernetes.io~secret/s", true, pod + "kubernetes.io~secret/s", "",
+       "secret"},
+      {"projected", pod + "kubernetes.io~projected/p", true, pod + "kubernetes.io~projected/p", "",
+       "projected"},
+      {"downward", pod + "kubernetes.io~downward-api/d", true, pod + "kubernetes.io~downward-api/d",
+       "", "downward-api"},
+      {"below", pod + "kubernetes.io~configmap/cfg/key", true, pod + "kubernetes.io~configmap/cfg",
+       "key", "configmap"},
+      {"messy",
+       "//var/lib/kubelet/./pods/" + std::string(kUid) + "//volumes/kubernetes.io~secret/s/", true,
        pod + "kubernetes.io~secret/s", "", "secret"},
       {"plugin dir itself", pod + "kubernetes.io~configmap", false, "", "", ""},
       {"empty-dir", pod + "kubernetes.io~empty-dir/e", false, "", "", ""},
-      {"short uid", "/var/lib/kubelet/pods/1234/volumes/kubernetes.io~configmap/c", false, "", "", ""},
-      {"other root", std::string("/srv/kubelet/pods/") + kUid + "/volumes/kubernetes.io~configmap/c", false, "", "", ""},
+      {"short uid", "/var/lib/kubelet/pods/1234/volumes/kubernetes.io~configmap/c", false, "", "",
+       ""},
+      {"other root",
+       std::string("/srv/kubelet/pods/") + kUid + "/volumes/kubernetes.io~configmap/c", false, "",
+       "", ""},
       {"dotdot", pod + "kubernetes.io~configmap/c/../../x", false, "", "", ""},
       {"relative", "var/lib/kubelet/pods", false, "", "", ""},
   };

@@ -55,8 +55,8 @@ class ShareFileTest : public ShareFixture {
   int CountEntries(const std::string& dir) {
     int n = 0;
     std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
-         it.increment(ec))
+    for (auto it = std::filesystem::directory_iterator(dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
       ++n;
     return n;
   }
@@ -71,7 +71,8 @@ TEST_F(ShareFileTest, NameAndGuestPathFollowKataConvention) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_TRUE(r->has_value());
   const std::string& guest = (*r)->guest_path;
-  EXPECT_TRUE(std::regex_match(guest, std::regex("/run/kata-containers/shared/containers/c1-[0-9a-f]{16}-data")))
+  EXPECT_TRUE(std::regex_match(
+      guest, std::regex("/run/kata-containers/shared/containers/c1-[0-9a-f]{16}-data")))
       << guest;
   EXPECT_TRUE((*r)->container_storages.empty());
   EXPECT_EQ(m.host_path, Mounts() + "/" + guest.substr(guest.rfind('/') + 1));
@@ -262,13 +263,16 @@ TEST_F(ShareFileTest, BadInputIsRefusedAndChangesNothing) {
       {"bad container id", "../c1", src_ + "/v", "/d", Code::kInvalidArgument, "../c1"},
       {"empty container id", "", src_ + "/v", "/d", Code::kInvalidArgument, "container"},
       {"slash in container id", "a/b", src_ + "/v", "/d", Code::kInvalidArgument, "a/b"},
-      {"reserved container id", "sandbox-mounts", src_ + "/v", "/d", Code::kInvalidArgument, "sandbox-mounts"},
+      {"reserved container id", "sandbox-mounts", src_ + "/v", "/d", Code::kInvalidArgument,
+       "sandbox-mounts"},
       {"missing source", "c1", src_ + "/nope", "/d", Code::kNotFound, src_ + "/nope"},
       {"relative source", "c1", "v", "/d", Code::kInvalidArgument, "\"v\""},
       {"symlink to /", "c1", src_ + "/to-root", "/d", Code::kInvalidArgument, "to-root"},
       {"magic link", "c1", "/proc/self/root", "/d", Code::kInvalidArgument, "/proc/self/root"},
-      {"through a magic link", "c1", "/proc/self/root/tmp", "/d", Code::kInvalidArgument, "magic link"},
-      {"destination without base name", "c1", src_ + "/v", "/", Code::kInvalidArgument, "destination"},
+      {"through a magic link", "c1", "/proc/self/root/tmp", "/d", Code::kInvalidArgument,
+       "magic link"},
+      {"destination without base name", "c1", src_ + "/v", "/", Code::kInvalidArgument,
+       "destination"},
       {"dot-dot destination", "c1", src_ + "/v", "/a/..", Code::kInvalidArgument, "destination"},
   };
   const int mounts_before = CountMountsUnder(SandboxDir() + "/");

@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "share/sharer.h"
 #include "share/share_tree.h"
+#include "share/sharer.h"
 #include "support/test_util.h"
 #include "sys/env.h"
 

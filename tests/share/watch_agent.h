@@ -34,9 +34,9 @@ class RunningAgent {
   // Starts the agent serving `shared_root`; ok() tells whether it is up.
   RunningAgent(const std::string& dir, const std::string& shared_root) : shared_root_(shared_root) {
     sys::ChildOptions o;
-    o.argv = {"unshare", "--mount", "--propagation", "private", VMSHARE_AGENT_BIN,
-              "--socket", dir + "/agent.sock", "--shared-root", shared_root, "--run-dir",
-              dir + "/agent-run", "--no-init"};
+    o.argv = {"unshare",         "--mount",   "--propagation",     "private",
+              VMSHARE_AGENT_BIN, "--socket",  dir + "/agent.sock", "--shared-root",
+              shared_root,       "--run-dir", dir + "/agent-run",  "--no-init"};
     o.stderr_path = dir + "/agent.log";
     o.die_with_parent = true;
     log_ = dir + "/agent.log";
@@ -95,7 +95,8 @@ inline void DiffTrees(const std::string& a, const std::string& b, const std::str
   }
   if (!S_ISLNK(sa.st_mode) && !rel.empty() && (sa.st_mode & 07777) != (sb.st_mode & 07777))
     *out += "mode: " + rel + "\n";
-  if (!rel.empty() && (sa.st_uid != sb.st_uid || sa.st_gid != sb.st_gid)) *out += "owner: " + rel + "\n";
+  if (!rel.empty() && (sa.st_uid != sb.st_uid || sa.st_gid != sb.st_gid))
+    *out += "owner: " + rel + "\n";
   if (S_ISLNK(sa.st_mode)) {
     if (fs::read_symlink(pa) != fs::read_symlink(pb)) *out += "link: " + rel + "\n";
   } else if (S_ISREG(sa.st_mode)) {

@@ -134,7 +134,8 @@ TEST(WatchOverflowTest, OverflowRescansEveryVolume) {
   env.overflow_ = true;
   ASSERT_EQ(::chmod(wa.dir().c_str(), 0755), 0);
   EXPECT_EQ(WaitEqual(wa.dir(), ga), "");
-  EXPECT_EQ(WaitEqual(wb.dir(), gb), "") << "b had no event of its own: only the overflow rescan syncs it";
+  EXPECT_EQ(WaitEqual(wb.dir(), gb), "")
+      << "b had no event of its own: only the overflow rescan syncs it";
   EXPECT_EQ(env.injected_.load(), 1);
   (*sharer)->StopFileEventWatcher();
 }

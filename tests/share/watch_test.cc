@@ -15,8 +15,8 @@
 #include <cstring>
 #include <mutex>
 
-#include "share/sharer.h"
 #include "share/share_tree.h"
+#include "share/sharer.h"
 #include "share/watch_agent.h"
 
 namespace vmshare::testing {
@@ -112,7 +112,8 @@ class DataMoves {
       if (n <= 0) break;
       for (ssize_t off = 0; off < n;) {
         auto* ev = reinterpret_cast<inotify_event*>(buf + off);
-        if ((ev->mask & IN_MOVED_TO) && ev->len > 0 && std::strcmp(ev->name, "..data") == 0) ++moves_;
+        if ((ev->mask & IN_MOVED_TO) && ev->len > 0 && std::strcmp(ev->name, "..data") == 0)
+          ++moves_;
         if ((ev->mask & IN_MOVED_FROM) && ev->len > 0 && std::strcmp(ev->name, "..data_tmp") == 0)
           ++from_tmp_;
         off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
@@ -146,7 +147,8 @@ TEST_P(WatchTest, EveryKubeletUpdateReachesTheGuestInOrder) {
       {"add a key", {{"a", {"1 changed"}}, {"b", {"2"}}, {"c", {"3"}}}},
       {"delete a key", {{"a", {"1 changed"}}, {"c", {"3"}}}},
       {"add a nested key", {{"a", {"1 changed"}}, {"c", {"3"}}, {"k8s/labels", {"x=y"}}}},
-      {"change modes", {{"a", {"1 changed", 0400}}, {"c", {"3", 0440}}, {"k8s/labels", {"x=y", 0600}}}},
+      {"change modes",
+       {{"a", {"1 changed", 0400}}, {"c", {"3", 0440}}, {"k8s/labels", {"x=y", 0600}}}},
       {"delete the nested key", {{"a", {"1 changed", 0400}}}},
   };
   int expected_moves = 0;
@@ -227,7 +229,8 @@ TEST_P(WatchTest, UnwatchedMountsGoToTheInnerSharer) {
   fs::create_directories(plain);
   WriteFile(plain + "/f", "x");
   // A pod volume of another kind is not watched.
-  const std::string empty_dir = kubelet_ + "/pods/" + kPodUid + "/volumes/kubernetes.io~empty-dir/e";
+  const std::string empty_dir =
+      kubelet_ + "/pods/" + kPodUid + "/volumes/kubernetes.io~empty-dir/e";
   fs::create_directories(empty_dir);
   Container c{"c1", {}};
   for (const std::string& src : {plain, empty_dir}) {

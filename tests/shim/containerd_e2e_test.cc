@@ -27,7 +27,8 @@ class ShimE2eTest : public ::testing::Test {
       GTEST_SKIP() << "qemu-system-x86_64 or virtiofsd not installed";
     vmroot_ = tmp_ / "vmroot";
     bundle_ = tmp_ / "bundle";
-    const std::string gen = std::string(VMSHARE_SOURCE_DIR) + "/scripts/guest/make-example-bundle.sh";
+    const std::string gen =
+        std::string(VMSHARE_SOURCE_DIR) + "/scripts/guest/make-example-bundle.sh";
     ASSERT_EQ(std::system((gen + " --out " + bundle_ + " >/dev/null").c_str()), 0);
     rootfs_ = bundle_ + "/rootfs";
     WriteFile(tmp_ / "shim.json", R"({"root":")" + vmroot_ + R"(","accel":"tcg","guest_dir":")" +
@@ -50,8 +51,8 @@ class ShimE2eTest : public ::testing::Test {
     EXPECT_EQ(ProcessesMatching("containerd-shim-vmshare-v2").size(), 0u) << "a shim is left";
     EXPECT_EQ(CountMountsUnder(vmroot_ + "/"), 0) << "a mount is left under " << vmroot_;
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(vmroot_, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(vmroot_, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       const std::string rel = it->path().string().substr(vmroot_.size());
       EXPECT_TRUE(rel == "/sandboxes" || rel == "/vm" || rel == "/kvm-probe" || rel == "/sbs")
           << "left behind: " << it->path();
@@ -103,7 +104,8 @@ TEST_F(ShimE2eTest, RunRmShowsGuestKernelExitStatusAndMounts) {
 
 TEST_F(ShimE2eTest, StdinIsRelayedAndClosed) {
   WriteFile(tmp_ / "stdin", "line one\nline two\n");
-  CtrResult r = containerd_->Ctr(RunArgs({"--rm"}, "in1", {"sh", "-c", "cat; echo done"}), tmp_ / "stdin");
+  CtrResult r =
+      containerd_->Ctr(RunArgs({"--rm"}, "in1", {"sh", "-c", "cat; echo done"}), tmp_ / "stdin");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "line one\nline two\ndone\n");
 }
@@ -123,12 +125,14 @@ TEST_F(ShimE2eTest, DetachedTaskExecKillDeleteAndContainerdRestart) {
   CtrResult r = containerd_->Ctr(RunArgs({"-d"}, "d1", {"sleep", "1000"}));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(containerd_->TaskStatus("d1"), "RUNNING");
-  r = containerd_->Ctr({"task", "exec", "--exec-id", "e1", "d1", "sh", "-c", "echo in-exec; exit 4"});
+  r = containerd_->Ctr(
+      {"task", "exec", "--exec-id", "e1", "d1", "sh", "-c", "echo in-exec; exit 4"});
   EXPECT_EQ(r.code, 4) << r.err;
   EXPECT_EQ(r.out, "in-exec\n");
 
   // An exec killed by SIGTERM reports 143.
-  sys::Child waiter = containerd_->Spawn({"task", "exec", "--exec-id", "e2", "d1", "sleep", "1000"}, tmp_ / "e2");
+  sys::Child waiter =
+      containerd_->Spawn({"task", "exec", "--exec-id", "e2", "d1", "sleep", "1000"}, tmp_ / "e2");
   bool killed = false;
   for (int i = 0; i < 300 && !killed; ++i) {
     killed = containerd_->Ctr({"task", "kill", "--exec-id", "e2", "-s", "SIGTERM", "d1"}).code == 0;
@@ -153,19 +157,23 @@ TEST_F(ShimE2eTest, DetachedTaskExecKillDeleteAndContainerdRestart) {
 }
 
 TEST_F(ShimE2eTest, PodContainersShareOneGuestAndGuestDeathIsAnExit) {
-  const std::vector<std::string> sandbox = {"-d", "--annotation", "io.kubernetes.cri.container-type=sandbox",
+  const std::vector<std::string> sandbox = {"-d", "--annotation",
+                                            "io.kubernetes.cri.container-type=sandbox",
                                             "--annotation", "io.kubernetes.cri.sandbox-id=pod1"};
   CtrResult r = containerd_->Ctr(RunArgs(sandbox, "pod1", {"sleep", "1000"}));
   ASSERT_EQ(r.code, 0) << r.err;
-  r = containerd_->Ctr({"task", "exec", "--exec-id", "b", "pod1", "cat", "/proc/sys/kernel/random/boot_id"});
+  r = containerd_->Ctr(
+      {"task", "exec", "--exec-id", "b", "pod1", "cat", "/proc/sys/kernel/random/boot_id"});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string boot_id = r.out;
-  r = containerd_->Ctr(RunArgs({"--rm", "--annotation", "io.kubernetes.cri.container-type=container",
-                                "--annotation", "io.kubernetes.cri.sandbox-id=pod1"},
-                               "app1", {"cat", "/proc/sys/kernel/random/boot_id"}));
+  r = containerd_->Ctr(
+      RunArgs({"--rm", "--annotation", "io.kubernetes.cri.container-type=container", "--annotation",
+               "io.kubernetes.cri.sandbox-id=pod1"},
+              "app1", {"cat", "/proc/sys/kernel/random/boot_id"}));
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, boot_id) << "the pod's container ran in another guest";
-  EXPECT_EQ(ProcessesMatching("containerd-shim-vmshare-v2").size(), 1u) << "one shim serves the pod";
+  EXPECT_EQ(ProcessesMatching("containerd-shim-vmshare-v2").size(), 1u)
+      << "one shim serves the pod";
 
   // The guest dies: the sandbox's task exits with an error status.
   for (pid_t qemu : ProcessesMatching(vmroot_ + "/vm/pod1")) ::kill(qemu, SIGKILL);
@@ -175,8 +183,8 @@ TEST_F(ShimE2eTest, PodContainersShareOneGuestAndGuestDeathIsAnExit) {
 }
 
 TEST_F(ShimE2eTest, KilledShimLeavesNothingBehind) {
-  CtrResult r = containerd_->Ctr(RunArgs({"-d", "--mount", Mount(bundle_ + "/volumes/data", "/data", "rw")},
-                                         "k1", {"sleep", "1000"}));
+  CtrResult r = containerd_->Ctr(RunArgs(
+      {"-d", "--mount", Mount(bundle_ + "/volumes/data", "/data", "rw")}, "k1", {"sleep", "1000"}));
   ASSERT_EQ(r.code, 0) << r.err;
   const auto shims = ProcessesMatching("containerd-shim-vmshare-v2");
   ASSERT_EQ(shims.size(), 1u);

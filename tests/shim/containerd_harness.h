@@ -47,7 +47,8 @@ inline std::vector<pid_t> ProcessesMatching(const std::string& needle) {
     std::string stat;
     std::getline(st, stat);
     const size_t close = stat.rfind(')');
-    const bool zombie = close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z';
+    const bool zombie =
+        close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z';
     if (!zombie && cmd.find(needle) != std::string::npos) found.push_back(std::stoi(name));
   }
   return found;
@@ -57,7 +58,9 @@ class Containerd {
  public:
   // dir: the test's temp dir. shim_dir: where containerd-shim-vmshare-v2 is.
   Containerd(std::string dir, std::string shim_dir, std::string shim_config)
-      : dir_(std::move(dir)), shim_dir_(std::move(shim_dir)), shim_config_(std::move(shim_config)) {}
+      : dir_(std::move(dir)),
+        shim_dir_(std::move(shim_dir)),
+        shim_config_(std::move(shim_config)) {}
   ~Containerd() {
     Stop(/*sig=*/SIGTERM);
     KillLeftovers();
@@ -81,18 +84,27 @@ class Containerd {
   void Start() {
     if (!run_mounted_) {
       fs::create_directories("/run/containerd");
-      ASSERT_EQ(::mount("tmpfs", "/run/containerd", "tmpfs", 0, "mode=0711"), 0) << "tmpfs on /run/containerd";
+      ASSERT_EQ(::mount("tmpfs", "/run/containerd", "tmpfs", 0, "mode=0711"), 0)
+          << "tmpfs on /run/containerd";
       run_mounted_ = true;
     }
     address_ = dir_ + "/c.sock";
     WriteFile(dir_ + "/config.toml",
               "version = 2\n"
-              "root = \"" + dir_ + "/root\"\n"
-              "state = \"" + dir_ + "/state\"\n"
-              "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
-              "[grpc]\n  address = \"" + address_ + "\"\n"
-              "[ttrpc]\n  address = \"" + address_ + ".ttrpc\"\n"
-              "[debug]\n  level = \"info\"\n");
+              "root = \"" +
+                  dir_ +
+                  "/root\"\n"
+                  "state = \"" +
+                  dir_ +
+                  "/state\"\n"
+                  "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+                  "[grpc]\n  address = \"" +
+                  address_ +
+                  "\"\n"
+                  "[ttrpc]\n  address = \"" +
+                  address_ +
+                  ".ttrpc\"\n"
+                  "[debug]\n  level = \"info\"\n");
     sys::ChildOptions o;
     o.argv = {"containerd", "--config", dir_ + "/config.toml"};
     for (char** e = environ; *e != nullptr; ++e) {

@@ -24,7 +24,8 @@ class ShimProtocolTest : public ::testing::Test {
     rootfs_ = tmp_ / "rootfs";
     fs::create_directories(rootfs_ + "/bin");
     WriteFile(tmp_ / "shim.json", R"({"root":")" + tmp_ / "vmroot" + R"("})");
-    containerd_ = std::make_unique<Containerd>(tmp_.path(), VMSHARE_FAKE_SHIM_DIR, tmp_ / "shim.json");
+    containerd_ =
+        std::make_unique<Containerd>(tmp_.path(), VMSHARE_FAKE_SHIM_DIR, tmp_ / "shim.json");
     containerd_->set_ctr_limit(std::chrono::milliseconds(30000));
     containerd_->Start();
   }
@@ -97,7 +98,8 @@ TEST_F(ShimProtocolTest, DetachedExecKillDeleteSurviveContainerdRestart) {
 
 TEST_F(ShimProtocolTest, PodContainersAreServedByTheSandboxShim) {
   auto ann = [](const char* type) {
-    return std::vector<std::string>{"-d", "--annotation", std::string("io.kubernetes.cri.container-type=") + type,
+    return std::vector<std::string>{"-d", "--annotation",
+                                    std::string("io.kubernetes.cri.container-type=") + type,
                                     "--annotation", "io.kubernetes.cri.sandbox-id=pod1"};
   };
   ASSERT_EQ(containerd_->Ctr(Run(ann("sandbox"), "pod1", {"sleep"})).code, 0);

@@ -38,7 +38,8 @@ class FakeBackend : public SandboxBackend {
     return Status::Ok();
   }
   Status StartContainer(const std::string& cid) override { return Run({cid, ""}); }
-  Status ExecProcess(const std::string& cid, const std::string& eid, const SpecProcess& p) override {
+  Status ExecProcess(const std::string& cid, const std::string& eid,
+                     const SpecProcess& p) override {
     {
       std::lock_guard<std::mutex> l(mu_);
       procs_[{cid, eid}].args = p.args;

@@ -1,5 +1,8 @@
-// TaskService over the fake sandbox backend (fake_backend.h). Checks exit statuses (128 + signal), stdio through real FIFOs, CloseIO,
-// exec, events and their order, and the errors containerd branches on.
+// TaskService over the fake sandbox backend (fake_backend.h). Checks exit statuses (128 + signal),
+// stdio through real FIFOs, CloseIO, exec, events and their order, and the errors containerd
+// branches on.
+#include "shim/task_service.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -12,15 +15,14 @@
 #include <thread>
 
 #include "fake_backend.h"
-#include "shim/task_service.h"
 #include "support/test_util.h"
 
 namespace vmshare::shim {
 namespace {
 
+using testing::FakeBackend;
 using vmshare::testing::TempDir;
 using vmshare::testing::WriteFile;
-using testing::FakeBackend;
 
 class RecordingSink : public EventSink {
  public:
@@ -111,8 +113,8 @@ TEST_F(TaskServiceTest, RunEchoRelaysOutputAndReportsExit) {
   ASSERT_TRUE(del.ok());
   EXPECT_EQ(backend_->removed, std::vector<std::string>{"c1"});
   EXPECT_EQ(backend_->shutdowns, 1);
-  EXPECT_EQ(events_.Topics(),
-            (std::vector<std::string>{"/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"}));
+  EXPECT_EQ(events_.Topics(), (std::vector<std::string>{"/tasks/create", "/tasks/start",
+                                                        "/tasks/exit", "/tasks/delete"}));
   auto shut = svc_->Shutdown({"c1", false});
   ASSERT_TRUE(shut.ok());
   EXPECT_TRUE(*shut);
@@ -178,7 +180,10 @@ TEST_F(TaskServiceTest, StdinWritersCloseIsEof) {
 TEST_F(TaskServiceTest, ExecRunsBesideInitAndHasItsOwnExit) {
   CreateTask c{"c1", Bundle("b1", R"(["sleep"])"), {}, {}, ""};
   ASSERT_TRUE(svc_->Create(c).ok());
-  ExecTask e{"c1", "e1", {}, "types.containerd.io/opencontainers/runtime-spec/1/Process",
+  ExecTask e{"c1",
+             "e1",
+             {},
+             "types.containerd.io/opencontainers/runtime-spec/1/Process",
              R"({"args":["exit","3"],"cwd":"/"})"};
   EXPECT_EQ(svc_->Exec(e).code(), Code::kFailedPrecondition);  // init not running
   ASSERT_TRUE(svc_->Start({"c1", ""}).ok());
@@ -199,19 +204,30 @@ TEST_F(TaskServiceTest, ExecRunsBesideInitAndHasItsOwnExit) {
 }
 
 TEST_F(TaskServiceTest, PodContainersShareOneBackendAndSandboxDeleteEndsIt) {
-  const std::string pod = R"({"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"pod1"})";
+  const std::string pod =
+      R"({"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"pod1"})";
   CreateTask early{"app", Bundle("b0", R"(["sleep"])", pod), {}, {}, ""};
   EXPECT_EQ(svc_->Create(early).status().code(), Code::kFailedPrecondition);  // no sandbox yet
-  CreateTask sb{"pod1", Bundle("b1", R"(["sleep"])",
-                               R"({"io.kubernetes.cri.container-type":"sandbox","io.kubernetes.cri.sandbox-id":"pod1"})"),
-                {}, {}, ""};
+  CreateTask sb{
+      "pod1",
+      Bundle(
+          "b1", R"(["sleep"])",
+          R"({"io.kubernetes.cri.container-type":"sandbox","io.kubernetes.cri.sandbox-id":"pod1"})"),
+      {},
+      {},
+      ""};
   ASSERT_TRUE(svc_->Create(sb).ok());
   CreateTask app{"app", Bundle("b2", R"(["sleep"])", pod), {}, {}, ""};
   ASSERT_TRUE(svc_->Create(app).ok());
   EXPECT_EQ(backend_->created, (std::vector<std::string>{"pod1", "app"}));
-  CreateTask other{"x", Bundle("b3", R"(["sleep"])",
-                               R"({"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"pod2"})"),
-                   {}, {}, ""};
+  CreateTask other{
+      "x",
+      Bundle(
+          "b3", R"(["sleep"])",
+          R"({"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"pod2"})"),
+      {},
+      {},
+      ""};
   EXPECT_EQ(svc_->Create(other).status().code(), Code::kInvalidArgument);  // another sandbox
   ASSERT_TRUE(svc_->Delete({"app", ""}).ok());
   EXPECT_EQ(backend_->shutdowns, 0);
@@ -237,7 +253,8 @@ TEST_F(TaskServiceTest, UnknownIdsAndBadInputAreRefused) {
   EXPECT_EQ(svc_->State({"nope", ""}).status().code(), Code::kNotFound);
   EXPECT_EQ(svc_->Wait({"nope", ""}, nullptr).status().code(), Code::kNotFound);
   EXPECT_EQ(svc_->Delete({"nope", ""}).status().code(), Code::kNotFound);
-  EXPECT_EQ(svc_->Create({"../x", tmp_.path(), {}, {}, ""}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(svc_->Create({"../x", tmp_.path(), {}, {}, ""}).status().code(),
+            Code::kInvalidArgument);
   auto missing = svc_->Create({"c1", tmp_ / "no-bundle", {}, {}, ""});
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
   EXPECT_NE(missing.status().message().find("config.json"), std::string::npos);

@@ -12,13 +12,18 @@ namespace vmshare::shim {
 namespace {
 
 TEST(ShimWire, RequestsRoundTripWithContainerdFieldNumbers) {
-  CreateTask c{"c1", "/b", {{"overlay", "overlay", "", {"lowerdir=/l", "upperdir=/u"}}},
-               {"/in", "/out", "/err", true}, ""};
+  CreateTask c{"c1",
+               "/b",
+               {{"overlay", "overlay", "", {"lowerdir=/l", "upperdir=/u"}}},
+               {"/in", "/out", "/err", true},
+               ""};
   auto back = DecodeCreateTask(EncodeCreateTask(c));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, c);
   // CreateTaskRequest: field 1 id "c1" is 0x0a 0x02 'c' '1'.
-  EXPECT_EQ(EncodeCreateTask(c).substr(0, 4), std::string("\x0a\x02" "c1", 4));
+  EXPECT_EQ(EncodeCreateTask(c).substr(0, 4), std::string("\x0a\x02"
+                                                          "c1",
+                                                          4));
   auto k = DecodeProcessKey(EncodeProcessKey({"c1", "e1"}), "WaitRequest");
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(*k, (ProcessKey{"c1", "e1"}));
@@ -42,12 +47,14 @@ TEST(ShimWire, EventsCarryContainerdTypeUrlsAndTopics) {
     const char* topic;
     const char* type;
   } cases[] = {
-      {TaskCreateEvent(CreateTask{"c", "/b", {}, {}, ""}, 1), "/tasks/create", "containerd.events.TaskCreate"},
+      {TaskCreateEvent(CreateTask{"c", "/b", {}, {}, ""}, 1), "/tasks/create",
+       "containerd.events.TaskCreate"},
       {TaskStartEvent("c", 1), "/tasks/start", "containerd.events.TaskStart"},
       {TaskExitEvent({"c", ""}, {1, 143, 5}), "/tasks/exit", "containerd.events.TaskExit"},
       {TaskDeleteEvent({"c", ""}, {1, 0, 5}), "/tasks/delete", "containerd.events.TaskDelete"},
       {TaskExecAddedEvent({"c", "e"}), "/tasks/exec-added", "containerd.events.TaskExecAdded"},
-      {TaskExecStartedEvent({"c", "e"}, 1), "/tasks/exec-started", "containerd.events.TaskExecStarted"},
+      {TaskExecStartedEvent({"c", "e"}, 1), "/tasks/exec-started",
+       "containerd.events.TaskExecStarted"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.topic);
@@ -63,8 +70,9 @@ TEST(ShimWire, EventsCarryContainerdTypeUrlsAndTopics) {
 }
 
 TEST(ShimArgs, ParsesContainerdCommandLines) {
-  auto a = ParseShimArgs({"shim", "-namespace", "default", "-address", "/run/c.sock", "-publish-binary",
-                          "/usr/bin/containerd", "-id", "c1", "-debug", "start"});
+  auto a =
+      ParseShimArgs({"shim", "-namespace", "default", "-address", "/run/c.sock", "-publish-binary",
+                     "/usr/bin/containerd", "-id", "c1", "-debug", "start"});
   ASSERT_TRUE(a.ok()) << a.status().message();
   EXPECT_EQ(a->ns, "default");
   EXPECT_EQ(a->id, "c1");
@@ -93,7 +101,8 @@ TEST(ShimArgs, ParsesContainerdCommandLines) {
 
 TEST(ShimConfig, ParsesKnownKeysAndRefusesTheRest) {
   auto c = ParseShimConfig(R"({"root":"/r","shared_fs":"none","accel":"tcg","memory_mb":256,
-                               "guest_dir":"/g","kubelet_root":"/k"})", "shim.json");
+                               "guest_dir":"/g","kubelet_root":"/k"})",
+                           "shim.json");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->root, "/r");
   EXPECT_EQ(c->shared_fs, "none");
@@ -127,7 +136,8 @@ TEST(ShimSpec, SandboxMembershipFollowsCriAnnotations) {
                          "mounts":[{"destination":"/d","type":"bind","source":"/s","options":["rbind","ro"]},
                                    {"destination":"/proc","type":"proc","source":"proc"}],
                          "annotations":{"io.kubernetes.cri.container-type":"container",
-                                        "io.kubernetes.cri.sandbox-id":"pod1"}})", "config.json");
+                                        "io.kubernetes.cri.sandbox-id":"pod1"}})",
+                     "config.json");
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_TRUE(s->process.terminal);
   EXPECT_EQ(s->process.uid, 5u);
@@ -142,7 +152,8 @@ TEST(ShimSpec, SandboxMembershipFollowsCriAnnotations) {
   EXPECT_TRUE(StartsSandbox(lone, "c1"));
   auto bad = ParseSpec(R"({"process":{"args":"sh"}})", "config.json");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("process.args must be an array of strings"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("process.args must be an array of strings"),
+            std::string::npos);
 }
 
 TEST(ShimAddress, SocketDependsOnNamespaceAndSandbox) {

@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   } else {
-    std::fprintf(stderr, "test main: no private mount namespace (not root?); mounting tests will skip\n");
+    std::fprintf(stderr,
+                 "test main: no private mount namespace (not root?); mounting tests will skip\n");
   }
   return RUN_ALL_TESTS();
 }

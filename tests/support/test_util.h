@@ -14,20 +14,20 @@
 namespace vmshare::testing {
 
 // Skips the current test unless running as root (tests/ need real mounts).
-#define REQUIRE_ROOT()                                           \
-  do {                                                           \
+#define REQUIRE_ROOT()                                             \
+  do {                                                             \
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for mounts"; \
   } while (0)
 
-#define ASSERT_OK(expr)                                            \
-  do {                                                             \
-    auto vmshare_s_ = ::vmshare::internal::AsStatus(expr);         \
-    ASSERT_TRUE(vmshare_s_.ok()) << vmshare_s_.ToString();         \
+#define ASSERT_OK(expr)                                    \
+  do {                                                     \
+    auto vmshare_s_ = ::vmshare::internal::AsStatus(expr); \
+    ASSERT_TRUE(vmshare_s_.ok()) << vmshare_s_.ToString(); \
   } while (0)
-#define EXPECT_OK(expr)                                            \
-  do {                                                             \
-    auto vmshare_s_ = ::vmshare::internal::AsStatus(expr);         \
-    EXPECT_TRUE(vmshare_s_.ok()) << vmshare_s_.ToString();         \
+#define EXPECT_OK(expr)                                    \
+  do {                                                     \
+    auto vmshare_s_ = ::vmshare::internal::AsStatus(expr); \
+    EXPECT_TRUE(vmshare_s_.ok()) << vmshare_s_.ToString(); \
   } while (0)
 
 // A fresh directory under /tmp, removed (recursively, not across mounts the

@@ -75,7 +75,8 @@ TEST_F(LauncherTest, BootsSharesAndLeavesNothing) {
     virtiofsd = l.virtiofsd_pid();
     EXPECT_TRUE(ProcessAlive(qemu));
     EXPECT_TRUE(ProcessAlive(virtiofsd));
-    EXPECT_NE(ReadAgentPort(env_, l, "hello from the guest").find("hello from the guest"), std::string::npos);
+    EXPECT_NE(ReadAgentPort(env_, l, "hello from the guest").find("hello from the guest"),
+              std::string::npos);
     Result<sys::ExitStatus> st = l.WaitQemu(milliseconds(120000));
     ASSERT_OK(st);
     EXPECT_TRUE(st->exited);

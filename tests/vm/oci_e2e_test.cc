@@ -48,7 +48,8 @@ class OciE2eTest : public ::testing::TestWithParam<std::string> {
     root_ = tmp_ / "root";
     bundle_ = tmp_ / "bundle";
     fs::create_directories(bundle_);
-    const std::string cp = "cp -a " + std::string(VMSHARE_DEBIAN_ROOTFS) + " " + bundle_ + "/rootfs";
+    const std::string cp =
+        "cp -a " + std::string(VMSHARE_DEBIAN_ROOTFS) + " " + bundle_ + "/rootfs";
     ASSERT_EQ(std::system(cp.c_str()), 0);
     ASSERT_EQ(std::system(("cd " + bundle_ + " && runc spec").c_str()), 0);
     config_ = json::parse(ReadFile(bundle_ + "/config.json"));
@@ -73,8 +74,8 @@ class OciE2eTest : public ::testing::TestWithParam<std::string> {
   RunResult Run(const std::vector<std::string>& extra, const std::vector<std::string>& command) {
     WriteFile(bundle_ + "/config.json", config_.dump(2));
     sys::ChildOptions o;
-    o.argv = {VMSHARE_BIN, "run", "--root", root_, "--bundle", bundle_, "--accel", "tcg",
-              "--shared-fs", GetParam(), "--console-log", tmp_ / "console"};
+    o.argv = {VMSHARE_BIN, "run", "--root",      root_,      "--bundle",      bundle_,
+              "--accel",   "tcg", "--shared-fs", GetParam(), "--console-log", tmp_ / "console"};
     o.argv.insert(o.argv.end(), extra.begin(), extra.end());
     o.argv.push_back("--");
     o.argv.insert(o.argv.end(), command.begin(), command.end());
@@ -104,19 +105,19 @@ class OciE2eTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(OciE2eTest, RuncSpecBundleRunsAsTheSpecSays) {
-  const RunResult r = Run(
-      {}, {"sh", "-c",
-           "echo pid=$$; hostname; grep -E '^(CapEff|NoNewPrivs):' /proc/self/status;"
-           "ulimit -n; cat /dev/termination-log /rel/file /etc/localtime;"
-           "echo x > /dev/null && test -c /dev/null && echo null-ok;"
-           "head -c8 /dev/urandom | wc -c; readlink /dev/fd; readlink /dev/ptmx;"
-           "test -c /dev/pts/ptmx && echo pts-ok;"
-           "stat -c '%a %U' /usr/bin/mount /usr/bin/umount;"
-           "test $(stat -c %i /etc/vmshare-linked) = $(stat -c %i /etc/vmshare-linked2) && "
-           "echo hardlink-ok;"
-           "stat -c %Y /etc/vmshare-linked; readlink /bin; wc -c < /proc/timer_list;"
-           "(touch /newfile) 2>/dev/null || echo root-ro;"
-           "awk '$5 == \"/\" {print $6}' /proc/self/mountinfo"});
+  const RunResult r =
+      Run({}, {"sh", "-c",
+               "echo pid=$$; hostname; grep -E '^(CapEff|NoNewPrivs):' /proc/self/status;"
+               "ulimit -n; cat /dev/termination-log /rel/file /etc/localtime;"
+               "echo x > /dev/null && test -c /dev/null && echo null-ok;"
+               "head -c8 /dev/urandom | wc -c; readlink /dev/fd; readlink /dev/ptmx;"
+               "test -c /dev/pts/ptmx && echo pts-ok;"
+               "stat -c '%a %U' /usr/bin/mount /usr/bin/umount;"
+               "test $(stat -c %i /etc/vmshare-linked) = $(stat -c %i /etc/vmshare-linked2) && "
+               "echo hardlink-ok;"
+               "stat -c %Y /etc/vmshare-linked; readlink /bin; wc -c < /proc/timer_list;"
+               "(touch /newfile) 2>/dev/null || echo root-ro;"
+               "awk '$5 == \"/\" {print $6}' /proc/self/mountinfo"});
   EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.out << r.err;
   // runc's spec: hostname "runc", 3 capabilities, NoNewPrivileges, NOFILE 1024.
   const std::string mtime = std::to_string(1577934245);
@@ -131,8 +132,7 @@ TEST_P(OciE2eTest, RuncSpecBundleRunsAsTheSpecSays) {
             "host termination log\nrelative source\na zone file\n"
             "null-ok\n8\n/proc/self/fd\npts/ptmx\npts-ok\n"
             "4755 root\n4755 root\nhardlink-ok\n" +
-                mtime +
-                "\nusr/bin\n0\nroot-ro\n")
+                mtime + "\nusr/bin\n0\nroot-ro\n")
       << r.err;
   // The spec asks for a terminal, which the guest does not have yet: said.
   EXPECT_NE(r.err.find("process.terminal is ignored"), std::string::npos) << r.err;
@@ -159,8 +159,7 @@ TEST_P(OciE2eTest, ReadWriteBindIsRefusedInCopyModeBeforeBoot) {
 
 INSTANTIATE_TEST_SUITE_P(BothModes, OciE2eTest, ::testing::Values("virtio-fs", "none"),
                          [](const auto& p) {
-                           return p.param == "none" ? std::string("Copy")
-                                                       : std::string("VirtioFs");
+                           return p.param == "none" ? std::string("Copy") : std::string("VirtioFs");
                          });
 
 }  // namespace

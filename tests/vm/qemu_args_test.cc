@@ -81,7 +81,8 @@ TEST(QemuArgsTest, Flags) {
   EXPECT_EQ(ValuesOf(argv, "-serial").size(), 1u);
   EXPECT_EQ(ValuesOf(argv, "-accel").size(), 1u);
   EXPECT_EQ(ValuesOf(argv, "-machine").size(), 1u);
-  for (const std::string& d : ValuesOf(argv, "-device")) EXPECT_EQ(d.find("net"), std::string::npos) << d;
+  for (const std::string& d : ValuesOf(argv, "-device"))
+    EXPECT_EQ(d.find("net"), std::string::npos) << d;
 }
 
 TEST(QemuArgsTest, KernelCommandLine) {
@@ -114,10 +115,11 @@ bool HasWord(const std::string& cmdline, const std::string& word) {
 TEST(QemuArgsTest, FastBootOptionsSkipChecksTheGuestNeverNeeds) {
   for (const char* accel : {"tcg", "kvm"}) {
     const std::string opts = FastBootOptions(accel);
-    for (const char* want : {"tsc=reliable", "no_timer_check", "rcupdate.rcu_expedited=1", "i8042.noaux=1",
-                             "i8042.nopnp=1", "i8042.dumbkbd=1", "i8042.direct=1", "noreplace-smp", "reboot=k",
-                             "cryptomgr.notests", "pci=lastbus=0", "8250.nr_uarts=1",
-                             "initcall_blacklist=init_kprobe_trace,crypto_kdf108_init"})
+    for (const char* want :
+         {"tsc=reliable", "no_timer_check", "rcupdate.rcu_expedited=1", "i8042.noaux=1",
+          "i8042.nopnp=1", "i8042.dumbkbd=1", "i8042.direct=1", "noreplace-smp", "reboot=k",
+          "cryptomgr.notests", "pci=lastbus=0", "8250.nr_uarts=1",
+          "initcall_blacklist=init_kprobe_trace,crypto_kdf108_init"})
       EXPECT_TRUE(HasWord(opts, want)) << accel << ": no " << want << " in " << opts;
     // Nothing that would change how the guest fails: panics still end it.
     EXPECT_FALSE(HasWord(opts, "panic=1")) << opts;
@@ -137,10 +139,12 @@ TEST(QemuArgsTest, MitigationsAreOffOnlyUnderTcg) {
 TEST(QemuArgsTest, MachineIsQ35WithoutUnusedDevices) {
   QemuConfig c = Config();
   std::vector<std::string> argv = BuildQemuArgs(c);
-  EXPECT_EQ(ValuesOf(argv, "-machine"), std::vector<std::string>{"q35,sata=off,smbus=off,vmport=off"});
+  EXPECT_EQ(ValuesOf(argv, "-machine"),
+            std::vector<std::string>{"q35,sata=off,smbus=off,vmport=off"});
   // No firmware named: QEMU's default, and no -bios at all.
   EXPECT_TRUE(ValuesOf(argv, "-bios").empty());
-  EXPECT_EQ(MachineArgs(c), (std::vector<std::string>{"-machine", "q35,sata=off,smbus=off,vmport=off"}));
+  EXPECT_EQ(MachineArgs(c),
+            (std::vector<std::string>{"-machine", "q35,sata=off,smbus=off,vmport=off"}));
 }
 
 TEST(QemuArgsTest, FirmwareGoesToBios) {
@@ -164,9 +168,11 @@ TEST(QemuArgsTest, AccelAndNamesFollowConfig) {
   EXPECT_EQ(argv[0], "/opt/qemu");
   EXPECT_EQ(ValuesOf(argv, "-accel"), std::vector<std::string>{"kvm"});
   std::vector<std::string> devices = ValuesOf(argv, "-device");
-  EXPECT_NE(std::find(devices.begin(), devices.end(), "vhost-user-fs-pci,chardev=virtiofs,tag=other"),
-            devices.end());
-  EXPECT_NE(std::find(devices.begin(), devices.end(), "virtserialport,bus=serial0.0,chardev=agent,name=p.0"),
+  EXPECT_NE(
+      std::find(devices.begin(), devices.end(), "vhost-user-fs-pci,chardev=virtiofs,tag=other"),
+      devices.end());
+  EXPECT_NE(std::find(devices.begin(), devices.end(),
+                      "virtserialport,bus=serial0.0,chardev=agent,name=p.0"),
             devices.end());
 }
 
@@ -176,8 +182,10 @@ TEST(QemuArgsTest, NoSharedFilesystemDevice) {
   QemuConfig c = Config();
   c.virtiofs_socket.clear();
   const std::vector<std::string> argv = BuildQemuArgs(c);
-  for (const std::string& d : ValuesOf(argv, "-device")) EXPECT_EQ(d.find("vhost-user-fs"), std::string::npos) << d;
-  for (const std::string& ch : ValuesOf(argv, "-chardev")) EXPECT_EQ(ch.find("virtiofs"), std::string::npos) << ch;
+  for (const std::string& d : ValuesOf(argv, "-device"))
+    EXPECT_EQ(d.find("vhost-user-fs"), std::string::npos) << d;
+  for (const std::string& ch : ValuesOf(argv, "-chardev"))
+    EXPECT_EQ(ch.find("virtiofs"), std::string::npos) << ch;
   std::vector<std::string> devices = ValuesOf(argv, "-device");
   EXPECT_NE(std::find(devices.begin(), devices.end(),
                       "virtserialport,bus=serial0.0,chardev=agent,name=agent.channel.0"),
@@ -192,7 +200,8 @@ TEST(VirtiofsdArgsTest, OptionValuePairs) {
   EXPECT_EQ(argv[0], "/usr/lib/qemu/virtiofsd");
   EXPECT_TRUE(HasFlag(argv, "--socket-path=/run/x/virtiofsd.sock"));
   std::vector<std::string> o = ValuesOf(argv, "-o");
-  for (const char* want : {"source=/run/vmshare/sandboxes/s1/shared", "cache=auto", "announce_submounts"})
+  for (const char* want :
+       {"source=/run/vmshare/sandboxes/s1/shared", "cache=auto", "announce_submounts"})
     EXPECT_NE(std::find(o.begin(), o.end(), want), o.end()) << want;
   // Sandboxing stays at virtiofsd's default (namespace): never turned off.
   for (const std::string& v : o) EXPECT_EQ(v.rfind("sandbox=", 0), std::string::npos) << v;

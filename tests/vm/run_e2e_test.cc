@@ -9,10 +9,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "support/test_util.h"
 #include "sys/env.h"
@@ -52,8 +51,8 @@ std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
 std::vector<std::string> EntriesUnder(const std::string& dir) {
   std::vector<std::string> v;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec))
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
     v.push_back(it->path().string());
   return v;
 }
@@ -65,7 +64,8 @@ class RunE2eTest : public ::testing::Test {
     if (!HaveQemu()) GTEST_SKIP() << "qemu-system-x86_64 or virtiofsd not installed";
     root_ = tmp_ / "root";
     bundle_ = tmp_ / "bundle";
-    const std::string gen = std::string(VMSHARE_SOURCE_DIR) + "/scripts/guest/make-example-bundle.sh";
+    const std::string gen =
+        std::string(VMSHARE_SOURCE_DIR) + "/scripts/guest/make-example-bundle.sh";
     ASSERT_EQ(std::system((gen + " --out " + bundle_).c_str()), 0);
   }
 
@@ -85,7 +85,8 @@ class RunE2eTest : public ::testing::Test {
     }
   }
 
-  sys::Child Start(const std::vector<std::string>& command, const std::vector<std::string>& flags = {}) {
+  sys::Child Start(const std::vector<std::string>& command,
+                   const std::vector<std::string>& flags = {}) {
     sys::ChildOptions o;
     o.argv = {VMSHARE_BIN, "run", "--root", root_, "--bundle", bundle_, "--accel", "tcg"};
     o.argv.insert(o.argv.end(), flags.begin(), flags.end());
@@ -131,7 +132,8 @@ TEST_F(RunE2eTest, RootfsFilesAreVisibleInTheGuest) {
 }
 
 TEST_F(RunE2eTest, GuestWriteToReadWriteVolumeIsVisibleOnTheHost) {
-  RunResult r = Run({"/bin/sh", "-c", "echo from the guest > /data/new.txt && cat /data/host-note.txt"});
+  RunResult r =
+      Run({"/bin/sh", "-c", "echo from the guest > /data/new.txt && cat /data/host-note.txt"});
   EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.err;
   EXPECT_EQ(r.out, "written on the host before the run\n") << r.err;
   EXPECT_EQ(ReadFile(bundle_ + "/volumes/data/new.txt"), "from the guest\n");
@@ -153,7 +155,8 @@ TEST_F(RunE2eTest, ReadOnlyVolumeStaysReadOnlyEvenAfterGuestRemount) {
 }
 
 TEST_F(RunE2eTest, ConfigmapVolumeIsVisible) {
-  RunResult r = Run({"/bin/sh", "-c", "cat /etc/app-config/greeting; readlink /etc/app-config/..data"});
+  RunResult r =
+      Run({"/bin/sh", "-c", "cat /etc/app-config/greeting; readlink /etc/app-config/..data"});
   EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.err;
   EXPECT_EQ(r.out, "hello from a configmap\n..2026_11_22_10_00_00.000000001\n") << r.err;
 }
@@ -217,7 +220,8 @@ TEST_F(RunE2eTest, SigkillMidRunThenGcLeavesNothing) {
     EXPECT_TRUE(st.ok() && st->exited && st->code == 0) << ReadFile(tmp_ / "gc.err");
   };
   gc();
-  EXPECT_NE(ReadFile(tmp_ / "gc.out").find("a live vmshare process holds its lock"), std::string::npos)
+  EXPECT_NE(ReadFile(tmp_ / "gc.out").find("a live vmshare process holds its lock"),
+            std::string::npos)
       << ReadFile(tmp_ / "gc.out");
   EXPECT_GT(CountMountsUnder(root_ + "/"), 0) << "gc must not touch a live run";
 

@@ -37,7 +37,8 @@ static bool ReadFile(const std::string& p, std::string* out) {
 }
 
 // Files below dir (recursively, not following links), as "rel:mode:content".
-static bool Files(const std::string& dir, std::set<std::string>* out, std::set<std::string>* versions) {
+static bool Files(const std::string& dir, std::set<std::string>* out,
+                  std::set<std::string>* versions) {
   std::error_code ec;
   fs::recursive_directory_iterator it(dir, ec), end;
   if (ec) return false;
@@ -50,8 +51,8 @@ static bool Files(const std::string& dir, std::set<std::string>* out, std::set<s
     if (!ReadFile(it->path(), &content)) return false;
     char mode[16];
     std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-    out->insert(fs::relative(it->path(), dir).string() + ":" + mode + ":" + std::to_string(st.st_gid) +
-                ":" + content);
+    out->insert(fs::relative(it->path(), dir).string() + ":" + mode + ":" +
+                std::to_string(st.st_gid) + ":" + content);
     versions->insert(content.substr(0, content.find(':')));
   }
   return true;

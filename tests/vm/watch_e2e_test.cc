@@ -41,7 +41,8 @@ std::string LastLine(const std::string& text, const std::string& prefix) {
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string::npos) break;  // an unfinished line
-    if (text.compare(pos, prefix.size(), prefix) == 0) found = text.substr(pos + prefix.size(), end - pos - prefix.size());
+    if (text.compare(pos, prefix.size(), prefix) == 0)
+      found = text.substr(pos + prefix.size(), end - pos - prefix.size());
     pos = end + 1;
   }
   return found;
@@ -54,16 +55,19 @@ class WatchE2eTest : public ::testing::TestWithParam<std::string> {
     if (!HaveQemu()) GTEST_SKIP() << "qemu-system-x86_64 or virtiofsd not installed";
     root_ = tmp_ / "root";
     bundle_ = tmp_ / "bundle";
-    const std::string gen = std::string(VMSHARE_SOURCE_DIR) + "/scripts/guest/make-example-bundle.sh";
+    const std::string gen =
+        std::string(VMSHARE_SOURCE_DIR) + "/scripts/guest/make-example-bundle.sh";
     ASSERT_EQ(std::system((gen + " --out " + bundle_ + " >/dev/null").c_str()), 0);
     fs::copy_file(GUEST_WATCH_BIN, bundle_ + "/rootfs/bin/guest-watch");
     // The bundle's configmap, emptied and rewritten by our kubelet writer.
-    volume_ = bundle_ + "/kubelet/pods/" + FindUid() + "/volumes/kubernetes.io~configmap/app-config";
+    volume_ =
+        bundle_ + "/kubelet/pods/" + FindUid() + "/volumes/kubernetes.io~configmap/app-config";
     for (const auto& e : fs::directory_iterator(volume_)) fs::remove_all(e.path());
   }
 
   std::string FindUid() {
-    for (const auto& e : fs::directory_iterator(bundle_ + "/kubelet/pods")) return e.path().filename();
+    for (const auto& e : fs::directory_iterator(bundle_ + "/kubelet/pods"))
+      return e.path().filename();
     return kUid;
   }
 
@@ -84,8 +88,9 @@ class WatchE2eTest : public ::testing::TestWithParam<std::string> {
       if (!vm::ProcessAlive(child_.pid)) break;
       env_->SleepFor(milliseconds(50));
     }
-    return ::testing::AssertionFailure() << "guest shows\n  " << got << "\nhost has\n  " << want
-                                         << "\nstderr:\n" << ReadFile(tmp_ / "err");
+    return ::testing::AssertionFailure()
+           << "guest shows\n  " << got << "\nhost has\n  " << want << "\nstderr:\n"
+           << ReadFile(tmp_ / "err");
   }
 
   int Moves() {
@@ -110,10 +115,23 @@ TEST_P(WatchE2eTest, KubeletUpdatesReachTheGuestAtomically) {
   writer.Write({{"greeting", {"v0:hello"}}, {"other", {"v0:x"}}});
 
   sys::ChildOptions o;
-  o.argv = {VMSHARE_BIN, "--kubelet-root", bundle_ + "/kubelet", "run", "--root", root_,
-            "--shared-fs", GetParam(), "--guest-local-copies", "--bundle", bundle_, "--accel", "tcg",
+  o.argv = {VMSHARE_BIN,
+            "--kubelet-root",
+            bundle_ + "/kubelet",
+            "run",
+            "--root",
+            root_,
+            "--shared-fs",
+            GetParam(),
+            "--guest-local-copies",
+            "--bundle",
+            bundle_,
+            "--accel",
+            "tcg",
             "--",
-            "/bin/guest-watch", "/etc/app-config", "stop"};
+            "/bin/guest-watch",
+            "/etc/app-config",
+            "stop"};
   o.stdout_path = tmp_ / "out";
   o.stderr_path = tmp_ / "err";
   auto c = env_->Spawn(o);
@@ -125,8 +143,12 @@ TEST_P(WatchE2eTest, KubeletUpdatesReachTheGuestAtomically) {
       {"change a key", {{"greeting", {"v1:hello again"}}, {"other", {"v1:x"}}}},
       {"add a key", {{"greeting", {"v2:hello again"}}, {"other", {"v2:x"}}, {"added", {"v2:new"}}}},
       {"delete a key", {{"greeting", {"v3:hello again"}}, {"added", {"v3:new"}}}},
-      {"add a nested key", {{"greeting", {"v4:h"}}, {"added", {"v4:new"}}, {"k8s/labels", {"v4:app=x"}}}},
-      {"change modes", {{"greeting", {"v5:h", 0400}}, {"added", {"v5:new", 0440}}, {"k8s/labels", {"v5:app=x", 0600}}}},
+      {"add a nested key",
+       {{"greeting", {"v4:h"}}, {"added", {"v4:new"}}, {"k8s/labels", {"v4:app=x"}}}},
+      {"change modes",
+       {{"greeting", {"v5:h", 0400}},
+        {"added", {"v5:new", 0440}},
+        {"k8s/labels", {"v5:app=x", 0600}}}},
   };
   int n = 0;
   for (const auto& [what, payload] : steps) {
@@ -135,7 +157,8 @@ TEST_P(WatchE2eTest, KubeletUpdatesReachTheGuestAtomically) {
     EXPECT_TRUE(GuestShows(HostSnapshot())) << what;
     EXPECT_EQ(MovesOnceAt(n), n) << what << ": the guest saw one ..data move per update";
   }
-  ASSERT_TRUE(writer.Write({{"greeting", {"v6:g", 0440}}, {"n/e/s/t", {"v6:deep", 0440}}}, /*gid=*/2345));
+  ASSERT_TRUE(
+      writer.Write({{"greeting", {"v6:g", 0440}}, {"n/e/s/t", {"v6:deep", 0440}}}, /*gid=*/2345));
   ++n;
   EXPECT_TRUE(GuestShows(HostSnapshot())) << "fsGroup owner";
   // The stop key ends the guest program.
@@ -169,8 +192,20 @@ TEST_F(WatchE2eTest, CopyModeTreeReachesTheGuest) {
   ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   sys::ChildOptions o;
   // The bundle's read-write /data stays a guest-local copy (opted in).
-  o.argv = {VMSHARE_BIN, "run", "--root", root_, "--shared-fs", "none", "--guest-local-copies",
-            "--bundle", bundle_, "--accel", "tcg", "--", "/bin/sh", "-c",
+  o.argv = {VMSHARE_BIN,
+            "run",
+            "--root",
+            root_,
+            "--shared-fs",
+            "none",
+            "--guest-local-copies",
+            "--bundle",
+            bundle_,
+            "--accel",
+            "tcg",
+            "--",
+            "/bin/sh",
+            "-c",
             "cd /readonly; wc -c < big; md5sum big; cat sub/small; readlink outside; "
             "for f in fifo sock; do [ -e $f ] && echo $f-present; done; echo done"};
   o.stdout_path = tmp_ / "out";

@@ -61,12 +61,13 @@ void AgentService::RegisterOn(TtrpcServer* server) {
   };
   server->Register(kAgentService, "ReadStdout", read_stream(false));
   server->Register(kAgentService, "ReadStderr", read_stream(true));
-  server->Register(kAgentService, "WaitProcess",
-                   [this](const std::string& payload, const CallContext& ctx) -> Result<std::string> {
-                     ASSIGN_OR_RETURN(auto r, DecodeWaitProcessRequest(payload));
-                     ASSIGN_OR_RETURN(int32_t status, containers_.Wait(r, ctx));
-                     return EncodeWaitProcessResponse(status);
-                   });
+  server->Register(
+      kAgentService, "WaitProcess",
+      [this](const std::string& payload, const CallContext& ctx) -> Result<std::string> {
+        ASSIGN_OR_RETURN(auto r, DecodeWaitProcessRequest(payload));
+        ASSIGN_OR_RETURN(int32_t status, containers_.Wait(r, ctx));
+        return EncodeWaitProcessResponse(status);
+      });
   server->Register(kAgentService, "RemoveContainer",
                    EmptyReply([this](const std::string& payload, const CallContext& ctx) -> Status {
                      ASSIGN_OR_RETURN(auto r, DecodeRemoveContainerRequest(payload));

@@ -62,8 +62,8 @@ struct ContainerProcess {
   std::shared_ptr<sys::Fd> out, err;  // read ends (== pty for a terminal)
   std::shared_ptr<sys::Fd> pty;       // master; null without a terminal
   std::mutex stdin_mu;
-  std::shared_ptr<sys::Fd> stdin_w;   // GUARDED_BY(stdin_mu); null once closed
-  bool stdin_closed = false;          // GUARDED_BY(stdin_mu)
+  std::shared_ptr<sys::Fd> stdin_w;  // GUARDED_BY(stdin_mu); null once closed
+  bool stdin_closed = false;         // GUARDED_BY(stdin_mu)
 };
 
 class Containers {
@@ -105,8 +105,7 @@ class Containers {
   // Blocks until a container's cgroup counts a new OOM kill, then returns its
   // id (each kill once), or the call is cancelled or expires.
   Result<std::string> NextOomEvent(const CallContext& ctx);
-  Status Remove(const std::string& container_id, uint32_t timeout_seconds,
-                const CallContext& ctx);
+  Status Remove(const std::string& container_id, uint32_t timeout_seconds, const CallContext& ctx);
   // Removes every container (DestroySandbox); returns the first error.
   Status RemoveAll(const CallContext& ctx);
 
@@ -118,8 +117,8 @@ class Containers {
     std::string exec_id;
     ContainerSpec spec;
     std::vector<Storage> storages;  // references held
-    std::string cgroup;     // its cgroup v2 directory; "" without one
-    uint64_t oom_seen = 0;  // OOM kills already reported; GUARDED_BY(mu_)
+    std::string cgroup;             // its cgroup v2 directory; "" without one
+    uint64_t oom_seen = 0;          // OOM kills already reported; GUARDED_BY(mu_)
     // The init between clone and execve: made at Create, execs at Start.
     std::shared_ptr<sys::ContainerInit> setup;
     bool created = false;  // Create is done; GUARDED_BY(mu_)

@@ -15,8 +15,9 @@
 namespace vmshare::agent {
 
 // Mounts proc on /proc, sysfs on /sys, cgroup2 on /sys/fs/cgroup, devtmpfs
-// on /dev, devpts on /dev/pts (the containers' terminals) and a tmpfs on /run (creating the directories), skipping any that
-// is already a mount point. Returns the first error after trying them all.
+// on /dev, devpts on /dev/pts (the containers' terminals) and a tmpfs on /run (creating the
+// directories), skipping any that is already a mount point. Returns the first error after trying
+// them all.
 Status MountEarlyFilesystems(sys::Env* env);
 
 // Loads the modules listed in `list_path`, in order. Format: one module per

@@ -61,16 +61,26 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       return true;
     };
     bool ok = true;
-    if (a == "--socket") ok = value(&f->socket);
-    else if (a == "--device") ok = value(&f->device);
-    else if (a == "--channel") ok = value(&f->channel);
-    else if (a == "--shared-root") ok = value(&f->paths.shared_root);
-    else if (a == "--run-dir") ok = value(&f->paths.run_dir);
-    else if (a == "--modules") ok = value(&f->modules);
-    else if (a == "--cgroup-root") ok = value(&f->cgroup_root.emplace());
-    else if (a == "--init") f->init = 1;
-    else if (a == "--no-init") f->init = 0;
-    else ok = false;
+    if (a == "--socket")
+      ok = value(&f->socket);
+    else if (a == "--device")
+      ok = value(&f->device);
+    else if (a == "--channel")
+      ok = value(&f->channel);
+    else if (a == "--shared-root")
+      ok = value(&f->paths.shared_root);
+    else if (a == "--run-dir")
+      ok = value(&f->paths.run_dir);
+    else if (a == "--modules")
+      ok = value(&f->modules);
+    else if (a == "--cgroup-root")
+      ok = value(&f->cgroup_root.emplace());
+    else if (a == "--init")
+      f->init = 1;
+    else if (a == "--no-init")
+      f->init = 0;
+    else
+      ok = false;
     if (!ok) {
       std::fprintf(stderr, "vmshare-agent: bad argument %s\n%s", argv[i], kUsage);
       return false;

@@ -10,17 +10,26 @@ namespace vmshare::agent {
 ParsedMountOptions ParseMountOptions(const std::vector<std::string>& options) {
   // {set, clear}
   static const std::map<std::string, std::pair<unsigned long, unsigned long>> kFlags = {
-      {"ro", {MS_RDONLY, 0}},          {"rw", {0, MS_RDONLY}},
-      {"nosuid", {MS_NOSUID, 0}},      {"suid", {0, MS_NOSUID}},
-      {"nodev", {MS_NODEV, 0}},        {"dev", {0, MS_NODEV}},
-      {"noexec", {MS_NOEXEC, 0}},      {"exec", {0, MS_NOEXEC}},
-      {"sync", {MS_SYNCHRONOUS, 0}},   {"async", {0, MS_SYNCHRONOUS}},
-      {"dirsync", {MS_DIRSYNC, 0}},    {"noatime", {MS_NOATIME, 0}},
-      {"atime", {0, MS_NOATIME}},      {"nodiratime", {MS_NODIRATIME, 0}},
-      {"relatime", {MS_RELATIME, 0}},  {"norelatime", {0, MS_RELATIME}},
-      {"strictatime", {MS_STRICTATIME, 0}}, {"defaults", {0, 0}},
+      {"ro", {MS_RDONLY, 0}},
+      {"rw", {0, MS_RDONLY}},
+      {"nosuid", {MS_NOSUID, 0}},
+      {"suid", {0, MS_NOSUID}},
+      {"nodev", {MS_NODEV, 0}},
+      {"dev", {0, MS_NODEV}},
+      {"noexec", {MS_NOEXEC, 0}},
+      {"exec", {0, MS_NOEXEC}},
+      {"sync", {MS_SYNCHRONOUS, 0}},
+      {"async", {0, MS_SYNCHRONOUS}},
+      {"dirsync", {MS_DIRSYNC, 0}},
+      {"noatime", {MS_NOATIME, 0}},
+      {"atime", {0, MS_NOATIME}},
+      {"nodiratime", {MS_NODIRATIME, 0}},
+      {"relatime", {MS_RELATIME, 0}},
+      {"norelatime", {0, MS_RELATIME}},
+      {"strictatime", {MS_STRICTATIME, 0}},
+      {"defaults", {0, 0}},
   };
-  static const char* kPropagation[] = {"private", "rprivate", "shared", "rshared",
+  static const char* kPropagation[] = {"private", "rprivate", "shared",     "rshared",
                                        "slave",   "rslave",   "unbindable", "runbindable"};
   ParsedMountOptions out;
   for (const auto& o : options) {

@@ -13,10 +13,10 @@
 namespace vmshare::agent {
 
 struct ParsedMountOptions {
-  unsigned long flags = 0;  // MS_* (MS_RDONLY, MS_NOSUID, ...)
-  std::string data;         // the rest, comma-joined, for the filesystem
-  bool bind = false;        // "bind" or "rbind"
-  bool recursive = false;   // "rbind"
+  unsigned long flags = 0;     // MS_* (MS_RDONLY, MS_NOSUID, ...)
+  std::string data;            // the rest, comma-joined, for the filesystem
+  bool bind = false;           // "bind" or "rbind"
+  bool recursive = false;      // "rbind"
   std::optional<gid_t> fsgid;  // Kata's "fsgid=N" (never passed to the fs)
 };
 

@@ -31,8 +31,8 @@ class ProcessTable {
  public:
   struct Process {
     sys::Child child;
-    bool exited = false;   // GUARDED_BY(table mu_)
-    int32_t status = 0;    // GUARDED_BY(table mu_)
+    bool exited = false;  // GUARDED_BY(table mu_)
+    int32_t status = 0;   // GUARDED_BY(table mu_)
   };
 
   explicit ProcessTable(sys::Env* env);

@@ -52,14 +52,14 @@ Status StorageManager::Mount(const Storage& s, bool* mounted) {
   if (s.driver == "virtio-fs") {
     ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(sys::Cwd(), mp, 0));
     if (info.mount_root) return Status::Ok();  // pre-mounted share
-    RETURN_IF_ERROR(env_->Mount(s.source, mp, s.fstype.empty() ? "virtiofs" : s.fstype,
-                                opts.flags, opts.data));
+    RETURN_IF_ERROR(
+        env_->Mount(s.source, mp, s.fstype.empty() ? "virtiofs" : s.fstype, opts.flags, opts.data));
     *mounted = true;
     return Status::Ok();
   }
   if (s.driver == "ephemeral") {
-    RETURN_IF_ERROR(env_->Mount(s.source.empty() ? "tmpfs" : s.source, mp, "tmpfs", opts.flags,
-                                opts.data));
+    RETURN_IF_ERROR(
+        env_->Mount(s.source.empty() ? "tmpfs" : s.source, mp, "tmpfs", opts.flags, opts.data));
     *mounted = true;
     return ApplyFsGroup(env_, mp, opts.fsgid);
   }

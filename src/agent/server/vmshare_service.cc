@@ -41,8 +41,8 @@ Result<Located> Locate(sys::Env* env, const std::string& shared_root, const std:
     return InvalidArgumentError(op + " " + Quote(path) + ": names the shared directory");
   }
   ASSIGN_OR_RETURN(sys::Fd root, env->OpenAt(sys::Cwd(), shared_root, O_PATH | O_DIRECTORY));
-  auto parent = env->OpenAt2(root, JoinComponents(parts, parts.size() - 1),
-                             O_PATH | O_DIRECTORY, 0, kResolve);
+  auto parent = env->OpenAt2(root, JoinComponents(parts, parts.size() - 1), O_PATH | O_DIRECTORY, 0,
+                             kResolve);
   if (!parent.ok()) {
     if (parent.status().err() == ELOOP || parent.status().err() == EXDEV) {
       return PermissionDeniedError(op + " " + Quote(path) + ": a parent directory is a symlink");
@@ -111,7 +111,8 @@ Status VmshareService::MountTmpfs(const MountTmpfsRequest& r) {
                         .WithContext(context));
   }
   // The mount's root, reopened: the fd above still names the directory below.
-  ASSIGN_OR_RETURN(sys::Fd top, env_->OpenAt2(root, where.rel, O_RDONLY | O_DIRECTORY, 0, kResolve));
+  ASSIGN_OR_RETURN(sys::Fd top,
+                   env_->OpenAt2(root, where.rel, O_RDONLY | O_DIRECTORY, 0, kResolve));
   RETURN_IF_ERROR(env_->ChmodFd(top, r.mode & 07777));
   return env_->ChownAt(top, "", 0, 0, AT_EMPTY_PATH);
 }
@@ -152,7 +153,8 @@ Result<ReadDirResponse> VmshareService::ReadDir(const ReadDirRequest& r) {
   ASSIGN_OR_RETURN(auto names, env_->ReadDir(*dir));
   std::sort(names.begin(), names.end(),
             [](const sys::DirEntry& a, const sys::DirEntry& b) { return a.name < b.name; });
-  const uint32_t max = r.max_entries == 0 ? kMaxDirEntries : std::min(r.max_entries, kMaxDirEntries);
+  const uint32_t max =
+      r.max_entries == 0 ? kMaxDirEntries : std::min(r.max_entries, kMaxDirEntries);
   ReadDirResponse out;
   for (const auto& e : names) {
     if (!r.start_after.empty() && e.name <= r.start_after) continue;
@@ -177,31 +179,36 @@ void VmshareService::RegisterOn(TtrpcServer* server) {
     if (!s.ok()) return s;
     return std::string();
   };
-  server->Register(kVmshareService, "Rename",
-                   [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
-                     ASSIGN_OR_RETURN(auto r, DecodeRenameRequest(payload));
-                     return empty(Rename(r));
-                   });
-  server->Register(kVmshareService, "Remove",
-                   [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
-                     ASSIGN_OR_RETURN(auto r, DecodeRemoveRequest(payload));
-                     return empty(Remove(r));
-                   });
-  server->Register(kVmshareService, "MountTmpfs",
-                   [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
-                     ASSIGN_OR_RETURN(auto r, DecodeMountTmpfsRequest(payload));
-                     return empty(MountTmpfs(r));
-                   });
-  server->Register(kVmshareService, "SetFileAttrs",
-                   [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
-                     ASSIGN_OR_RETURN(auto r, DecodeSetFileAttrsRequest(payload));
-                     return empty(SetFileAttrs(r));
-                   });
-  server->Register(kVmshareService, "Link",
-                   [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
-                     ASSIGN_OR_RETURN(auto r, DecodeLinkRequest(payload));
-                     return empty(Link(r));
-                   });
+  server->Register(
+      kVmshareService, "Rename",
+      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+        ASSIGN_OR_RETURN(auto r, DecodeRenameRequest(payload));
+        return empty(Rename(r));
+      });
+  server->Register(
+      kVmshareService, "Remove",
+      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+        ASSIGN_OR_RETURN(auto r, DecodeRemoveRequest(payload));
+        return empty(Remove(r));
+      });
+  server->Register(
+      kVmshareService, "MountTmpfs",
+      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+        ASSIGN_OR_RETURN(auto r, DecodeMountTmpfsRequest(payload));
+        return empty(MountTmpfs(r));
+      });
+  server->Register(
+      kVmshareService, "SetFileAttrs",
+      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+        ASSIGN_OR_RETURN(auto r, DecodeSetFileAttrsRequest(payload));
+        return empty(SetFileAttrs(r));
+      });
+  server->Register(
+      kVmshareService, "Link",
+      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+        ASSIGN_OR_RETURN(auto r, DecodeLinkRequest(payload));
+        return empty(Link(r));
+      });
   server->Register(kVmshareService, "ReadDir",
                    [this](const std::string& payload, const CallContext&) -> Result<std::string> {
                      ASSIGN_OR_RETURN(auto r, DecodeReadDirRequest(payload));

@@ -37,8 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       RoundTrip<Storage>(bytes, DecodeStorage, EncodeStorage, "Storage");
       break;
     case 1:
-      RoundTrip<CreateSandboxRequest>(bytes, DecodeCreateSandboxRequest,
-                                      EncodeCreateSandboxRequest, "CreateSandboxRequest");
+      RoundTrip<CreateSandboxRequest>(bytes, DecodeCreateSandboxRequest, EncodeCreateSandboxRequest,
+                                      "CreateSandboxRequest");
       break;
     case 2:
       RoundTrip<CreateContainerRequest>(bytes, DecodeCreateContainerRequest,
@@ -68,8 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto parts = SplitRelative(r->path, "copy file");
         if (parts.ok()) {
           for (const auto& p : *parts) {
-            FUZZ_CHECK(p != ".." && p != "." && !p.empty() &&
-                           p.find('/') == std::string::npos,
+            FUZZ_CHECK(p != ".." && p != "." && !p.empty() && p.find('/') == std::string::npos,
                        "bad component accepted: " + p);
           }
         }
@@ -91,8 +90,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                     "ExecProcessRequest");
       break;
     case 11:
-      RoundTrip<SignalProcessRequest>(bytes, DecodeSignalProcessRequest,
-                                      EncodeSignalProcessRequest, "SignalProcessRequest");
+      RoundTrip<SignalProcessRequest>(bytes, DecodeSignalProcessRequest, EncodeSignalProcessRequest,
+                                      "SignalProcessRequest");
       break;
     case 12:
       RoundTrip<WriteStreamRequest>(bytes, DecodeWriteStreamRequest, EncodeWriteStreamRequest,
@@ -119,16 +118,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                              "ResumeContainerRequest");
       break;
     case 17:
-      RoundTrip<ListProcessesRequest>(bytes, DecodeListProcessesRequest,
-                                      EncodeListProcessesRequest, "ListProcessesRequest");
+      RoundTrip<ListProcessesRequest>(bytes, DecodeListProcessesRequest, EncodeListProcessesRequest,
+                                      "ListProcessesRequest");
       break;
     case 18:
       RoundTrip<NetInterface>(bytes, DecodeUpdateInterfaceRequest, EncodeUpdateInterfaceRequest,
                               "UpdateInterfaceRequest");
       break;
     case 19:
-      RoundTrip<std::vector<NetRoute>>(bytes, DecodeUpdateRoutesRequest,
-                                       EncodeUpdateRoutesRequest, "UpdateRoutesRequest");
+      RoundTrip<std::vector<NetRoute>>(bytes, DecodeUpdateRoutesRequest, EncodeUpdateRoutesRequest,
+                                       "UpdateRoutesRequest");
       break;
     case 20:
       RoundTrip<std::vector<ArpNeighbor>>(bytes, DecodeAddArpNeighborsRequest,
@@ -145,8 +144,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                 "StatsContainerResponse");
       break;
     case 23:
-      RoundTrip<std::vector<NetInterface>>(bytes, DecodeInterfaces, EncodeInterfaces,
-                                           "Interfaces");
+      RoundTrip<std::vector<NetInterface>>(bytes, DecodeInterfaces, EncodeInterfaces, "Interfaces");
       RoundTrip<std::vector<NetRoute>>(bytes, DecodeRoutes, EncodeRoutes, "Routes");
       break;
     case 24:
@@ -159,9 +157,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       RoundTrip<uint32_t>(bytes, DecodeWriteStreamResponse, EncodeWriteStreamResponse,
                           "WriteStreamResponse");
       RoundTrip<std::string>(bytes, DecodeOomEvent, EncodeOomEvent, "OOMEvent");
-      RoundTrip<std::string>(bytes, DecodeListProcessesResponse,
-                             [](const std::string& v) { return EncodeListProcessesResponse(v); },
-                             "ListProcessesResponse");
+      RoundTrip<std::string>(
+          bytes, DecodeListProcessesResponse,
+          [](const std::string& v) { return EncodeListProcessesResponse(v); },
+          "ListProcessesResponse");
       break;
   }
   return 0;
