@@ -13,7 +13,7 @@ namespace {
 
 std::string ProcFd(const sys::Fd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
 
-Status BindNewApi(sys::Env* env, sys::Fd tree, const sys::Fd& target, const BindSpec& spec) {
+Status BindNewApi(sys::Env* env, sys::Fd tree, const BindTarget& target, const BindSpec& spec) {
   // Private first: a clone of a shared host mount would otherwise stay a
   // peer of it, so host mounts under the source would leak into the share
   // and ours back onto the host.
@@ -22,7 +22,8 @@ Status BindNewApi(sys::Env* env, sys::Fd tree, const sys::Fd& target, const Bind
   attrs.propagation = sys::Propagation::kPrivate;
   attrs.recursive = spec.recursive;
   RETURN_IF_ERROR(env->MountSetattr(tree, attrs));
-  return env->MoveMount(tree, target);
+  if (target.fd != nullptr) return env->MoveMount(tree, *target.fd);
+  return env->MoveMountAt(tree, target.parent, target.name);
   // `tree` closes here: an open tree fd would keep the mount busy (EBUSY on
   // a later non-lazy umount).
 }
@@ -64,17 +65,25 @@ Status BindLegacy(sys::Env* env, const sys::Fd& source, bool source_is_dir, cons
 }  // namespace
 
 Status BindByFd(sys::Env* env, bool mount_api, const sys::Fd& source,
-                const std::string& source_name, bool source_is_dir, const sys::Fd& target,
-                const std::string& target_name, const BindSpec& spec, const Staging& staging) {
-  const std::string context = "bind mount " + Quote(source_name) + " onto " + Quote(target_name);
+                const std::string& source_name, bool source_is_dir, const BindTarget& target,
+                const BindSpec& spec, const Staging& staging) {
+  // Built only on error: the share path is hot.
+  auto context = [&] { return "bind mount " + Quote(source_name) + " onto " + Quote(target.path); };
   if (!mount_api) {
     if (staging.dir == nullptr)
-      return InternalError(context + ": no staging directory for the mount(2) fallback");
-    return BindLegacy(env, source, source_is_dir, target, spec, staging).WithContext(context);
+      return InternalError(context() + ": no staging directory for the mount(2) fallback");
+    Status s = [&]() -> Status {
+      if (target.fd != nullptr)
+        return BindLegacy(env, source, source_is_dir, *target.fd, spec, staging);
+      ASSIGN_OR_RETURN(sys::Fd fd, OpenEntryNoFollow(env, target.parent, target.name));
+      return BindLegacy(env, source, source_is_dir, fd, spec, staging);
+    }();
+    return s.ok() ? s : s.WithContext(context());
   }
   auto tree = env->CloneTree(source, "", spec.recursive);
-  if (!tree.ok()) return tree.status().WithContext(context);
-  return BindNewApi(env, std::move(tree).value(), target, spec).WithContext(context);
+  if (!tree.ok()) return tree.status().WithContext(context());
+  Status s = BindNewApi(env, std::move(tree).value(), target, spec);
+  return s.ok() ? s : s.WithContext(context());
 }
 
 Result<bool> IsMountRoot(sys::Env* env, const std::string& path) {

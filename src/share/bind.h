@@ -2,14 +2,13 @@
 //
 // BindByFd clones the source with open_tree(OPEN_TREE_CLONE), sets its
 // attributes (private propagation, read-only) on the DETACHED tree with
-// mount_setattr, and only then attaches it with move_mount onto an O_PATH fd
-// of the mountpoint: a read-only share is never visible read-write, and no
-// path string is resolved twice. Where the new mount API is not available
-// (ShareHost::features: an old kernel, or a seccomp profile that refuses it)
-// it falls back to mount(2) on /proc/self/fd/N paths, staged in a private
-// directory: bind there, make it private, remount
-// read-only, then MS_MOVE onto the mountpoint, so the fallback too shows the
-// share only in its final state.
+// mount_setattr, and only then attaches it with move_mount onto the mountpoint
+// (by fd, or by name under its parent's fd, never following a symlink): a read-only share is never
+// visible read-write, and no path string is resolved twice. Where the new mount API is not
+// available (ShareHost::features: an old kernel, or a seccomp profile that refuses it) it falls
+// back to mount(2) on /proc/self/fd/N paths, staged in a private directory: bind there, make it
+// private, remount read-only, then MS_MOVE onto the mountpoint, so the fallback too shows the share
+// only in its final state.
 #pragma once
 
 #include <string>
@@ -35,14 +34,25 @@ struct Staging {
   std::string name;              // a free name inside it
 };
 
-// Binds what `source` refers to onto what `target` refers to (an existing
-// file or directory of the same kind). `source_name`/`target_name` only
-// name them in errors. `source_is_dir` picks the staging entry's kind.
-// `mount_api` picks the new mount API or the fallback (ShareHost::features).
+// The mountpoint of a bind: `name` in `parent`, already created (an empty
+// directory or file of the source's kind). `fd`, when set, is an O_PATH fd
+// of it (a file's O_EXCL create); without one the new mount API moves the
+// tree onto the name directly (move_mount never follows a symlink there)
+// and the fallback opens it without following one. `path` names it in errors.
+struct BindTarget {
+  const sys::Fd& parent;
+  const std::string& name;
+  const sys::Fd* fd = nullptr;
+  std::string path;
+};
+
+// Binds what `source` refers to onto `target`. `source_name` only names it
+// in errors. `source_is_dir` picks the staging entry's kind. `mount_api`
+// picks the new mount API or the fallback (ShareHost::features).
 // On error nothing stays mounted at the target or in staging.
 Status BindByFd(sys::Env* env, bool mount_api, const sys::Fd& source,
-                const std::string& source_name, bool source_is_dir, const sys::Fd& target,
-                const std::string& target_name, const BindSpec& spec, const Staging& staging);
+                const std::string& source_name, bool source_is_dir, const BindTarget& target,
+                const BindSpec& spec, const Staging& staging);
 
 // True when `path` (not followed if a symlink) is the root of a mount;
 // false when it is not or does not exist.

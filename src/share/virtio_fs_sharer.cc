@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <set>
 
 #include "core/ids.h"
@@ -34,7 +35,10 @@ Status VirtioFsSharer::CheckContainerId(const Container& container) const {
   return Status::Ok();
 }
 
-Result<sys::Fd> VirtioFsSharer::RequirePrepared() const {
+Result<std::shared_ptr<const sys::Fd>> VirtioFsSharer::RequirePrepared(bool fresh) {
+  std::lock_guard lock(mounts_mu_);
+  if (fresh) mounts_.reset();
+  if (mounts_) return mounts_;
   // mounts/ a mount root is what Prepare leaves (shared/ is made from it in
   // the same Prepare, and Cleanup detaches shared/ first).
   auto mounts = env_->OpenAt(sys::Cwd(), paths_.mounts, O_PATH | O_DIRECTORY | O_NOFOLLOW);
@@ -50,7 +54,17 @@ Result<sys::Fd> VirtioFsSharer::RequirePrepared() const {
     return FailedPreconditionError("sandbox " + Quote(config_.sandbox_id) +
                                    ": not prepared (no share tree at " + Quote(paths_.sandbox) +
                                    ")");
-  return mounts;
+  mounts_ = std::make_shared<const sys::Fd>(std::move(mounts).value());
+  return mounts_;
+}
+
+void VirtioFsSharer::ForgetMounts() {
+  std::lock_guard lock(mounts_mu_);
+  mounts_.reset();
+}
+
+bool VirtioFsSharer::MaybeStaleMounts(const Status& s) {
+  return s.err() == ENOENT || s.err() == EINVAL;
 }
 
 Status VirtioFsSharer::Attach(const std::string& what, const std::string& source,
@@ -59,20 +73,17 @@ Status VirtioFsSharer::Attach(const std::string& what, const std::string& source
                               const std::function<Status()>& before) {
   ASSIGN_OR_RETURN(OpenedSource src, OpenSourceNoFollow(host_, what, source));
   if (before) RETURN_IF_ERROR(before());
-  const std::string target_path = parent_dir + "/" + name;
-  // The mountpoint, opened without ever following a symlink: a directory by
-  // O_DIRECTORY | O_NOFOLLOW, a file by the fd of the O_EXCL create itself.
-  sys::Fd target;
+  // The mountpoint, never reached through a symlink: a directory is moved
+  // onto by name (move_mount does not follow one), a file by the fd of the
+  // O_EXCL create itself.
+  sys::Fd file_target;
   if (src.info.is_dir()) {
     RETURN_IF_ERROR(env_->MkdirAt(parent, name, 0755));
   } else {
-    ASSIGN_OR_RETURN(target,
+    ASSIGN_OR_RETURN(file_target,
                      env_->OpenAt(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644));
   }
   Status s = [&]() -> Status {
-    if (src.info.is_dir()) {
-      ASSIGN_OR_RETURN(target, OpenDirEntryNoFollow(env_, parent, name));
-    }
     const bool mount_api = host_.features().mount_api;
     sys::Fd staging_dir;
     if (!mount_api) {
@@ -81,16 +92,18 @@ Status VirtioFsSharer::Attach(const std::string& what, const std::string& source
     }
     // Unique across the tree: volumes have unique names, rootfs binds
     // are named after their container.
-    const std::string stage_name = parent_dir == paths_.mounts
+    const std::string stage_name = mount_api ? std::string()
+                                   : parent_dir == paths_.mounts
                                        ? name
                                        : parent_dir.substr(parent_dir.rfind('/') + 1) + "-" + name;
     Staging staging{mount_api ? nullptr : &staging_dir, paths_.private_dir, stage_name};
     BindSpec spec{read_only, recursive};
-    return BindByFd(env_, mount_api, src.fd, source, src.info.is_dir(), target, target_path, spec,
-                    staging);
+    BindTarget target{parent, name, src.info.is_dir() ? nullptr : &file_target,
+                      parent_dir + "/" + name};
+    return BindByFd(env_, mount_api, src.fd, source, src.info.is_dir(), target, spec, staging);
   }();
   if (!s.ok()) {
-    target.Reset();
+    file_target.Reset();
     env_->UnlinkAt(parent, name, src.info.is_dir() ? AT_REMOVEDIR : 0).IgnoreError();
   }
   return s;
@@ -102,6 +115,7 @@ Status VirtioFsSharer::DetachAndRemove(const std::string& path) {
 
 Status VirtioFsSharer::Prepare() {
   RETURN_IF_ERROR(ValidateId("sandbox", config_.sandbox_id));
+  ForgetMounts();
   // User errors first, so a bad list changes nothing.
   std::set<std::string> bases;
   for (const std::string& src : config_.sandbox_bind_mounts) {
@@ -139,6 +153,7 @@ Status VirtioFsSharer::ShareSandboxMounts() {
 
 Status VirtioFsSharer::Cleanup() {
   RETURN_IF_ERROR(ValidateId("sandbox", config_.sandbox_id));
+  ForgetMounts();
   const std::string context = "clean up sandbox " + Quote(config_.sandbox_id);
   auto exists = env_->StatAt(sys::Cwd(), paths_.sandbox, AT_SYMLINK_NOFOLLOW);
   if (!exists.ok()) {
@@ -153,13 +168,13 @@ Status VirtioFsSharer::Cleanup() {
 
 Result<std::optional<SharedFile>> VirtioFsSharer::ShareFile(Container& container, Mount& mount) {
   RETURN_IF_ERROR(CheckContainerId(container));
-  const std::string context =
-      "share " + Quote(mount.source) + " for container " + Quote(container.id);
   if (mount.mounted)
-    return FailedPreconditionError(context + ": already shared at " + Quote(mount.host_path));
+    return FailedPreconditionError("share " + Quote(mount.source) + " for container " +
+                                   Quote(container.id) + ": already shared at " +
+                                   Quote(mount.host_path));
   ASSIGN_OR_RETURN(std::string hex, RandomHex16(env_));
   ASSIGN_OR_RETURN(std::string name, VolumeShareName(container.id, mount.destination, hex));
-  ASSIGN_OR_RETURN(sys::Fd mounts, RequirePrepared());
+  ASSIGN_OR_RETURN(std::shared_ptr<const sys::Fd> mounts, RequirePrepared());
   const bool read_only = mount.read_only || HasOption(mount, "ro");
   const bool recursive = HasOption(mount, "rbind");
   const std::string host_path = paths_.mounts + "/" + name;
@@ -169,8 +184,13 @@ Result<std::optional<SharedFile>> VirtioFsSharer::ShareFile(Container& container
     mount.host_path = host_path;
     return config_.before_mount(container, mount);
   };
-  Status s = Attach("mount source", mount.source, mounts, paths_.mounts, name, read_only, recursive,
-                    before);
+  Status s = Attach("mount source", mount.source, *mounts, paths_.mounts, name, read_only,
+                    recursive, before);
+  if (!s.ok() && MaybeStaleMounts(s)) {
+    ASSIGN_OR_RETURN(mounts, RequirePrepared(/*fresh=*/true));
+    s = Attach("mount source", mount.source, *mounts, paths_.mounts, name, read_only, recursive,
+               before);
+  }
   if (!s.ok()) {
     mount.host_path = old_host_path;
     return s;

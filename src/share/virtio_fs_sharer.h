@@ -20,6 +20,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 
 #include "share/share_host.h"
@@ -50,8 +52,17 @@ class VirtioFsSharer final : public ShareStrategy {
  private:
   Status CheckContainerId(const Container& container) const;
   // The O_PATH fd of mounts/ once it is a mount root (the share tree is
-  // there); kFailedPrecondition otherwise.
-  Result<sys::Fd> RequirePrepared() const;
+  // there); kFailedPrecondition otherwise. Opened and checked once, then
+  // kept: `fresh` drops the kept one first. A kept fd goes stale only when
+  // another process cleans the tree up (and maybe prepares it again); a
+  // share through it then fails, without mounting anything: mkdirat in the
+  // removed directory says ENOENT, move_mount onto a detached mount EINVAL.
+  // ShareFile and ShareRootFilesystem retry once with a fresh fd on those.
+  Result<std::shared_ptr<const sys::Fd>> RequirePrepared(bool fresh = false);
+  // Drops the kept mounts/ fd (Prepare, Cleanup).
+  void ForgetMounts();
+  // An error a stale kept mounts/ fd would give (see RequirePrepared).
+  static bool MaybeStaleMounts(const Status& s);
   Status ShareSandboxMounts();
   // Opens `source`, calls `before` (if any), creates `name` in `parent`
   // (the directory `parent_dir`; a directory or an empty file, matching the
@@ -68,6 +79,8 @@ class VirtioFsSharer final : public ShareStrategy {
   sys::Env* env_;
   ShareTreePaths paths_;
   mutable ShareHost host_;
+  std::mutex mounts_mu_;
+  std::shared_ptr<const sys::Fd> mounts_;  // guarded by mounts_mu_
 };
 
 }  // namespace vmshare::share

@@ -232,6 +232,11 @@ class Env {
   virtual Status MountSetattr(const Fd& fd, const MountAttrs& attrs) = 0;
   // move_mount(2) of a detached tree onto the object `target` refers to.
   virtual Status MoveMount(const Fd& tree, const Fd& target) = 0;
+  // move_mount(2) of a detached tree onto `name` in `dir`, a single path
+  // component the kernel resolves without following a symlink. The default
+  // opens the target (O_PATH | O_NOFOLLOW) and calls MoveMount, so a wrapper
+  // that overrides MoveMount sees every move; PosixEnv saves the open.
+  virtual Status MoveMountAt(const Fd& tree, const Fd& dir, const std::string& name);
   // Legacy mount(2). Callers pass /proc/self/fd/N paths for sources/targets
   // they resolved, never user strings.
   virtual Status Mount(const std::string& source, const std::string& target,

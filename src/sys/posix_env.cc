@@ -277,6 +277,22 @@ Status PosixEnv::MoveMount(const Fd& tree, const Fd& target) {
   return Status::Ok();
 }
 
+Status Env::MoveMountAt(const Fd& tree, const Fd& dir, const std::string& name) {
+  ASSIGN_OR_RETURN(Fd target, OpenAt(dir, name, O_PATH | O_NOFOLLOW));
+  return MoveMount(tree, target);
+}
+
+Status PosixEnv::MoveMountAt(const Fd& tree, const Fd& dir, const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos)
+    return InvalidArgumentError("move mount onto " + Quote(name) + ": not one path component");
+  // No MOVE_MOUNT_T_SYMLINKS: a symlink at `name` is never followed.
+  if (RetryEintr([&] {
+        return ::move_mount(tree.get(), "", dir.get(), name.c_str(), MOVE_MOUNT_F_EMPTY_PATH);
+      }) < 0)
+    return SysError("move mount onto", dir, name);
+  return Status::Ok();
+}
+
 Status PosixEnv::Mount(const std::string& source, const std::string& target,
                        const std::string& fstype, unsigned long flags, const std::string& data) {
   if (RetryEintr([&] {

@@ -35,6 +35,7 @@ class PosixEnv : public Env {
   Result<Fd> CloneTree(const Fd& dir, const std::string& path, bool recursive) override;
   Status MountSetattr(const Fd& fd, const MountAttrs& attrs) override;
   Status MoveMount(const Fd& tree, const Fd& target) override;
+  Status MoveMountAt(const Fd& tree, const Fd& dir, const std::string& name) override;
   Status Mount(const std::string& source, const std::string& target, const std::string& fstype,
                unsigned long flags, const std::string& data) override;
   Status Unmount(const std::string& target, int flags) override;

@@ -311,6 +311,43 @@ TEST_F(ShareFileTest, ShareNeedsPrepare) {
   EXPECT_FALSE(Exists(SandboxDir()));
 }
 
+// The sharer keeps its mounts/ fd between shares. Another sharer of the same
+// sandbox (another process, as `vmshare sandbox cleanup` or gc would be)
+// cleaning the tree up, and preparing it again, must neither make a share
+// land in the old, detached tree nor make later shares fail.
+TEST_F(ShareFileTest, ShareAfterAnotherSharerRebuiltTheTree) {
+  auto other = MakeSharer(Config());
+  ASSERT_NE(other, nullptr);
+  Container c2{"c2", {}};
+  c2.state.rootfs.source = MakeVolume("r2");
+  Mount first = BindMount(MakeVolume("v1"), "/v1");
+  Share(first);  // the sharer now keeps mounts/
+  ASSERT_OK(sharer_->UnshareFile(c1_, first));
+
+  // Rebuilt: the kept fd is of the removed tree; both kinds of share still
+  // land in the new one.
+  ASSERT_OK(other->Cleanup());
+  ASSERT_OK(other->Prepare());
+  ASSERT_OK(sharer_->ShareRootFilesystem(c2).status());
+  EXPECT_TRUE(Exists(Shared() + "/c2/rootfs/f"));
+  ASSERT_OK(other->Cleanup());
+  ASSERT_OK(other->Prepare());
+  Mount again = BindMount(MakeVolume("v3", "three"), "/v3");
+  const std::string name = Share(again);
+  ASSERT_FALSE(name.empty());
+  EXPECT_EQ(ReadFile(Shared() + "/" + name + "/f"), "three");
+  ASSERT_OK(sharer_->UnshareFile(c1_, again));
+  EXPECT_FALSE(Exists(Shared() + "/c2/rootfs/f"));  // went with the tree
+
+  // Only cleaned up: refused as unprepared, nothing made.
+  ASSERT_OK(other->Cleanup());
+  Mount gone = BindMount(MakeVolume("v2"), "/v2");
+  auto refused = sharer_->ShareFile(c1_, gone);
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_FALSE(gone.mounted);
+  EXPECT_FALSE(Exists(SandboxDir()));
+}
+
 TEST_F(ShareFileTest, WatcherStartsAndStops) {
   EXPECT_OK(sharer_->StartFileEventWatcher());
   sharer_->StopFileEventWatcher();
