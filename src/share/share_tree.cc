@@ -11,15 +11,22 @@
 namespace vmshare::share {
 namespace {
 
-Status MkdirExistOk(sys::Env* env, const std::string& path, mode_t mode) {
+// mkdir that accepts an existing directory; true when it made a new one.
+Result<bool> MkdirExistOk(sys::Env* env, const std::string& path, mode_t mode) {
   Status s = env->MkdirAt(sys::Cwd(), path, mode);
-  if (s.ok()) return s;
+  if (s.ok()) return true;
   if (s.err() != EEXIST) return s;
   ASSIGN_OR_RETURN(sys::FileInfo info, env->StatAt(sys::Cwd(), path, AT_SYMLINK_NOFOLLOW));
   if (!info.is_dir())
     return FailedPreconditionError("create directory " + Quote(path) +
                                    ": exists and is not a directory (symlinks are refused)");
-  return Status::Ok();
+  return false;
+}
+
+// A directory just made is no mount root; one that was there may be.
+Result<bool> IsMountRootUnlessNew(sys::Env* env, const std::string& path, bool made) {
+  if (made) return false;
+  return IsMountRoot(env, path);
 }
 
 Result<sys::Fd> OpenDirPath(sys::Env* env, const std::string& path) {
@@ -64,15 +71,18 @@ Status SelfBind(sys::Env* env, bool mount_api, const std::string& path,
     if (propagation == sys::Propagation::kPrivate) return Status::Ok();
     return env->Mount("", ProcFd(root), "", LegacyPropagation(propagation), "");
   }
+  // Both propagation changes on the detached clone: private first (a clone
+  // of a shared mount is a peer of it), then the wanted kind, which for
+  // shared invents a peer group of its own. It is attached in its final state.
   ASSIGN_OR_RETURN(sys::Fd tree, env->CloneTree(dir, "", /*recursive=*/false));
   sys::MountAttrs attrs;
   attrs.propagation = sys::Propagation::kPrivate;
   RETURN_IF_ERROR(env->MountSetattr(tree, attrs));
-  RETURN_IF_ERROR(env->MoveMount(tree, dir));
-  tree.Reset();
-  if (propagation == sys::Propagation::kPrivate) return Status::Ok();
-  ASSIGN_OR_RETURN(sys::Fd root, OpenDirPath(env, path));
-  return SetPropagation(env, true, root, propagation);
+  if (propagation != sys::Propagation::kPrivate) {
+    attrs.propagation = propagation;
+    RETURN_IF_ERROR(env->MountSetattr(tree, attrs));
+  }
+  return env->MoveMount(tree, dir);
 }
 
 // shared/: a read-only (top mount only) slave bind of mounts/.
@@ -161,7 +171,7 @@ Status MakeDirs(sys::Env* env, const std::string& path, mode_t mode) {
   while (pos <= path.size()) {
     size_t next = path.find('/', pos);
     if (next == std::string::npos) next = path.size();
-    if (next > pos) RETURN_IF_ERROR(MkdirExistOk(env, path.substr(0, next), mode));
+    if (next > pos) RETURN_IF_ERROR(MkdirExistOk(env, path.substr(0, next), mode).status());
     pos = next + 1;
   }
   return Status::Ok();
@@ -169,12 +179,12 @@ Status MakeDirs(sys::Env* env, const std::string& path, mode_t mode) {
 
 Status BuildShareTree(sys::Env* env, bool mount_api, const ShareTreePaths& paths) {
   RETURN_IF_ERROR(MakeDirs(env, paths.sandboxes, 0755));
-  RETURN_IF_ERROR(MkdirExistOk(env, paths.sandbox, 0700));
-  for (const std::string* dir : {&paths.mounts, &paths.shared})
-    RETURN_IF_ERROR(MkdirExistOk(env, *dir, 0755));
+  RETURN_IF_ERROR(MkdirExistOk(env, paths.sandbox, 0700).status());
+  ASSIGN_OR_RETURN(bool made_mounts, MkdirExistOk(env, paths.mounts, 0755));
+  ASSIGN_OR_RETURN(bool made_shared, MkdirExistOk(env, paths.shared, 0755));
 
-  ASSIGN_OR_RETURN(bool shared_done, IsMountRoot(env, paths.shared));
-  ASSIGN_OR_RETURN(bool mounts_done, IsMountRoot(env, paths.mounts));
+  ASSIGN_OR_RETURN(bool shared_done, IsMountRootUnlessNew(env, paths.shared, made_shared));
+  ASSIGN_OR_RETURN(bool mounts_done, IsMountRootUnlessNew(env, paths.mounts, made_mounts));
   if (shared_done && !mounts_done) {
     // shared/ is a slave of a mounts/ that is gone: it would never see a new
     // share again. Rebuild it from scratch below.
@@ -198,8 +208,8 @@ Status BuildShareTree(sys::Env* env, bool mount_api, const ShareTreePaths& paths
   }
   // The staging directory only the mount(2) fallback needs.
   if (mount_api) return Status::Ok();
-  RETURN_IF_ERROR(MkdirExistOk(env, paths.private_dir, 0755));
-  ASSIGN_OR_RETURN(bool private_done, IsMountRoot(env, paths.private_dir));
+  ASSIGN_OR_RETURN(bool made_private, MkdirExistOk(env, paths.private_dir, 0755));
+  ASSIGN_OR_RETURN(bool private_done, IsMountRootUnlessNew(env, paths.private_dir, made_private));
   if (!private_done) {
     RETURN_IF_ERROR(SelfBind(env, mount_api, paths.private_dir, sys::Propagation::kPrivate)
                         .WithContext("prepare " + Quote(paths.private_dir)));
@@ -210,33 +220,42 @@ Status BuildShareTree(sys::Env* env, bool mount_api, const ShareTreePaths& paths
 Status DetachShareTree(sys::Env* env, const ShareTreePaths& paths) {
   // shared/ first: it is the slave, so detaching it never propagates back.
   // One detach each; anything stacked below is found by RemoveShareTree's
-  // rmdir (EBUSY) and detached there.
-  for (const std::string* dir : {&paths.shared, &paths.mounts, &paths.private_dir}) {
+  // rmdir (EBUSY) and detached there, and so is private/ (only the mount(2)
+  // fallback makes it).
+  for (const std::string* dir : {&paths.shared, &paths.mounts}) {
     Status s = env->Unmount(*dir, MNT_DETACH);
     if (!s.ok() && s.err() != EINVAL && s.err() != ENOENT) return s;
   }
   return Status::Ok();
 }
 
+namespace {
+
+// rmdir of a tree directory; one that another mount is stacked on (EBUSY)
+// is detached (all of them) and tried again.
+Status RemoveTreeDir(sys::Env* env, const std::string& dir) {
+  Status s = env->UnlinkAt(sys::Cwd(), dir, AT_REMOVEDIR);
+  if (!s.ok() && s.err() == EBUSY) {
+    RETURN_IF_ERROR(DetachAll(env, dir));
+    s = env->UnlinkAt(sys::Cwd(), dir, AT_REMOVEDIR);
+  }
+  if (!s.ok() && s.err() == ENOENT) return Status::Ok();
+  return s;
+}
+
+}  // namespace
+
 Status RemoveShareTree(sys::Env* env, const ShareTreePaths& paths) {
   // The usual case: the tree mounts are gone and the directories are empty.
   // rmdir never deletes through a mount (EBUSY) nor a non-empty directory
   // (ENOTEMPTY); either sends it to the careful walk below, which says why.
-  bool clean = true;
-  for (const std::string* dir :
-       {&paths.shared, &paths.mounts, &paths.private_dir, &paths.sandbox}) {
-    Status s = env->UnlinkAt(sys::Cwd(), *dir, AT_REMOVEDIR);
-    if (!s.ok() && s.err() == EBUSY && dir != &paths.sandbox) {
-      // Another mount stacked on a tree dir: detach them all, then again.
-      RETURN_IF_ERROR(DetachAll(env, *dir));
-      s = env->UnlinkAt(sys::Cwd(), *dir, AT_REMOVEDIR);
-    }
-    if (!s.ok() && s.err() != ENOENT) {
-      clean = false;
-      break;
-    }
+  // private/ is looked at only when the sandbox dir is not empty.
+  if (RemoveTreeDir(env, paths.shared).ok() && RemoveTreeDir(env, paths.mounts).ok()) {
+    Status s = env->UnlinkAt(sys::Cwd(), paths.sandbox, AT_REMOVEDIR);
+    if (!s.ok() && s.err() == ENOTEMPTY && RemoveTreeDir(env, paths.private_dir).ok())
+      s = env->UnlinkAt(sys::Cwd(), paths.sandbox, AT_REMOVEDIR);
+    if (s.ok() || s.err() == ENOENT) return Status::Ok();
   }
-  if (clean) return Status::Ok();
   return RemoveTreeSameMount(env, paths.sandbox);
 }
 

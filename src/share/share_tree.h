@@ -47,12 +47,14 @@ Status MakeDirs(sys::Env* env, const std::string& path, mode_t mode);
 // if its directory is not already a mount root.
 Status BuildShareTree(sys::Env* env, bool mount_api, const ShareTreePaths& paths);
 
-// Detaches shared/, mounts/ (with everything under it) and private/, once
-// each (RemoveShareTree detaches what is stacked below).
+// Detaches shared/ and mounts/ (with everything under it), once each
+// (RemoveShareTree detaches what is stacked below, and private/).
 Status DetachShareTree(sys::Env* env, const ShareTreePaths& paths);
 
-// Removes the sandbox directory after DetachShareTree: four rmdirs when the
-// tree is as Prepare left it, else RemoveTreeSameMount(paths.sandbox).
+// Removes the sandbox directory after DetachShareTree: three rmdirs when the
+// tree is as Prepare left it with the new mount API (private/, the
+// fallback's, only when the sandbox dir is not empty then), else
+// RemoveTreeSameMount(paths.sandbox). No tree at all: OK.
 Status RemoveShareTree(sys::Env* env, const ShareTreePaths& paths);
 
 // Removes `path` and everything below it without ever crossing into another

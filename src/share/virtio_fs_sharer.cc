@@ -155,11 +155,7 @@ Status VirtioFsSharer::Cleanup() {
   RETURN_IF_ERROR(ValidateId("sandbox", config_.sandbox_id));
   ForgetMounts();
   const std::string context = "clean up sandbox " + Quote(config_.sandbox_id);
-  auto exists = env_->StatAt(sys::Cwd(), paths_.sandbox, AT_SYMLINK_NOFOLLOW);
-  if (!exists.ok()) {
-    if (exists.status().code() == Code::kNotFound) return Status::Ok();
-    return exists.status().WithContext(context);
-  }
+  // No tree: both detaches and every rmdir say ENOENT, and that is done.
   // One lazy detach per tree mount takes every share below it along (far
   // cheaper than unmounting shares one by one; see DESIGN costs).
   RETURN_IF_ERROR(DetachShareTree(env_, paths_).WithContext(context));
