@@ -1,7 +1,9 @@
 // `vmshare run`: the main job. Reads an OCI bundle (or the built-in example),
 // and hands it to RunInGuest (run_job.h), which boots a guest, shares the
 // bundle's rootfs and mounts, runs the process and tears everything down. The
-// process's output goes to our stdout/stderr; its exit status becomes ours.
+// process's output goes to our stdout/stderr, our stdin is its stdin (to
+// EOF), and its exit status becomes ours (124 when --timeout ended the run,
+// 128 + n when signal n did).
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -52,7 +54,7 @@ void PrintTimings(const RunTimings& t) {
                ms(t.exec), ms(t.run), ms(t.teardown), ms(t.to_first_output));
 }
 
-Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
+Result<int> Run(const RunFlags& f, const GlobalOptions& g, int* failure_exit) {
   sys::Env* env = sys::Env::Default();
   // Before any thread starts, so that every thread has them blocked and a
   // ^C or kill reaches the signalfd, which tears the run down in order.
@@ -116,15 +118,23 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
     };
   job.on_output = WriteStream;
   job.signal_fd = &signals;
+  // Our stdin is the process's, to EOF. A duplicate, so that nothing here
+  // ever closes fd 0; none when it is closed (the process reads EOF).
+  Result<sys::Fd> in = env->DupFd(0);
+  if (in.ok()) job.stdin_fd = &*in;
 
   ASSIGN_OR_RETURN(RunOutcome outcome, RunInGuest(env, job));
   if (f.timings) PrintTimings(outcome.timings);
+  if (!outcome.stopped.ok()) {
+    *failure_exit = outcome.exit_code;
+    return outcome.stopped;
+  }
   return outcome.exit_code;
 }
 
 }  // namespace
 
-void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
+void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action, int* failure_exit) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* cmd = app.add_subcommand(
       "run", "boot a guest, run a bundle's process in it with its files shared, and clean up");
@@ -150,7 +160,9 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
                 "the guest (refused by default)");
   cmd->add_option("command", flags->command, "command to run instead of the bundle's process.args");
   cmd->positionals_at_end();
-  cmd->callback([flags, &g, action] { *action = [flags, &g] { return Run(*flags, g); }; });
+  cmd->callback([flags, &g, action, failure_exit] {
+    *action = [flags, &g, failure_exit] { return Run(*flags, g, failure_exit); };
+  });
 }
 
 }  // namespace vmshare::cli

@@ -16,6 +16,7 @@ using std::chrono::milliseconds;
 
 constexpr uint32_t kReadChunk = 64 * 1024;
 constexpr milliseconds kShutdownDeadline{10000};
+constexpr int kTimeoutExitCode = 124;  // timeout(1)'s
 
 // Ends a run early: a signal or the timeout. Watches from its own thread and
 // interrupts the guest, which makes whatever the run is blocked on fail.
@@ -23,6 +24,7 @@ class Stopper {
  public:
   Stopper(sys::Env* env, const sys::Fd* signal_fd, std::chrono::seconds timeout)
       : env_(env), signal_fd_(signal_fd) {
+    timeout_s_ = timeout.count();
     if (timeout.count() > 0) deadline_ = env->NowNanos() + timeout.count() * 1'000'000'000;
     if (signal_fd_ != nullptr || deadline_ != 0) thread_ = std::thread([this] { Watch(); });
   }
@@ -42,17 +44,27 @@ class Stopper {
     std::lock_guard<std::mutex> lock(mu_);
     return reason_;
   }
+  // What the run exits with once reason() is set: 128 + n for signal n,
+  // kTimeoutExitCode for the timeout.
+  int exit_code() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return exit_code_;
+  }
 
  private:
-  void Stop(Status why) {
+  void Stop(Status why, int exit_code) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (reason_.ok()) reason_ = std::move(why);
+    if (reason_.ok()) {
+      reason_ = std::move(why);
+      exit_code_ = exit_code;
+    }
     if (guest_ != nullptr) guest_->Interrupt();
   }
   void Watch() {
     while (!done_) {
       if (deadline_ != 0 && env_->NowNanos() >= deadline_) {
-        Stop(DeadlineExceededError("run: timed out"));
+        Stop(DeadlineExceededError("run: timed out after " + std::to_string(timeout_s_) + " s"),
+             kTimeoutExitCode);
         return;
       }
       if (signal_fd_ == nullptr) {
@@ -64,18 +76,85 @@ class Stopper {
       Result<int> sig = env_->ReadSignal(*signal_fd_);
       if (sig.ok() && *sig > 0) {
         const char* name = sigabbrev_np(*sig);
-        Stop(UnavailableError(std::string("run: interrupted by SIG") + (name ? name : "?")));
+        Stop(UnavailableError(std::string("run: interrupted by SIG") + (name ? name : "?")),
+             128 + *sig);
       }
     }
   }
 
   sys::Env* env_;
   const sys::Fd* signal_fd_;
+  int64_t timeout_s_ = 0;
   int64_t deadline_ = 0;
   std::atomic<bool> done_{false};
   std::mutex mu_;
   sandbox::Guest* guest_ = nullptr;  // GUARDED_BY(mu_)
   Status reason_;                    // GUARDED_BY(mu_)
+  int exit_code_ = 0;                // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+// Forwards the host's stdin to the container's process: what is read goes
+// out with WriteStdin, EOF with CloseStdin. It never holds up or fails the
+// run: it polls stdin together with a wake-up pipe, so Wake() (the process
+// exited) ends it even while stdin stays open (a terminal, a pipe nobody
+// closes), and a process that closed its stdin or exited only makes it stop
+// reading — the rest of the input is dropped, as for a pipe whose reader went
+// away, and our stdin is left unread (its writer blocks, or gets SIGPIPE once
+// we exit).
+class StdinForwarder {
+ public:
+  StdinForwarder(sys::Env* env, agent::AgentClient& agent, const std::string& cid)
+      : env_(env), agent_(agent), cid_(cid) {}
+  ~StdinForwarder() { Stop(); }
+
+  // in == nullptr: no input, the process reads EOF at once. Otherwise
+  // forwards from `in` (REQUIRES: outlives Stop) on a thread of its own.
+  Status Start(const sys::Fd* in) {
+    if (in == nullptr) return agent_.CloseStdin(cid_, "");
+    RETURN_IF_ERROR(env_->Pipe(&wake_r_, &wake_w_).WithContext("forward stdin"));
+    in_ = in;
+    thread_ = std::thread([this] { Forward(); });
+    return Status::Ok();
+  }
+  // The process is gone (or the run is ending): stop reading stdin.
+  void Wake() { wake_w_.Reset(); }
+  // Wake() and wait for the thread. A WriteStdin in flight ends when the
+  // process dies or the channel closes: call before the guest's Shutdown.
+  void Stop() {
+    Wake();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Forward() {
+    for (;;) {
+      Result<std::vector<short>> ev = env_->PollMany({in_, &wake_r_}, POLLIN, milliseconds(-1));
+      if (!ev.ok() || (*ev)[1] != 0) return;  // woken: the process's stdin went with it
+      if ((*ev)[0] == 0) continue;
+      // An unreadable stdin (EIO from a terminal we lost) ends the input too.
+      Result<std::string> data = env_->Read(*in_, kReadChunk);
+      if (!data.ok() || data->empty()) break;
+      if (!Send(*data)) break;
+    }
+    // EOF, or the process closed its stdin: either way it is closed now.
+    agent_.CloseStdin(cid_, "").IgnoreError();
+  }
+  // False once the process takes no more (closed its stdin, exited).
+  bool Send(const std::string& data) {
+    for (size_t done = 0; done < data.size();) {
+      Result<uint32_t> n = agent_.WriteStdin(cid_, "", data.substr(done));
+      if (!n.ok() || *n == 0) return false;
+      done += *n;
+    }
+    return true;
+  }
+
+  sys::Env* env_;
+  agent::AgentClient& agent_;
+  const std::string& cid_;
+  const sys::Fd* in_ = nullptr;
+  sys::Fd wake_r_, wake_w_;
   std::thread thread_;
 };
 
@@ -182,6 +261,7 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   lap(&t.boot);
 
   bool created = false;
+  std::unique_ptr<StdinForwarder> input;
   if (failure.ok()) {
     size_t host_mounts = 0;
     for (const sandbox::BundleMount& m : job.container.mounts) host_mounts += m.from_host ? 1 : 0;
@@ -196,9 +276,12 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   if (failure.ok()) {
     progress("running " + job.container.spec.args[0]);
     step(guest->StartContainer(cid));
-    // The agent gives the process a stdin pipe, as Kata's does; `run` has no
-    // input for it, so it reads EOF.
-    if (failure.ok()) step(guest->agent().CloseStdin(cid, ""));
+    // The agent gives the process a stdin pipe, as Kata's does: ours feeds
+    // it, or it reads EOF at once when the job has no stdin.
+    if (failure.ok()) {
+      input = std::make_unique<StdinForwarder>(env, guest->agent(), cid);
+      step(input->Start(job.stdin_fd));
+    }
   }
   lap(&t.create);
 
@@ -207,6 +290,8 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
     if (step(code.status())) out.exit_code = *code;
     mark = env->NowNanos();
   }
+  // The process is gone (or the run failed): its stdin goes with it.
+  if (input) input->Wake();
 
   // QEMU closes the channel as it exits, so give it a moment to finish.
   if (!failure.ok() && failure.code() == Code::kUnavailable && guest && stopper.reason().ok() &&
@@ -223,6 +308,9 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   // poweroff take the container down with everything else.
   if (created)
     keep(guest->RemoveContainer(cid, /*ask_guest=*/failure.ok() && stopper.reason().ok()));
+  // Its WriteStdin in flight, if any, ended with the container; the
+  // channel closes in Shutdown.
+  if (input) input->Stop();
   if (guest) {
     keep(guest->Shutdown(kShutdownDeadline));
     stopper.SetGuest(nullptr);
@@ -233,7 +321,13 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   keep(sb->Cleanup(/*force=*/true));
   lap(&t.teardown);
 
-  if (Status why = stopper.reason(); !why.ok()) return why;
+  // Stopped: after the teardown, what a shell expects — 128 + the signal,
+  // or 124 for the timeout as timeout(1) has it.
+  if (Status why = stopper.reason(); !why.ok()) {
+    out.stopped = why;
+    out.exit_code = stopper.exit_code();
+    return out;
+  }
   if (!failure.ok()) return failure;
   if (!teardown.ok()) return teardown.WithContext("run: tear down");
   return out;
