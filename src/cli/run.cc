@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/server/oci_process.h"
 #include "cli/bundle.h"
 #include "cli/bundle_check.h"
 #include "cli/commands.h"
@@ -24,6 +25,9 @@
 
 namespace vmshare::cli {
 namespace {
+
+// Capability numbers go up to 63 in the kernel's 64-bit masks.
+constexpr int kCapLastBound = 63;
 
 struct RunFlags {
   std::string bundle;
@@ -56,6 +60,11 @@ void PrintTimings(const RunTimings& t) {
 
 Result<int> Run(const RunFlags& f, const GlobalOptions& g, int* failure_exit) {
   sys::Env* env = sys::Env::Default();
+  // Our stdin is the process's, to EOF: a duplicate, so that nothing here
+  // ever closes fd 0. First, before anything opens a descriptor: with fd 0
+  // closed, the next one opened would be 0 and be taken for stdin. None when
+  // it is closed: the process reads EOF at once.
+  Result<sys::Fd> in = env->DupFd(0);
   // Before any thread starts, so that every thread has them blocked and a
   // ^C or kill reaches the signalfd, which tears the run down in order.
   ASSIGN_OR_RETURN(sys::Fd signals, env->SignalFd({SIGINT, SIGTERM, SIGHUP}));
@@ -110,6 +119,14 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g, int* failure_exit) {
   if (c.spec.args.empty())
     return InvalidArgumentError("run: bundle " + dir +
                                 " has no process.args and no command was given");
+  // The agent's own check of namespaces, hostname, capabilities, rlimits,
+  // umask, sysctl and paths, here before the boot rather than after it
+  // (kCapLastBound: the guest kernel drops what it lacks, as runc does).
+  {
+    sys::ContainedProcessOptions unused;
+    RETURN_IF_ERROR(
+        agent::ApplyProcessSpec(c.spec, kCapLastBound, &unused).WithContext("run: bundle " + dir));
+  }
   // Progress is for people: only when stderr is a terminal (or -v).
   const bool chatty = g.verbose || ::isatty(2) == 1;
   if (chatty)
@@ -118,9 +135,6 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g, int* failure_exit) {
     };
   job.on_output = WriteStream;
   job.signal_fd = &signals;
-  // Our stdin is the process's, to EOF. A duplicate, so that nothing here
-  // ever closes fd 0; none when it is closed (the process reads EOF).
-  Result<sys::Fd> in = env->DupFd(0);
   if (in.ok()) job.stdin_fd = &*in;
 
   ASSIGN_OR_RETURN(RunOutcome outcome, RunInGuest(env, job));
