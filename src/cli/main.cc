@@ -8,7 +8,8 @@
 //   2         a usage error: one line, the parser's message and a pointer to
 //             --help, unprefixed
 //   124       `run --timeout` expired (as timeout(1))
-//   128 + n   `run` stopped by signal n: 129 SIGHUP, 130 SIGINT, 143 SIGTERM
+//   128 + n   `run` stopped by signal n: 129 SIGHUP, 130 SIGINT, 143 SIGTERM;
+//             141 (SIGPIPE's) also when its stdout or stderr lost its reader
 // A stopped run has torn everything down before it exits, and says why on
 // stderr like an error ("vmshare: run: interrupted by SIGINT").
 #include <spdlog/sinks/stdout_color_sinks.h>

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -43,10 +44,15 @@ struct RunFlags {
   std::vector<std::string> command;
 };
 
-void WriteStream(int stream, std::string_view data) {
+// False once the stream's reader went away (EPIPE: SIGPIPE is blocked).
+bool WriteStream(int stream, std::string_view data) {
   std::FILE* f = stream == 1 ? stdout : stderr;
-  std::fwrite(data.data(), 1, data.size(), f);
-  std::fflush(f);
+  errno = 0;
+  const bool written =
+      std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0;
+  if (written || errno != EPIPE) return true;
+  std::clearerr(f);
+  return false;
 }
 
 void PrintTimings(const RunTimings& t) {
@@ -67,7 +73,9 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g, int* failure_exit) {
   Result<sys::Fd> in = env->DupFd(0);
   // Before any thread starts, so that every thread has them blocked and a
   // ^C or kill reaches the signalfd, which tears the run down in order.
-  ASSIGN_OR_RETURN(sys::Fd signals, env->SignalFd({SIGINT, SIGTERM, SIGHUP}));
+  // SIGPIPE too: a write to an output nobody reads fails with EPIPE instead
+  // of killing us mid-run, and the run is then stopped the same way (141).
+  ASSIGN_OR_RETURN(sys::Fd signals, env->SignalFd({SIGINT, SIGTERM, SIGHUP, SIGPIPE}));
 
   const std::string dir = f.bundle.empty() ? std::string(VMSHARE_EXAMPLE_BUNDLE) : f.bundle;
   ASSIGN_OR_RETURN(Bundle bundle, ReadBundle(env, dir));

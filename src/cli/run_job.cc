@@ -18,8 +18,9 @@ constexpr uint32_t kReadChunk = 64 * 1024;
 constexpr milliseconds kShutdownDeadline{10000};
 constexpr int kTimeoutExitCode = 124;  // timeout(1)'s
 
-// Ends a run early: a signal or the timeout. Watches from its own thread and
-// interrupts the guest, which makes whatever the run is blocked on fail.
+// Ends a run early: a signal or the timeout, which it watches from its own
+// thread, or an output nobody reads any more (Stop). Interrupts the guest,
+// which makes whatever the run is blocked on fail.
 class Stopper {
  public:
   Stopper(sys::Env* env, const sys::Fd* signal_fd, std::chrono::seconds timeout)
@@ -50,8 +51,7 @@ class Stopper {
     std::lock_guard<std::mutex> lock(mu_);
     return exit_code_;
   }
-
- private:
+  // Stops the run from any thread (the first reason stays).
   void Stop(Status why, int exit_code) {
     std::lock_guard<std::mutex> lock(mu_);
     if (reason_.ok()) {
@@ -60,6 +60,8 @@ class Stopper {
     }
     if (guest_ != nullptr) guest_->Interrupt();
   }
+
+ private:
   void Watch() {
     while (!done_) {
       if (deadline_ != 0 && env_->NowNanos() >= deadline_) {
@@ -174,8 +176,8 @@ Status GuestDied(const Status& failure, sandbox::Guest& guest) {
 }
 
 // Streams the container's output until it exits; fills the run timings.
-Result<int32_t> StreamUntilExit(sys::Env* env, const RunJob& job, sandbox::Guest& guest, int64_t t0,
-                                RunTimings& t) {
+Result<int32_t> StreamUntilExit(sys::Env* env, const RunJob& job, sandbox::Guest& guest,
+                                Stopper& stopper, int64_t t0, RunTimings& t) {
   const std::string& cid = job.container.id;
   const int64_t started = env->NowNanos();
   std::atomic<int64_t> first_output{0};
@@ -187,7 +189,14 @@ Result<int32_t> StreamUntilExit(sys::Env* env, const RunJob& job, sandbox::Guest
       if (!chunk.ok() || chunk->empty()) return;
       int64_t zero = 0;
       first_output.compare_exchange_strong(zero, env->NowNanos());
-      if (job.on_output) job.on_output(stream, *chunk);
+      if (job.on_output && !job.on_output(stream, *chunk)) {
+        // As a pipeline's writer whose reader went away: the run ends, as if
+        // by SIGPIPE (which run keeps blocked).
+        stopper.Stop(UnavailableError(std::string("run: the reader of ") +
+                                      (stream == 1 ? "stdout" : "stderr") + " went away"),
+                     128 + SIGPIPE);
+        return;
+      }
     }
   };
   std::thread out_reader(reader, 1), err_reader(reader, 2);
@@ -286,7 +295,7 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   lap(&t.create);
 
   if (failure.ok()) {
-    Result<int32_t> code = StreamUntilExit(env, job, *guest, t0, t);
+    Result<int32_t> code = StreamUntilExit(env, job, *guest, stopper, t0, t);
     if (step(code.status())) out.exit_code = *code;
     mark = env->NowNanos();
   }

@@ -38,7 +38,9 @@ struct RunJob {
   std::function<void(std::string_view)> on_progress;
   // Called with the process's output as it arrives (stream 1 = stdout,
   // 2 = stderr), from reader threads; calls for one stream are in order.
-  std::function<void(int stream, std::string_view data)> on_output;
+  // False: the output has no reader any more (EPIPE); the run is stopped
+  // with exit code 141 (128 + SIGPIPE).
+  std::function<bool(int stream, std::string_view data)> on_output;
   // signalfd for SIGINT/SIGTERM/SIGHUP (Env::SignalFd), made before any
   // thread started; nullptr: signals are not watched.
   const sys::Fd* signal_fd = nullptr;
@@ -69,7 +71,8 @@ struct RunOutcome {
   // timeout.
   int exit_code = 0;
   // OK, or why the run was stopped before the process ended: kUnavailable
-  // "run: interrupted by SIGTERM" when a signal ended it, kDeadlineExceeded
+  // "run: interrupted by SIGTERM" when a signal ended it, or "run: the
+  // reader of stdout went away" (141) an output's reader, kDeadlineExceeded
   // "run: timed out after N s" when the timeout did. The teardown ran.
   Status stopped;
   RunTimings timings;

@@ -3,11 +3,12 @@
 // container's process up to EOF, in both sharing modes; a stdin that stays
 // open (a pipe nobody closes) or that the process stops reading never holds
 // the run up; a closed stdin is EOF at once. A run stopped by SIGINT exits
-// 130, by SIGTERM 143 (run_e2e_test), by --timeout 124, each after the whole
-// teardown: TearDown checks that no QEMU or virtiofsd process, mount or
-// sandbox directory is left.
+// 130, by SIGTERM 143 (run_e2e_test), by --timeout 124, by a stdout nobody
+// reads 141, each after the whole teardown: TearDown checks that no QEMU or
+// virtiofsd process, mount or sandbox directory is left.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,7 +81,7 @@ class RunIoE2eTest : public ::testing::Test {
     o.argv.push_back("--");
     o.argv.insert(o.argv.end(), command.begin(), command.end());
     o.stdin_path = stdin_path.value_or("/dev/null");
-    o.stdout_path = tmp_ / "out";
+    o.stdout_path = stdout_path_.empty() ? tmp_ / "out" : stdout_path_;
     o.stderr_path = tmp_ / "err";
     Result<sys::Child> c = env_->Spawn(o);
     EXPECT_OK(c);
@@ -123,7 +124,8 @@ class RunIoE2eTest : public ::testing::Test {
   std::string Err() { return ReadFile(tmp_ / "err"); }
 
   sys::Env* env_ = sys::Env::Default();
-  sys::Child running_;  // a run not waited for yet (Finish waits)
+  sys::Child running_;       // a run not waited for yet (Finish waits)
+  std::string stdout_path_;  // empty: tmp_/out
   TempDir tmp_;
   std::string root_;
   std::string bundle_;
@@ -183,6 +185,29 @@ TEST_F(RunIoE2eTest, TimeoutExits124WithStdinOpen) {
   EXPECT_TRUE(st.exited);
   EXPECT_EQ(st.code, 124) << Err();
   EXPECT_NE(Err().find("vmshare: run: timed out after 20 s\n"), std::string::npos) << Err();
+}
+
+// A stdout whose reader goes away (`vmshare run -- yes | head -1`): the run
+// is stopped as SIGPIPE would stop a pipeline's writer, 141, after the
+// teardown, instead of being killed by SIGPIPE with everything left behind.
+TEST_F(RunIoE2eTest, StdoutWithoutReaderStopsTheRunWith141) {
+  sys::Fd out = OpenFifo(tmp_ / "out-fifo");
+  stdout_path_ = tmp_ / "out-fifo";
+  running_ = Start({"/bin/sh", "-c", "echo started; while :; do echo y; done"}, {}, "/dev/null");
+  std::string seen;
+  for (int i = 0; i < 3000 && seen.find("started") == std::string::npos; ++i) {
+    Result<short> ev = env_->PollOne(out, POLLIN, milliseconds(100));
+    if (!ev.ok() || *ev == 0) continue;
+    Result<std::string> data = env_->Read(out, 4096);
+    if (data.ok()) seen += *data;
+  }
+  ASSERT_NE(seen.find("started"), std::string::npos) << Err();
+  out.Reset();  // its only reader: vmshare's next write fails with EPIPE
+  sys::ExitStatus st = Finish(running_);
+  EXPECT_TRUE(st.exited) << "killed by signal " << st.code;
+  EXPECT_EQ(st.code, 128 + SIGPIPE) << Err();
+  EXPECT_NE(Err().find("vmshare: run: the reader of stdout went away\n"), std::string::npos)
+      << Err();
 }
 
 // What the agent would refuse in the process spec is refused before any
