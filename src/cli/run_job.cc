@@ -120,7 +120,10 @@ class StdinForwarder {
     return Status::Ok();
   }
   // The process is gone (or the run is ending): stop reading stdin.
-  void Wake() { wake_w_.Reset(); }
+  void Wake() {
+    woken_ = true;
+    wake_w_.Reset();
+  }
   // Wake() and wait for the thread. A WriteStdin in flight ends when the
   // process dies or the channel closes: call before the guest's Shutdown.
   void Stop() {
@@ -146,6 +149,10 @@ class StdinForwarder {
   bool Send(const std::string& data) {
     for (size_t done = 0; done < data.size();) {
       Result<uint32_t> n = agent_.WriteStdin(cid_, "", data.substr(done));
+      // A process that does not read for a while (its pipe is full) is not
+      // one that went away: the call's deadline passed with nothing
+      // written, so write again, unless the run is ending.
+      if (!n.ok() && n.status().code() == Code::kDeadlineExceeded && !woken_.load()) continue;
       if (!n.ok() || *n == 0) return false;
       done += *n;
     }
@@ -157,6 +164,7 @@ class StdinForwarder {
   const std::string& cid_;
   const sys::Fd* in_ = nullptr;
   sys::Fd wake_r_, wake_w_;
+  std::atomic<bool> woken_{false};
   std::thread thread_;
 };
 
