@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace vmshare::cli {
 namespace {
@@ -153,6 +154,13 @@ void RefuseUnsupported(Reader& r, const json& doc) {
       {"linux", "intelRdt", "not applicable in a VM"},
       {"linux", "personality", "not supported"},
       {"linux", "timeOffsets", "not supported"},
+      {"linux", "netDevices", "the guest has no host network devices to move"},
+      {"linux", "memoryPolicy", "not supported"},
+      {"process", "execCPUAffinity", "not supported"},
+      {"", "vm", "vmshare boots its own guest kernel and image (--guest-dir)"},
+      {"", "windows", "not a Linux bundle"},
+      {"", "solaris", "not a Linux bundle"},
+      {"", "zos", "not a Linux bundle"},
   };
   for (const auto& f : kRefused) {
     const json* obj = &doc;
@@ -166,10 +174,35 @@ void RefuseUnsupported(Reader& r, const json& doc) {
       return;
     }
   }
+  const std::string version = r.String(doc, "ociVersion", "");
+  if (!version.empty() && version.rfind("1.", 0) != 0)
+    r.Fail(".ociVersion \"" + version + "\": only version 1.x of the runtime spec is supported");
   if (auto l = doc.find("linux"); l != doc.end() && l->is_object()) {
     const std::string prop = r.String(*l, "rootfsPropagation", ".linux");
     if (!prop.empty() && prop != "private" && prop != "rprivate")
       r.Fail(".linux.rootfsPropagation \"" + prop + "\": only private is supported");
+  }
+}
+
+// A bind mount takes the per-mount flags the guest applies to it (and
+// propagation, which cannot cross the VM boundary: its mounts stay private);
+// anything else would be dropped without a word, so it is refused.
+void CheckBindOptions(Reader& r, const json& entry, const Mount& m, const std::string& at) {
+  static const std::set<std::string> kApplied = {
+      "bind",    "rbind",  "ro",     "rw",         "nosuid",     "suid",     "nodev",
+      "dev",     "noexec", "exec",   "defaults",   "private",    "rprivate", "shared",
+      "rshared", "slave",  "rslave", "unbindable", "runbindable"};
+  for (const std::string& o : m.options) {
+    if (kApplied.count(o) != 0 || o.rfind("X-", 0) == 0) continue;
+    r.Fail(at + ".options \"" + o + "\": not applied to a bind mount by the guest (it takes " +
+           "ro/rw, nosuid, nodev, noexec, bind/rbind and propagation)");
+    return;
+  }
+  for (const char* key : {"uidMappings", "gidMappings"}) {
+    if (auto it = entry.find(key); it != entry.end() && !it->is_null() && !it->empty()) {
+      r.Fail(at + "." + key + ": idmapped mounts are not supported");
+      return;
+    }
   }
 }
 
@@ -246,6 +279,10 @@ void ReadLinux(Reader& r, const json& doc, Bundle* b) {
   }
   s.masked_paths = r.Strings(*linux, "maskedPaths", ".linux");
   s.readonly_paths = r.Strings(*linux, "readonlyPaths", ".linux");
+  if (!r.String(*linux, "cgroupsPath", ".linux").empty()) {
+    b->notices.push_back(
+        "linux.cgroupsPath is not used: the guest agent gives the container a cgroup of its own");
+  }
   if (linux->contains("resources") && !(*linux)["resources"].is_null()) {
     b->notices.push_back(
         "linux.resources is not applied: the guest's --memory and --cpus bound the container");
@@ -319,6 +356,7 @@ Result<Bundle> ParseBundleConfig(std::string_view text, const std::string& dir,
       mount.read_only = HasReadOnlyOption(mount.options);
       if (!r.failed() && IsHostBind(mount) && mount.source.empty())
         r.Fail(at + ".source is missing for a bind mount");
+      if (!r.failed() && IsHostBind(mount)) CheckBindOptions(r, m, mount, at);
       b.mounts.push_back(std::move(mount));
     }
   }

@@ -1,9 +1,17 @@
 // vmshare: the command line. Builds the CLI11 app from the subcommand files,
 // runs the chosen action, and is the one place that prints an error: one line
-// on stderr. Exit codes: the action's (0, or a guest's exit status for
-// `run`), 1 when a command fails ("vmshare: <message>"), 2 for a usage error
-// (the parser's message and a pointer to --help, unprefixed). --help and
-// --version print on stdout and exit 0.
+// on stderr, "vmshare: <message>". Exit codes:
+//   0         success (--help and --version too: they print on stdout)
+//   n         `run`: the container process's exit status (128 + n when
+//             signal n killed it in the guest)
+//   1         a command failed
+//   2         a usage error: one line, the parser's message and a pointer to
+//             --help, unprefixed
+//   124       `run --timeout` expired (as timeout(1))
+//   128 + n   `run` stopped by signal n: 129 SIGHUP, 130 SIGINT, 143 SIGTERM;
+//             141 (SIGPIPE's) also when its stdout or stderr lost its reader
+// A stopped run has torn everything down before it exits, and says why on
+// stderr like an error ("vmshare: run: interrupted by SIGINT").
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -52,7 +60,8 @@ int main(int argc, char** argv) {
   AddSandboxCommands(app, g, &action);
   AddContainerCommands(app, g, &action);
   AddStateCommands(app, g, &action);
-  AddRunCommand(app, g, &action);
+  int failure_exit = 1;
+  AddRunCommand(app, g, &action, &failure_exit);
   AddGcCommand(app, g, &action);
   AddWatchCommand(app, g, &action);
 
@@ -81,7 +90,7 @@ int main(int argc, char** argv) {
   vmshare::Result<int> r = action();
   if (!r.ok()) {
     std::fprintf(stderr, "vmshare: %s\n", r.status().ToString().c_str());
-    return 1;
+    return failure_exit;
   }
   return *r;
 }

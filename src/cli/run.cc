@@ -1,15 +1,19 @@
 // `vmshare run`: the main job. Reads an OCI bundle (or the built-in example),
 // and hands it to RunInGuest (run_job.h), which boots a guest, shares the
 // bundle's rootfs and mounts, runs the process and tears everything down. The
-// process's output goes to our stdout/stderr; its exit status becomes ours.
+// process's output goes to our stdout/stderr, our stdin is its stdin (to
+// EOF), and its exit status becomes ours (124 when --timeout ended the run,
+// 128 + n when signal n did).
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "agent/server/oci_process.h"
 #include "cli/bundle.h"
 #include "cli/bundle_check.h"
 #include "cli/commands.h"
@@ -22,6 +26,9 @@
 
 namespace vmshare::cli {
 namespace {
+
+// Capability numbers go up to 63 in the kernel's 64-bit masks.
+constexpr int kCapLastBound = 63;
 
 struct RunFlags {
   std::string bundle;
@@ -37,10 +44,15 @@ struct RunFlags {
   std::vector<std::string> command;
 };
 
-void WriteStream(int stream, std::string_view data) {
+// False once the stream's reader went away (EPIPE: SIGPIPE is blocked).
+bool WriteStream(int stream, std::string_view data) {
   std::FILE* f = stream == 1 ? stdout : stderr;
-  std::fwrite(data.data(), 1, data.size(), f);
-  std::fflush(f);
+  errno = 0;
+  const bool written =
+      std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0;
+  if (written || errno != EPIPE) return true;
+  std::clearerr(f);
+  return false;
 }
 
 void PrintTimings(const RunTimings& t) {
@@ -52,11 +64,18 @@ void PrintTimings(const RunTimings& t) {
                ms(t.exec), ms(t.run), ms(t.teardown), ms(t.to_first_output));
 }
 
-Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
+Result<int> Run(const RunFlags& f, const GlobalOptions& g, int* failure_exit) {
   sys::Env* env = sys::Env::Default();
+  // Our stdin is the process's, to EOF: a duplicate, so that nothing here
+  // ever closes fd 0. First, before anything opens a descriptor: with fd 0
+  // closed, the next one opened would be 0 and be taken for stdin. None when
+  // it is closed: the process reads EOF at once.
+  Result<sys::Fd> in = env->DupFd(0);
   // Before any thread starts, so that every thread has them blocked and a
   // ^C or kill reaches the signalfd, which tears the run down in order.
-  ASSIGN_OR_RETURN(sys::Fd signals, env->SignalFd({SIGINT, SIGTERM, SIGHUP}));
+  // SIGPIPE too: a write to an output nobody reads fails with EPIPE instead
+  // of killing us mid-run, and the run is then stopped the same way (141).
+  ASSIGN_OR_RETURN(sys::Fd signals, env->SignalFd({SIGINT, SIGTERM, SIGHUP, SIGPIPE}));
 
   const std::string dir = f.bundle.empty() ? std::string(VMSHARE_EXAMPLE_BUNDLE) : f.bundle;
   ASSIGN_OR_RETURN(Bundle bundle, ReadBundle(env, dir));
@@ -108,6 +127,14 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
   if (c.spec.args.empty())
     return InvalidArgumentError("run: bundle " + dir +
                                 " has no process.args and no command was given");
+  // The agent's own check of namespaces, hostname, capabilities, rlimits,
+  // umask, sysctl and paths, here before the boot rather than after it
+  // (kCapLastBound: the guest kernel drops what it lacks, as runc does).
+  {
+    sys::ContainedProcessOptions unused;
+    RETURN_IF_ERROR(
+        agent::ApplyProcessSpec(c.spec, kCapLastBound, &unused).WithContext("run: bundle " + dir));
+  }
   // Progress is for people: only when stderr is a terminal (or -v).
   const bool chatty = g.verbose || ::isatty(2) == 1;
   if (chatty)
@@ -116,15 +143,20 @@ Result<int> Run(const RunFlags& f, const GlobalOptions& g) {
     };
   job.on_output = WriteStream;
   job.signal_fd = &signals;
+  if (in.ok()) job.stdin_fd = &*in;
 
   ASSIGN_OR_RETURN(RunOutcome outcome, RunInGuest(env, job));
   if (f.timings) PrintTimings(outcome.timings);
+  if (!outcome.stopped.ok()) {
+    *failure_exit = outcome.exit_code;
+    return outcome.stopped;
+  }
   return outcome.exit_code;
 }
 
 }  // namespace
 
-void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
+void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action, int* failure_exit) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* cmd = app.add_subcommand(
       "run", "boot a guest, run a bundle's process in it with its files shared, and clean up");
@@ -150,7 +182,9 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& g, Action* action) {
                 "the guest (refused by default)");
   cmd->add_option("command", flags->command, "command to run instead of the bundle's process.args");
   cmd->positionals_at_end();
-  cmd->callback([flags, &g, action] { *action = [flags, &g] { return Run(*flags, g); }; });
+  cmd->callback([flags, &g, action, failure_exit] {
+    *action = [flags, &g, failure_exit] { return Run(*flags, g, failure_exit); };
+  });
 }
 
 }  // namespace vmshare::cli

@@ -16,13 +16,16 @@ using std::chrono::milliseconds;
 
 constexpr uint32_t kReadChunk = 64 * 1024;
 constexpr milliseconds kShutdownDeadline{10000};
+constexpr int kTimeoutExitCode = 124;  // timeout(1)'s
 
-// Ends a run early: a signal or the timeout. Watches from its own thread and
-// interrupts the guest, which makes whatever the run is blocked on fail.
+// Ends a run early: a signal or the timeout, which it watches from its own
+// thread, or an output nobody reads any more (Stop). Interrupts the guest,
+// which makes whatever the run is blocked on fail.
 class Stopper {
  public:
   Stopper(sys::Env* env, const sys::Fd* signal_fd, std::chrono::seconds timeout)
       : env_(env), signal_fd_(signal_fd) {
+    timeout_s_ = timeout.count();
     if (timeout.count() > 0) deadline_ = env->NowNanos() + timeout.count() * 1'000'000'000;
     if (signal_fd_ != nullptr || deadline_ != 0) thread_ = std::thread([this] { Watch(); });
   }
@@ -42,17 +45,28 @@ class Stopper {
     std::lock_guard<std::mutex> lock(mu_);
     return reason_;
   }
-
- private:
-  void Stop(Status why) {
+  // What the run exits with once reason() is set: 128 + n for signal n,
+  // kTimeoutExitCode for the timeout.
+  int exit_code() {
     std::lock_guard<std::mutex> lock(mu_);
-    if (reason_.ok()) reason_ = std::move(why);
+    return exit_code_;
+  }
+  // Stops the run from any thread (the first reason stays).
+  void Stop(Status why, int exit_code) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reason_.ok()) {
+      reason_ = std::move(why);
+      exit_code_ = exit_code;
+    }
     if (guest_ != nullptr) guest_->Interrupt();
   }
+
+ private:
   void Watch() {
     while (!done_) {
       if (deadline_ != 0 && env_->NowNanos() >= deadline_) {
-        Stop(DeadlineExceededError("run: timed out"));
+        Stop(DeadlineExceededError("run: timed out after " + std::to_string(timeout_s_) + " s"),
+             kTimeoutExitCode);
         return;
       }
       if (signal_fd_ == nullptr) {
@@ -64,18 +78,93 @@ class Stopper {
       Result<int> sig = env_->ReadSignal(*signal_fd_);
       if (sig.ok() && *sig > 0) {
         const char* name = sigabbrev_np(*sig);
-        Stop(UnavailableError(std::string("run: interrupted by SIG") + (name ? name : "?")));
+        Stop(UnavailableError(std::string("run: interrupted by SIG") + (name ? name : "?")),
+             128 + *sig);
       }
     }
   }
 
   sys::Env* env_;
   const sys::Fd* signal_fd_;
+  int64_t timeout_s_ = 0;
   int64_t deadline_ = 0;
   std::atomic<bool> done_{false};
   std::mutex mu_;
   sandbox::Guest* guest_ = nullptr;  // GUARDED_BY(mu_)
   Status reason_;                    // GUARDED_BY(mu_)
+  int exit_code_ = 0;                // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+// Forwards the host's stdin to the container's process: what is read goes
+// out with WriteStdin, EOF with CloseStdin. It never holds up or fails the
+// run: it polls stdin together with a wake-up pipe, so Wake() (the process
+// exited) ends it even while stdin stays open (a terminal, a pipe nobody
+// closes), and a process that closed its stdin or exited only makes it stop
+// reading — the rest of the input is dropped, as for a pipe whose reader went
+// away, and our stdin is left unread (its writer blocks, or gets SIGPIPE once
+// we exit).
+class StdinForwarder {
+ public:
+  StdinForwarder(sys::Env* env, agent::AgentClient& agent, const std::string& cid)
+      : env_(env), agent_(agent), cid_(cid) {}
+  ~StdinForwarder() { Stop(); }
+
+  // in == nullptr: no input, the process reads EOF at once. Otherwise
+  // forwards from `in` (REQUIRES: outlives Stop) on a thread of its own.
+  Status Start(const sys::Fd* in) {
+    if (in == nullptr) return agent_.CloseStdin(cid_, "");
+    RETURN_IF_ERROR(env_->Pipe(&wake_r_, &wake_w_).WithContext("forward stdin"));
+    in_ = in;
+    thread_ = std::thread([this] { Forward(); });
+    return Status::Ok();
+  }
+  // The process is gone (or the run is ending): stop reading stdin.
+  void Wake() {
+    woken_ = true;
+    wake_w_.Reset();
+  }
+  // Wake() and wait for the thread. A WriteStdin in flight ends when the
+  // process dies or the channel closes: call before the guest's Shutdown.
+  void Stop() {
+    Wake();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Forward() {
+    for (;;) {
+      Result<std::vector<short>> ev = env_->PollMany({in_, &wake_r_}, POLLIN, milliseconds(-1));
+      if (!ev.ok() || (*ev)[1] != 0) return;  // woken: the process's stdin went with it
+      if ((*ev)[0] == 0) continue;
+      // An unreadable stdin (EIO from a terminal we lost) ends the input too.
+      Result<std::string> data = env_->Read(*in_, kReadChunk);
+      if (!data.ok() || data->empty()) break;
+      if (!Send(*data)) break;
+    }
+    // EOF, or the process closed its stdin: either way it is closed now.
+    agent_.CloseStdin(cid_, "").IgnoreError();
+  }
+  // False once the process takes no more (closed its stdin, exited).
+  bool Send(const std::string& data) {
+    for (size_t done = 0; done < data.size();) {
+      Result<uint32_t> n = agent_.WriteStdin(cid_, "", data.substr(done));
+      // A process that does not read for a while (its pipe is full) is not
+      // one that went away: the call's deadline passed with nothing
+      // written, so write again, unless the run is ending.
+      if (!n.ok() && n.status().code() == Code::kDeadlineExceeded && !woken_.load()) continue;
+      if (!n.ok() || *n == 0) return false;
+      done += *n;
+    }
+    return true;
+  }
+
+  sys::Env* env_;
+  agent::AgentClient& agent_;
+  const std::string& cid_;
+  const sys::Fd* in_ = nullptr;
+  sys::Fd wake_r_, wake_w_;
+  std::atomic<bool> woken_{false};
   std::thread thread_;
 };
 
@@ -95,8 +184,8 @@ Status GuestDied(const Status& failure, sandbox::Guest& guest) {
 }
 
 // Streams the container's output until it exits; fills the run timings.
-Result<int32_t> StreamUntilExit(sys::Env* env, const RunJob& job, sandbox::Guest& guest, int64_t t0,
-                                RunTimings& t) {
+Result<int32_t> StreamUntilExit(sys::Env* env, const RunJob& job, sandbox::Guest& guest,
+                                Stopper& stopper, int64_t t0, RunTimings& t) {
   const std::string& cid = job.container.id;
   const int64_t started = env->NowNanos();
   std::atomic<int64_t> first_output{0};
@@ -108,7 +197,14 @@ Result<int32_t> StreamUntilExit(sys::Env* env, const RunJob& job, sandbox::Guest
       if (!chunk.ok() || chunk->empty()) return;
       int64_t zero = 0;
       first_output.compare_exchange_strong(zero, env->NowNanos());
-      if (job.on_output) job.on_output(stream, *chunk);
+      if (job.on_output && !job.on_output(stream, *chunk)) {
+        // As a pipeline's writer whose reader went away: the run ends, as if
+        // by SIGPIPE (which run keeps blocked).
+        stopper.Stop(UnavailableError(std::string("run: the reader of ") +
+                                      (stream == 1 ? "stdout" : "stderr") + " went away"),
+                     128 + SIGPIPE);
+        return;
+      }
     }
   };
   std::thread out_reader(reader, 1), err_reader(reader, 2);
@@ -182,6 +278,7 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   lap(&t.boot);
 
   bool created = false;
+  std::unique_ptr<StdinForwarder> input;
   if (failure.ok()) {
     size_t host_mounts = 0;
     for (const sandbox::BundleMount& m : job.container.mounts) host_mounts += m.from_host ? 1 : 0;
@@ -196,17 +293,22 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   if (failure.ok()) {
     progress("running " + job.container.spec.args[0]);
     step(guest->StartContainer(cid));
-    // The agent gives the process a stdin pipe, as Kata's does; `run` has no
-    // input for it, so it reads EOF.
-    if (failure.ok()) step(guest->agent().CloseStdin(cid, ""));
+    // The agent gives the process a stdin pipe, as Kata's does: ours feeds
+    // it, or it reads EOF at once when the job has no stdin.
+    if (failure.ok()) {
+      input = std::make_unique<StdinForwarder>(env, guest->agent(), cid);
+      step(input->Start(job.stdin_fd));
+    }
   }
   lap(&t.create);
 
   if (failure.ok()) {
-    Result<int32_t> code = StreamUntilExit(env, job, *guest, t0, t);
+    Result<int32_t> code = StreamUntilExit(env, job, *guest, stopper, t0, t);
     if (step(code.status())) out.exit_code = *code;
     mark = env->NowNanos();
   }
+  // The process is gone (or the run failed): its stdin goes with it.
+  if (input) input->Wake();
 
   // QEMU closes the channel as it exits, so give it a moment to finish.
   if (!failure.ok() && failure.code() == Code::kUnavailable && guest && stopper.reason().ok() &&
@@ -223,6 +325,9 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   // poweroff take the container down with everything else.
   if (created)
     keep(guest->RemoveContainer(cid, /*ask_guest=*/failure.ok() && stopper.reason().ok()));
+  // Its WriteStdin in flight, if any, ended with the container; the
+  // channel closes in Shutdown.
+  if (input) input->Stop();
   if (guest) {
     keep(guest->Shutdown(kShutdownDeadline));
     stopper.SetGuest(nullptr);
@@ -233,7 +338,13 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   keep(sb->Cleanup(/*force=*/true));
   lap(&t.teardown);
 
-  if (Status why = stopper.reason(); !why.ok()) return why;
+  // Stopped: after the teardown, what a shell expects — 128 + the signal,
+  // or 124 for the timeout as timeout(1) has it.
+  if (Status why = stopper.reason(); !why.ok()) {
+    out.stopped = why;
+    out.exit_code = stopper.exit_code();
+    return out;
+  }
   if (!failure.ok()) return failure;
   if (!teardown.ok()) return teardown.WithContext("run: tear down");
   return out;

@@ -32,16 +32,23 @@ struct RunJob {
   sandbox::GuestOptions guest;
   sandbox::ContainerRequest container;  // its id is the sandbox's
   // 0: no limit. Otherwise the whole run (boot included) must end within it;
-  // at the deadline the guest is killed and the run fails.
+  // at the deadline the guest is killed and the run is stopped (124).
   std::chrono::seconds timeout{0};
   // Called on the calling thread as the run moves on: "preparing", ...
   std::function<void(std::string_view)> on_progress;
   // Called with the process's output as it arrives (stream 1 = stdout,
   // 2 = stderr), from reader threads; calls for one stream are in order.
-  std::function<void(int stream, std::string_view data)> on_output;
+  // False: the output has no reader any more (EPIPE); the run is stopped
+  // with exit code 141 (128 + SIGPIPE).
+  std::function<bool(int stream, std::string_view data)> on_output;
   // signalfd for SIGINT/SIGTERM/SIGHUP (Env::SignalFd), made before any
   // thread started; nullptr: signals are not watched.
   const sys::Fd* signal_fd = nullptr;
+  // What the process reads on its stdin until EOF (run: a duplicate of our
+  // fd 0); nullptr: nothing, it reads EOF at once. Read on a thread of its
+  // own, polled with a wake-up, so an open stdin never holds up the run's
+  // end; once the process closed its stdin or exited, the rest is not read.
+  const sys::Fd* stdin_fd = nullptr;
 };
 
 // Nanoseconds spent in each phase, from the start of RunJob.
@@ -59,13 +66,21 @@ struct RunTimings {
 };
 
 struct RunOutcome {
-  int exit_code = 0;  // the process's; 128 + n when killed by signal n
+  // The process's exit code, 128 + n when signal n killed it. When the run
+  // was stopped (`stopped` set): 128 + n for our signal n, 124 for the
+  // timeout.
+  int exit_code = 0;
+  // OK, or why the run was stopped before the process ended: kUnavailable
+  // "run: interrupted by SIGTERM" when a signal ended it, or "run: the
+  // reader of stdout went away" (141) an output's reader, kDeadlineExceeded
+  // "run: timed out after N s" when the timeout did. The teardown ran.
+  Status stopped;
   RunTimings timings;
 };
 
 // Errors: the first failure of the run (a teardown failure only when the run
-// itself succeeded); kUnavailable "run: interrupted by SIGTERM" when a
-// signal ended it; kDeadlineExceeded when the timeout did.
+// itself succeeded and was not stopped). A signal or the timeout is not an
+// error here but RunOutcome::stopped.
 Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job);
 
 }  // namespace vmshare::cli

@@ -292,6 +292,10 @@ class Env {
   // kill(-pgid, sig): signals a whole process group (a child spawned with
   // new_session leads one). ESRCH is NotFound.
   virtual Status KillProcessGroup(pid_t pgid, int sig) = 0;
+  // A close-on-exec duplicate (F_DUPFD_CLOEXEC) of a descriptor we do not
+  // own, such as 0 for `vmshare run`'s stdin; err() is EBADF when it is not
+  // open.
+  virtual Result<Fd> DupFd(int fd) = 0;
 
   // ---- agent: guest init and containers (posix_env_guest.cc) -------------
   // Starts argv in a new mount namespace whose root is `root` (pivot_root,

@@ -106,6 +106,7 @@ class EnvWrapper : public Env {
   Status KillProcessGroup(pid_t pgid, int sig) override {
     return target_->KillProcessGroup(pgid, sig);
   }
+  Result<Fd> DupFd(int fd) override { return target_->DupFd(fd); }
 
   // agent
   Result<Child> SpawnContained(const ContainedProcessOptions& options) override {

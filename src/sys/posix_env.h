@@ -66,6 +66,7 @@ class PosixEnv : public Env {
   Result<Fd> SignalFd(const std::vector<int>& signals) override;
   Result<int> ReadSignal(const Fd& signal_fd) override;
   Status KillProcessGroup(pid_t pgid, int sig) override;
+  Result<Fd> DupFd(int fd) override;
 
   // agent (posix_env_guest.cc)
   Result<Child> SpawnContained(const ContainedProcessOptions& options) override;

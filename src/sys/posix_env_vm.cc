@@ -1,6 +1,7 @@
 // PosixEnv: what the VM launcher needs beyond processes — signal delivery
 // through a signalfd (so an interrupted `vmshare run` tears down in order
 // instead of dying in a handler) and process-group kill.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -42,6 +43,12 @@ Status PosixEnv::KillProcessGroup(pid_t pgid, int sig) {
     return InvalidArgumentError("kill process group " + std::to_string(pgid) + ": not a group");
   if (::kill(-pgid, sig) < 0) return SysError("kill process group " + std::to_string(pgid));
   return Status::Ok();
+}
+
+Result<Fd> PosixEnv::DupFd(int fd) {
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) return SysError("duplicate fd " + std::to_string(fd));
+  return Fd(copy);
 }
 
 }  // namespace vmshare::sys

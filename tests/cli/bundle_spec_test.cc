@@ -36,6 +36,7 @@ constexpr char kRuncSpec[] = R"({
   "hostname": "runc",
   "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
   "linux": {
+    "cgroupsPath": "/default/runc",
     "resources": {"devices": [{"allow": false, "access": "rwm"}]},
     "namespaces": [{"type": "pid"}, {"type": "network", "path": "/var/run/netns/x"}],
     "devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438}],
@@ -67,9 +68,10 @@ TEST(BundleSpecTest, RuncSpecFieldsReachTheGuestSpec) {
   EXPECT_EQ(s.masked_paths, std::vector<std::string>{"/proc/kcore"});
   EXPECT_EQ(s.readonly_paths, std::vector<std::string>{"/proc/sys"});
   // What is left out is said, not silently dropped.
-  ASSERT_EQ(b->notices.size(), 2u);
+  ASSERT_EQ(b->notices.size(), 3u);
   EXPECT_NE(b->notices[0].find("process.terminal"), std::string::npos);
-  EXPECT_NE(b->notices[1].find("linux.resources"), std::string::npos);
+  EXPECT_NE(b->notices[1].find("linux.cgroupsPath"), std::string::npos);
+  EXPECT_NE(b->notices[2].find("linux.resources"), std::string::npos);
 }
 
 TEST(BundleSpecTest, FieldsThatCannotApplyAreRefusedNamingThem) {
@@ -85,12 +87,34 @@ TEST(BundleSpecTest, FieldsThatCannotApplyAreRefusedNamingThem) {
        ".linux.rootfsPropagation"},
       {R"({"root": {"path": "r"}, "process": {"rlimits": [{"type": 1}]}})",
        ".process.rlimits[0].type"},
+      {R"({"ociVersion": "2.0.0", "root": {"path": "r"}})", ".ociVersion \"2.0.0\""},
+      {R"({"root": {"path": "r"}, "linux": {"netDevices": {"eth1": {}}}})", ".linux.netDevices"},
+      {R"({"root": {"path": "r"}, "vm": {"kernel": {"path": "/k"}}})", ".vm"},
+      // A bind mount option the guest would not apply, and an idmapped bind.
+      {R"({"root": {"path": "r"}, "mounts": [{"destination": "/d", "type": "bind",
+           "source": "/s", "options": ["rbind", "relatime"]}]})",
+       ".mounts[0].options \"relatime\": not applied to a bind mount"},
+      {R"({"root": {"path": "r"}, "mounts": [{"destination": "/d", "source": "/s",
+           "options": ["rbind", "ridmap"]}]})",
+       ".mounts[0].options \"ridmap\""},
+      {R"({"root": {"path": "r"}, "mounts": [{"destination": "/d", "type": "bind", "source": "/s",
+           "uidMappings": [{"containerID": 0, "hostID": 1, "size": 1}]}]})",
+       ".mounts[0].uidMappings: idmapped mounts are not supported"},
   };
   for (const auto& [json, field] : cases) {
     auto b = ParseBundleConfig(json, "/b", "/b/config.json");
     ASSERT_FALSE(b.ok()) << json;
     EXPECT_NE(b.status().message().find(field), std::string::npos) << b.status().ToString();
   }
+  // Propagation on a bind is accepted (its mounts stay private in the guest),
+  // and so are the non-bind mounts' own options.
+  EXPECT_TRUE(ParseBundleConfig(R"({"root": {"path": "r"}, "mounts": [
+      {"destination": "/d", "type": "bind", "source": "/s",
+       "options": ["rbind", "rslave", "nosuid", "nodev", "noexec", "ro"]},
+      {"destination": "/t", "type": "tmpfs", "source": "tmpfs",
+       "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}]})",
+                                "/b", "c")
+                  .ok());
   // Empty ones are fine (containerd writes "hooks": {} and the like).
   EXPECT_TRUE(
       ParseBundleConfig(R"({"root": {"path": "r"}, "hooks": {}, "linux": {"uidMappings": []}})",

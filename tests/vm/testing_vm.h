@@ -1,5 +1,6 @@
 // Helpers for the vm tests: is QEMU here, is a process alive, how many
-// children does a process have.
+// children does a process have, which processes name a path, what is left
+// under a directory.
 #pragma once
 
 #include <dirent.h>
@@ -7,8 +8,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
+#include <system_error>
+#include <vector>
 
 namespace vmshare::vm {
 
@@ -46,6 +50,31 @@ inline int ChildrenOf(pid_t pid) {
     if (ppid == pid) ++n;
   }
   return n;
+}
+
+// Processes whose command line mentions `needle` (QEMU's and virtiofsd's
+// name the run's socket paths, which are under the test's root).
+inline std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
+  std::vector<pid_t> found;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(needle) != std::string::npos && ProcessAlive(std::stoi(name)))
+      found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
+// Every entry under `dir`, recursively (sockets included).
+inline std::vector<std::string> EntriesUnder(const std::string& dir) {
+  std::vector<std::string> v;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    v.push_back(it->path().string());
+  return v;
 }
 
 }  // namespace vmshare::vm
