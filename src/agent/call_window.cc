@@ -11,6 +11,7 @@ Result<CallWindow::Ticket> CallWindow::Send(const char* service, const char* met
                                             std::string payload,
                                             std::chrono::milliseconds timeout, Ticket after) {
   const size_t size = payload.size();
+  ReapReady();
   while (first_error_.ok() && !calls_.empty() &&
          (calls_.size() >= limits_.calls || bytes_ + size > limits_.bytes)) {
     ReapOne();
@@ -95,6 +96,15 @@ void CallWindow::ReapOne() {
     }
   }
   Finished(reply->ticket, reply->result.status());
+}
+
+void CallWindow::ReapReady() {
+  std::deque<Reply> ready;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ready.swap(replies_);
+  }
+  for (Reply& r : ready) Finished(r.ticket, r.result.status());
 }
 
 void CallWindow::Finished(Ticket t, const Status& result) {

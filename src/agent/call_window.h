@@ -87,6 +87,8 @@ class CallWindow {
   void Launch(Ticket t);
   // Handles one reply or one expired deadline, blocking until there is one.
   void ReapOne();
+  // Handles the replies already there, without blocking.
+  void ReapReady();
   void Finished(Ticket t, const Status& result);
   // Forgets a call that will not be sent, and those held behind it.
   void Drop(Ticket t);
