@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include "support/scratch.h"
 #include "sys/env.h"
 
 namespace {
@@ -44,8 +45,7 @@ std::map<std::string, double> ParseTimings(const std::string& err) {
 
 void RunOnce(benchmark::State& state, const std::string& accel) {
   auto* env = vmshare::sys::Env::Default();
-  char tmpl[] = "/tmp/vmshare-bench-XXXXXX";
-  const std::string dir = ::mkdtemp(tmpl);
+  const std::string dir = vmshare::bench::MakeScratchDir("run");
   std::map<std::string, double> sum;
   int runs = 0;
   for (auto _ : state) {

@@ -8,8 +8,8 @@ CallWindow::CallWindow(AgentClient* client, WindowLimits limits)
 CallWindow::~CallWindow() { Drain().IgnoreError(); }
 
 Result<CallWindow::Ticket> CallWindow::Send(const char* service, const char* method,
-                                            std::string payload,
-                                            std::chrono::milliseconds timeout, Ticket after) {
+                                            std::string payload, std::chrono::milliseconds timeout,
+                                            Ticket after) {
   const size_t size = payload.size();
   ReapReady();
   while (first_error_.ok() && !calls_.empty() &&
@@ -86,9 +86,9 @@ void CallWindow::ReapOne() {
         lock.lock();
         if (abandoned) {
           lock.unlock();
-          Finished(late, DeadlineExceededError("agent " + std::string(c.method) +
-                                               ": timed out after " +
-                                               std::to_string(c.timeout.count()) + " ms"));
+          Finished(late,
+                   DeadlineExceededError("agent " + std::string(c.method) + ": timed out after " +
+                                         std::to_string(c.timeout.count()) + " ms"));
           return;
         }
         // Its reply is in (or on its way to) replies_.

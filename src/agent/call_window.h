@@ -75,9 +75,9 @@ class CallWindow {
     std::chrono::milliseconds timeout;
     size_t bytes = 0;
     bool sent = false;
-    uint32_t id = 0;       // the client's, once sent
+    uint32_t id = 0;                                 // the client's, once sent
     std::chrono::steady_clock::time_point deadline;  // once sent
-    std::vector<Ticket> held;  // calls waiting for this one
+    std::vector<Ticket> held;                        // calls waiting for this one
   };
   struct Reply {
     Ticket ticket;

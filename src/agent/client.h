@@ -156,8 +156,8 @@ class AgentClient {
   // it has given up waiting, Abandon()s the call.
   using CallDone = std::function<void(Result<std::string>)>;
   Result<uint32_t> StartCall(const std::string& service, const std::string& method,
-                             std::string payload,
-                             std::optional<std::chrono::milliseconds> timeout, CallDone done);
+                             std::string payload, std::optional<std::chrono::milliseconds> timeout,
+                             CallDone done);
   // True if the call's `done` had not run, and now never will.
   bool Abandon(uint32_t id);
   std::chrono::milliseconds default_timeout() const { return options_.default_timeout; }

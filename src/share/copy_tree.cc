@@ -211,8 +211,8 @@ Result<agent::SetFileAttrsRequest> TreeCopier::Attrs(const sys::Fd& opened,
 
 Result<TreeCopier::Ticket> TreeCopier::SendAttrs(const agent::SetFileAttrsRequest& r,
                                                  Ticket after) {
-  return window_->Send(agent::kVmshareService, "SetFileAttrs",
-                       agent::EncodeSetFileAttrsRequest(r), kVmshareTimeout, after);
+  return window_->Send(agent::kVmshareService, "SetFileAttrs", agent::EncodeSetFileAttrsRequest(r),
+                       kVmshareTimeout, after);
 }
 
 Result<bool> TreeCopier::LinkToEarlier(const sys::FileInfo& info, const std::string& dest,

@@ -30,9 +30,8 @@ class WindowTest : public ::testing::Test {
   void SetUp() override {
     sys::Fd client_end;
     ASSERT_OK(env()->SocketPair(&client_end, &server_end_));
-    server_.Register("s", "Work", [this](const std::string& p, const CallContext&) {
-      return Work(p);
-    });
+    server_.Register("s", "Work",
+                     [this](const std::string& p, const CallContext&) { return Work(p); });
     thread_ = std::thread([this] { (void)server_.Serve(server_end_); });
     client_ = std::move(AgentClient::Create(env(), std::move(client_end)).value());
   }
@@ -43,7 +42,8 @@ class WindowTest : public ::testing::Test {
   }
   Result<std::string> Work(const std::string& p) {
     const int now = ++running_;
-    for (int seen = max_running_.load(); now > seen && !max_running_.compare_exchange_weak(seen, now);) {
+    for (int seen = max_running_.load();
+         now > seen && !max_running_.compare_exchange_weak(seen, now);) {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -46,21 +46,23 @@ class CopyPipelineTest : public ::testing::Test {
     sys::Fd client_end;
     ASSERT_OK(sys::Env::Default()->SocketPair(&client_end, &server_end_));
     vmshare_.RegisterOn(&server_);
-    server_.Register(agent::kAgentService, "CopyFile",
-                     [this](const std::string& p, const agent::CallContext&) -> Result<std::string> {
-                       const int now = ++in_flight_;
-                       for (int seen = max_in_flight_.load();
-                            now > seen && !max_in_flight_.compare_exchange_weak(seen, now);) {
-                       }
-                       auto r = agent::DecodeCopyFileRequest(p);
-                       Status s = r.ok() ? agent::CopyFile(&agent_env_, guest_root_, *r) : r.status();
-                       ++handled_;
-                       --in_flight_;
-                       if (!s.ok()) return s;
-                       return std::string();
-                     });
+    server_.Register(
+        agent::kAgentService, "CopyFile",
+        [this](const std::string& p, const agent::CallContext&) -> Result<std::string> {
+          const int now = ++in_flight_;
+          for (int seen = max_in_flight_.load();
+               now > seen && !max_in_flight_.compare_exchange_weak(seen, now);) {
+          }
+          auto r = agent::DecodeCopyFileRequest(p);
+          Status s = r.ok() ? agent::CopyFile(&agent_env_, guest_root_, *r) : r.status();
+          ++handled_;
+          --in_flight_;
+          if (!s.ok()) return s;
+          return std::string();
+        });
     thread_ = std::thread([this] { (void)server_.Serve(server_end_); });
-    client_ = std::move(agent::AgentClient::Create(sys::Env::Default(), std::move(client_end)).value());
+    client_ =
+        std::move(agent::AgentClient::Create(sys::Env::Default(), std::move(client_end)).value());
   }
   void TearDown() override {
     if (!thread_.joinable()) return;
@@ -74,7 +76,8 @@ class CopyPipelineTest : public ::testing::Test {
     share::TreeCopier copier(sys::Env::Default(), client_.get(),
                              [progress](const std::string&, uint64_t b) { *progress = b; },
                              {.calls = 16, .bytes = 4 << 20});
-    ASSIGN_OR_RETURN(sys::Fd fd, sys::Env::Default()->OpenAt(sys::Cwd(), dir, O_PATH | O_DIRECTORY));
+    ASSIGN_OR_RETURN(sys::Fd fd,
+                     sys::Env::Default()->OpenAt(sys::Cwd(), dir, O_PATH | O_DIRECTORY));
     auto r = copier.CopyEntry(fd, name, dir + "/" + name, Guest(name));
     *stats = copier.stats();
     return r;
@@ -104,8 +107,8 @@ TEST_F(CopyPipelineTest, TreeArrivesExactlyWithManyCallsInFlight) {
   fs::create_directories(v + "/small");
   fs::create_directories(v + "/a/b/c");
   for (int i = 0; i < 300; ++i) {
-    WriteFile(v + "/small/f" + std::to_string(i), std::string(static_cast<size_t>(i * 37 % 4097),
-                                                              static_cast<char>('a' + i % 26)));
+    WriteFile(v + "/small/f" + std::to_string(i),
+              std::string(static_cast<size_t>(i * 37 % 4097), static_cast<char>('a' + i % 26)));
     SetMtime(v + "/small/f" + std::to_string(i), 1600000000 + i, i * 1000);
   }
   std::string big(3 * (1 << 20) + 77, '\0');
@@ -135,11 +138,12 @@ TEST_F(CopyPipelineTest, TreeArrivesExactlyWithManyCallsInFlight) {
   EXPECT_EQ(in_flight_.load(), 0);
   EXPECT_GT(max_in_flight_.load(), 1) << "calls were not pipelined";
   EXPECT_EQ(progress, stats.bytes);
-  EXPECT_EQ(stats.bytes, big.size() + 23 + 10 + [] {
-    uint64_t n = 0;
-    for (int i = 0; i < 300; ++i) n += static_cast<uint64_t>(i * 37 % 4097);
-    return n;
-  }());
+  EXPECT_EQ(
+      stats.bytes, big.size() + 23 + 10 + [] {
+        uint64_t n = 0;
+        for (int i = 0; i < 300; ++i) n += static_cast<uint64_t>(i * 37 % 4097);
+        return n;
+      }());
 
   const std::string g = guest_root_ + "/vol";
   // Times before Diff reads anything; every entry, directories last-written.
