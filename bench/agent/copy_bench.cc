@@ -43,7 +43,7 @@ struct AgentProcess {
   explicit AgentProcess(const std::string& dir) {
     sys::Env* env = sys::Env::Default();
     sys::ChildOptions o;
-    o.argv = {VMSHARE_AGENT_BIN, "--socket", dir + "/agent.sock", "--shared-root",
+    o.argv = {VMSHARE_AGENT_BIN, "--socket",  dir + "/agent.sock", "--shared-root",
               dir + "/guest",    "--run-dir", dir + "/agent-run",  "--no-init"};
     o.stderr_path = dir + "/agent.log";
     o.die_with_parent = true;
@@ -157,8 +157,16 @@ void BM_CopyTree(benchmark::State& state) {
   std::error_code ec;
   fs::remove_all(dir, ec);
 }
-BENCHMARK(BM_CopyTree)->Args({1000, 4096})->Iterations(9)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_CopyTree)->Args({1, 256 << 20})->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CopyTree)
+    ->Args({1000, 4096})
+    ->Iterations(9)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CopyTree)
+    ->Args({1, 256 << 20})
+    ->Iterations(5)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace vmshare::agent
