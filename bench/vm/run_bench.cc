@@ -88,7 +88,9 @@ void BM_RunTcg(benchmark::State& state) { RunOnce(state, "tcg"); }
 void BM_RunAuto(benchmark::State& state) { RunOnce(state, "auto"); }
 // Copy mode: the bundle's rootfs goes into the guest over the agent channel
 // (the "share" phase).
-void BM_RunCopyTcg(benchmark::State& state) { RunOnce(state, "tcg", {"--shared-fs", "none"}); }
+void BM_RunCopyTcg(benchmark::State& state) {
+  RunOnce(state, "tcg", {"--shared-fs", "none", "--guest-local-copies"});
+}
 
 BENCHMARK(BM_RunTcg)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RunAuto)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
