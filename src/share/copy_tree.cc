@@ -107,7 +107,11 @@ Result<TreeCopier::Ticket> TreeCopier::SendFile(const sys::Fd& opened, const sys
             "copy " + Quote(host_path) + ": file shrank from " + std::to_string(info.size) +
             " to " + std::to_string(offset + chunk.size()) + " bytes while it was copied");
       }
-      chunk += got;
+      if (chunk.empty()) {
+        chunk = std::move(got);
+      } else {
+        chunk += got;
+      }
     }
     const bool last = offset + want == info.size;
     Ticket after = parent;
