@@ -1,6 +1,7 @@
 // Agent channel costs, in process over a unix socketpair: a Health Check
 // round trip (framing + envelope + dispatch), CopyFile of 4 KiB and 1 MiB
-// chunks into a tmpfs-or-whatever temp dir, and the wire encoding alone.
+// chunks into the scratch dir, and the wire encoding alone. Whole copies
+// into a real agent process are in copy_bench.cc.
 #include <benchmark/benchmark.h>
 #include <sys/stat.h>
 
@@ -11,6 +12,7 @@
 #include "agent/server/copy_file.h"
 #include "agent/translate.h"
 #include "agent/ttrpc_server.h"
+#include "support/scratch.h"
 #include "sys/env.h"
 
 namespace vmshare::agent {
@@ -47,10 +49,7 @@ struct Loop {
   std::unique_ptr<AgentClient> client;
 };
 
-std::string TempRoot() {
-  std::string t = "/tmp/vmshare-agent-bench-XXXXXX";
-  return ::mkdtemp(t.data());
-}
+std::string TempRoot() { return bench::MakeScratchDir("agent"); }
 
 void BM_CheckRoundTrip(benchmark::State& state) {
   const std::string root = TempRoot();

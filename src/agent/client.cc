@@ -66,6 +66,30 @@ Result<std::string> AgentClient::Call(const std::string& service, const std::str
   return std::move(resp.payload);
 }
 
+Result<uint32_t> AgentClient::StartCall(const std::string& service, const std::string& method,
+                                        std::string payload,
+                                        std::optional<std::chrono::milliseconds> timeout,
+                                        CallDone done) {
+  RpcRequest req;
+  req.service = service;
+  req.method = method;
+  req.payload = std::move(payload);
+  return rpc_->Start(
+      std::move(req), timeout, [method, done = std::move(done)](Result<RpcResponse> r) {
+        if (!r.ok()) {
+          const Status& s = r.status();
+          done(Status(s.code(), "agent " + method + ": " + s.message(), s.err()));
+        } else if (r->code != 0) {
+          done(Status(CodeFromRpc(r->code),
+                      "agent " + method + ": " + r->message + " (" + RpcCodeName(r->code) + ")"));
+        } else {
+          done(std::move(r->payload));
+        }
+      });
+}
+
+bool AgentClient::Abandon(uint32_t id) { return rpc_->Abandon(id); }
+
 Result<std::string> AgentClient::AgentCall(const std::string& method, const std::string& payload,
                                            std::optional<std::chrono::milliseconds> timeout) {
   return Call(kAgentService, method, payload, timeout);

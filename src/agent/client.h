@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -146,6 +147,20 @@ class AgentClient {
   Result<std::string> Call(const std::string& service, const std::string& method,
                            const std::string& payload,
                            std::optional<std::chrono::milliseconds> timeout);
+
+  // The same call without waiting (CallWindow pipelines them). `done` runs
+  // once with what Call would have returned, on the channel's reader thread
+  // under its lock: it must be quick and must not call this client. Returns
+  // the call's id; an error means nothing was sent and `done` never runs.
+  // The deadline is the caller's: it sends the timeout to the agent and, once
+  // it has given up waiting, Abandon()s the call.
+  using CallDone = std::function<void(Result<std::string>)>;
+  Result<uint32_t> StartCall(const std::string& service, const std::string& method,
+                             std::string payload, std::optional<std::chrono::milliseconds> timeout,
+                             CallDone done);
+  // True if the call's `done` had not run, and now never will.
+  bool Abandon(uint32_t id);
+  std::chrono::milliseconds default_timeout() const { return options_.default_timeout; }
 
  private:
   AgentClient(std::unique_ptr<TtrpcClient> rpc, ClientOptions options);

@@ -164,6 +164,10 @@ Result<Frame> ReadFrame(sys::Env* env, const sys::Fd& fd, const std::atomic<bool
   return frame;
 }
 
+namespace {
+constexpr size_t kSeparateWrite = 64 << 10;
+}  // namespace
+
 Status WriteFrame(sys::Env* env, const sys::Fd& fd, uint32_t stream_id, FrameType type,
                   uint8_t flags, std::string_view data) {
   if (data.size() > kMaxFrameData) {
@@ -172,6 +176,12 @@ Status WriteFrame(sys::Env* env, const sys::Fd& fd, uint32_t stream_id, FrameTyp
   }
   std::string out = EncodeFrameHeader(
       {static_cast<uint32_t>(data.size()), stream_id, static_cast<uint8_t>(type), flags});
+  // A big frame (a CopyFile chunk) is not copied behind its header: callers
+  // hold a write lock, so the two writes stay one frame on the stream.
+  if (data.size() >= kSeparateWrite) {
+    RETURN_IF_ERROR(env->WriteAll(fd, out));
+    return env->WriteAll(fd, data);
+  }
   out.append(data);
   return env->WriteAll(fd, out);
 }

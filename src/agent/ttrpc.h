@@ -80,7 +80,8 @@ struct Frame {
 Result<Frame> ReadFrame(sys::Env* env, const sys::Fd& fd, const std::atomic<bool>* stop,
                         uint32_t max_data = kMaxFrameData);
 
-// Writes header and data in one write. kInvalidArgument (nothing written)
+// Writes header and data: in one write, or two for data of 64 KiB and more
+// (not copied behind the header). kInvalidArgument (nothing written)
 // when data is longer than kMaxFrameData. REQUIRES: the caller holds the
 // fd's write lock.
 Status WriteFrame(sys::Env* env, const sys::Fd& fd, uint32_t stream_id, FrameType type,

@@ -17,10 +17,7 @@ TtrpcClient::~TtrpcClient() {
 void TtrpcClient::Break(const Status& why) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!broken_) broken_ = why;
-  for (auto& [id, p] : pending_) {
-    p->done = true;
-    p->response = *broken_;
-  }
+  for (auto& [id, p] : pending_) Finish(*p, *broken_);
   pending_.clear();
   cv_.notify_all();
 }
@@ -50,28 +47,34 @@ void TtrpcClient::ReadLoop() {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(h.stream_id);
     if (it == pending_.end()) continue;  // the call timed out; drop the late reply
-    it->second->done = true;
-    if (response.ok()) {
-      it->second->response = std::move(response).value();
-    } else {
-      it->second->response = InternalError(response.status().message());
-    }
+    std::shared_ptr<Pending> p = std::move(it->second);
     pending_.erase(it);
+    if (response.ok()) {
+      Finish(*p, std::move(response).value());
+    } else {
+      Finish(*p, InternalError(response.status().message()));
+    }
     cv_.notify_all();
   }
 }
 
-Result<RpcResponse> TtrpcClient::Call(RpcRequest request,
-                                      std::optional<std::chrono::milliseconds> timeout) {
-  const std::string what = "agent " + request.method;
-  request.timeout_nano =
-      timeout ? std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count() : 0;
+void TtrpcClient::Finish(Pending& p, Result<RpcResponse> r) {
+  p.done = true;
+  if (p.on_done) {
+    Done done = std::move(p.on_done);
+    done(std::move(r));
+  } else {
+    p.response = std::move(r);
+  }
+}
+
+Result<uint32_t> TtrpcClient::Send(const RpcRequest& request, std::shared_ptr<Pending> pending,
+                                   const std::string& what) {
   const std::string payload = EncodeRpcRequest(request);
   if (payload.size() > kMaxFrameData) {
     return InvalidArgumentError(what + ": request of " + std::to_string(payload.size()) +
                                 " bytes exceeds the 4 MiB frame limit");
   }
-  auto pending = std::make_shared<Pending>();
   uint32_t id;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -79,17 +82,40 @@ Result<RpcResponse> TtrpcClient::Call(RpcRequest request,
     id = next_id_;
     next_id_ += 2;
     if (next_id_ > 0x7fffffffu) next_id_ = 1;  // stay odd and positive
-    pending_[id] = pending;
+    pending_[id] = std::move(pending);
   }
-  {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    Status s = WriteFrame(env_, fd_, id, FrameType::kRequest, 0, payload);
-    if (!s.ok()) {
-      std::lock_guard<std::mutex> l2(mu_);
-      pending_.erase(id);
-      return s.WithContext(what);
-    }
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Status s = WriteFrame(env_, fd_, id, FrameType::kRequest, 0, payload);
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> l2(mu_);
+    // Unless the channel broke meanwhile and already finished the call.
+    if (pending_.erase(id) == 1) return s.WithContext(what);
   }
+  return id;
+}
+
+Result<uint32_t> TtrpcClient::Start(RpcRequest request,
+                                    std::optional<std::chrono::milliseconds> timeout, Done done) {
+  const std::string what = "agent " + request.method;
+  request.timeout_nano =
+      timeout ? std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count() : 0;
+  auto pending = std::make_shared<Pending>();
+  pending->on_done = std::move(done);
+  return Send(request, std::move(pending), what);
+}
+
+bool TtrpcClient::Abandon(uint32_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pending_.erase(id) == 1;
+}
+
+Result<RpcResponse> TtrpcClient::Call(RpcRequest request,
+                                      std::optional<std::chrono::milliseconds> timeout) {
+  const std::string what = "agent " + request.method;
+  request.timeout_nano =
+      timeout ? std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count() : 0;
+  auto pending = std::make_shared<Pending>();
+  ASSIGN_OR_RETURN(uint32_t id, Send(request, pending, what));
   std::unique_lock<std::mutex> lock(mu_);
   if (timeout) {
     if (!cv_.wait_for(lock, *timeout, [&] { return pending->done; })) {

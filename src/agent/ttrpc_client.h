@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,11 +40,32 @@ class TtrpcClient {
   // peer's Response, whatever its status code. Errors are transport errors.
   Result<RpcResponse> Call(RpcRequest request, std::optional<std::chrono::milliseconds> timeout);
 
+  // Runs once with a started call's outcome (a reply, or the transport error
+  // Call would return, without the "agent <Method>" prefix). On the reader
+  // thread with the client's lock held: it must be quick and must not call
+  // back into this client.
+  using Done = std::function<void(Result<RpcResponse>)>;
+  // Sends request and returns its stream id without waiting: `done` runs
+  // when the reply comes or the channel breaks. The request carries
+  // `timeout` to the peer, but the caller keeps the deadline (Abandon). An
+  // error here means nothing was sent, and `done` never runs.
+  Result<uint32_t> Start(RpcRequest request, std::optional<std::chrono::milliseconds> timeout,
+                         Done done);
+  // Forgets a started call: true if its `done` had not run (and now never
+  // will; a late reply is dropped), false if it already ran.
+  bool Abandon(uint32_t id);
+
  private:
   struct Pending {
     bool done = false;
     Result<RpcResponse> response = UnavailableError("agent channel: no reply");
+    Done on_done;  // set for Start()ed calls
   };
+  // Delivers `r` to p (under mu_).
+  void Finish(Pending& p, Result<RpcResponse> r);
+  // Registers a call and writes its frame; on error nothing stays registered.
+  Result<uint32_t> Send(const RpcRequest& request, std::shared_ptr<Pending> pending,
+                        const std::string& what);
 
   void ReadLoop();
   void Break(const Status& why);

@@ -1,6 +1,10 @@
 #include "agent/ttrpc_server.h"
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -12,6 +16,54 @@ namespace {
 RpcResponse Error(RpcCode code, std::string message) {
   return RpcResponse{static_cast<int32_t>(code), std::move(message), ""};
 }
+
+// Threads for handlers: a call goes to an idle thread, or a new one when
+// none is idle; idle threads wait for the next call until Close.
+class Workers {
+ public:
+  void Run(std::function<void()> task) {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back(std::move(task));
+    if (tasks_.size() <= idle_) {
+      cv_.notify_one();
+    } else {
+      threads_.emplace_back([this] { Loop(); });
+    }
+  }
+  // Runs what is queued, then joins every thread.
+  void Close() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closing_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      ++idle_;
+      cv_.wait(lock, [this] { return !tasks_.empty() || closing_; });
+      --idle_;
+      if (tasks_.empty()) return;
+      std::function<void()> task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mu_)
+  size_t idle_ = 0;                          // GUARDED_BY(mu_)
+  bool closing_ = false;                     // GUARDED_BY(mu_)
+  std::vector<std::thread> threads_;         // touched by the serving thread only
+};
 
 }  // namespace
 
@@ -64,20 +116,9 @@ void TtrpcServer::Dispatch(const sys::Fd& fd, uint32_t stream_id, RpcRequest req
 }
 
 Status TtrpcServer::Serve(const sys::Fd& fd) {
-  struct Worker {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
   std::atomic<bool> cancelled{false};
   std::atomic<int> in_flight{0};
-  std::vector<Worker> workers;
-  auto join_finished = [&] {
-    std::erase_if(workers, [](Worker& w) {
-      if (!w.done->load()) return false;
-      w.thread.join();
-      return true;
-    });
-  };
+  Workers workers;
   Status why;
   for (;;) {
     auto frame = ReadFrame(env_, fd, &stop_);
@@ -85,7 +126,6 @@ Status TtrpcServer::Serve(const sys::Fd& fd) {
       why = frame.status();
       break;
     }
-    join_finished();
     const FrameHeader& h = frame->header;
     if (h.type != static_cast<uint8_t>(FrameType::kRequest)) continue;
     if (frame->oversized) {
@@ -114,17 +154,14 @@ Status TtrpcServer::Serve(const sys::Fd& fd) {
       continue;
     }
     ++in_flight;
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    workers.push_back({std::thread([this, &fd, &cancelled, &in_flight, done, id = h.stream_id,
-                                    req = std::move(request).value()]() mutable {
-                         Dispatch(fd, id, std::move(req), &cancelled);
-                         --in_flight;
-                         done->store(true);
-                       }),
-                       done});
+    auto req = std::make_shared<RpcRequest>(std::move(request).value());
+    workers.Run([this, &fd, &cancelled, &in_flight, id = h.stream_id, req] {
+      Dispatch(fd, id, std::move(*req), &cancelled);
+      --in_flight;
+    });
   }
   cancelled = true;
-  for (auto& w : workers) w.thread.join();
+  workers.Close();
   return why;
 }
 

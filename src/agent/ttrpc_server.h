@@ -1,9 +1,11 @@
 // TtrpcServer: the guest side of ttrpc, serving registered unary methods on
 // one connection at a time.
 //
-// Each Request frame runs its handler on its own thread (at most
-// kMaxInFlight at once; beyond that the call is answered RESOURCE_EXHAUSTED),
-// so a blocking WaitProcess or ReadStdout never stalls other calls. Replies
+// Each Request frame runs its handler on a thread of its own while it runs
+// (at most kMaxInFlight at once; beyond that the call is answered
+// RESOURCE_EXHAUSTED), so a blocking WaitProcess or ReadStdout never stalls
+// other calls. Threads are kept for the next calls once idle (a pipelined
+// copy makes thousands of short calls), never more than ran at once. Replies
 // are written whole, one frame at a time, under a write lock.
 //
 // Malformed input never crashes the server or grows a buffer past 4 MiB; it

@@ -3,7 +3,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "agent/vmshare_client.h"
+#include "agent/translate.h"
+#include "agent/vmshare_wire.h"
 #include "core/ids.h"
 
 namespace vmshare::share {
@@ -13,6 +14,10 @@ namespace {
 constexpr uint32_t kParentDirMode = 0750;
 constexpr uint64_t kReportEvery = 8 << 20;
 constexpr int kMaxDepth = 4096;
+// Directories whose times wait for a batch; a bound on what is kept back.
+constexpr size_t kMaxDirAttrs = 1024;
+// As VmshareClient's: vmshare.VmshareService calls.
+constexpr std::chrono::milliseconds kVmshareTimeout{60000};
 
 bool IsCopyable(const sys::FileInfo& info) {
   return info.is_reg() || info.is_dir() || info.is_lnk();
@@ -44,7 +49,18 @@ Result<bool> TreeCopier::Copy(const sys::Fd& source, const std::string& host_pat
     ++stats_.skipped;
     return false;
   }
-  Status copied = CopyOpened(source, info, host_path, dest, 0);
+  Status copied;
+  {
+    agent::CallWindow window(agent_, limits_);
+    window_ = &window;
+    copied = CopyOpened(source, info, host_path, dest, 0, 0);
+    if (copied.ok()) copied = FlushDirAttrs();
+    // A failed call comes before any host-side error: it was sent earlier.
+    if (Status drained = window.Drain(); !drained.ok()) copied = drained;
+    window_ = nullptr;
+  }
+  dir_attrs_.clear();
+  for (auto& [key, linked] : links_) linked.done = 0;
   if (!copied.ok() && copied.message().find("ENOSPC") != std::string::npos) {
     // The copy lives in the guest's memory (a tmpfs): say which limit to raise.
     return copied.WithContext("copy " + Quote(host_path) +
@@ -62,18 +78,23 @@ Result<bool> TreeCopier::CopyEntry(const sys::Fd& dir, const std::string& name,
   return Copy(fd, host_path, dest);
 }
 
-Status TreeCopier::SendDirectory(const sys::FileInfo& info, const std::string& dest) {
-  ++stats_.entries;
-  return agent_->CopyFile(Header(info, dest));
+Result<TreeCopier::Ticket> TreeCopier::SendCopy(const agent::CopyFileRequest& r, Ticket after) {
+  return window_->Send(agent::kAgentService, "CopyFile", agent::EncodeCopyFileRequest(r),
+                       agent_->default_timeout(), after);
 }
 
-Status TreeCopier::SendFile(const sys::Fd& opened, const sys::FileInfo& info,
-                            const std::string& host_path, const std::string& dest) {
+Result<TreeCopier::Ticket> TreeCopier::SendFile(const sys::Fd& opened, const sys::FileInfo& info,
+                                                const std::string& host_path,
+                                                const std::string& dest, Ticket parent) {
   ++stats_.entries;
   agent::CopyFileRequest r = Header(info, dest);
   r.file_size = static_cast<int64_t>(info.size);
-  if (info.size == 0) return agent_->CopyFile(r);
+  if (info.size == 0) return SendCopy(r, parent);
   ASSIGN_OR_RETURN(sys::Fd in, Reopen(env_, opened, O_RDONLY));
+  // The agent truncates at offset 0 and completes the file (owner, mode,
+  // rename) when a write makes it whole: the first chunk goes before the
+  // others, which go at once, and the last after all of them.
+  Ticket first = 0, first_middle = 0, sent = 0;
   uint64_t offset = 0;
   while (offset < info.size) {
     const size_t want =
@@ -86,35 +107,60 @@ Status TreeCopier::SendFile(const sys::Fd& opened, const sys::FileInfo& info,
             "copy " + Quote(host_path) + ": file shrank from " + std::to_string(info.size) +
             " to " + std::to_string(offset + chunk.size()) + " bytes while it was copied");
       }
-      chunk += got;
+      if (chunk.empty()) {
+        chunk = std::move(got);
+      } else {
+        chunk += got;
+      }
+    }
+    const bool last = offset + want == info.size;
+    Ticket after = parent;
+    if (offset != 0 && !last) after = first;
+    if (offset != 0 && last) {
+      if (first_middle != 0) RETURN_IF_ERROR(window_->WaitFrom(first_middle));
+      after = first;
     }
     r.offset = static_cast<int64_t>(offset);
     r.data = std::move(chunk);
-    RETURN_IF_ERROR(agent_->CopyFile(r));
+    ASSIGN_OR_RETURN(sent, SendCopy(r, after));
+    if (offset == 0) first = sent;
+    if (offset != 0 && !last && first_middle == 0) first_middle = sent;
     offset += want;
     stats_.bytes += want;
     Report(host_path, /*final=*/false);
   }
-  return Status::Ok();
+  return sent;
 }
 
 Status TreeCopier::CopyOpened(const sys::Fd& opened, const sys::FileInfo& info,
-                              const std::string& host_path, const std::string& dest, int depth) {
+                              const std::string& host_path, const std::string& dest, int depth,
+                              Ticket parent) {
   if (depth > kMaxDepth) return ErrnoError(ELOOP, "copy " + Quote(host_path));
   if (info.is_lnk()) {
     ++stats_.entries;
     agent::CopyFileRequest r = Header(info, dest);
     ASSIGN_OR_RETURN(r.data, env_->ReadlinkAt(opened, ""));
-    RETURN_IF_ERROR(agent_->CopyFile(r));
-    return SendAttrs(opened, info, dest);
+    ASSIGN_OR_RETURN(Ticket sent, SendCopy(r, parent));
+    ASSIGN_OR_RETURN(auto attrs, Attrs(opened, info, dest));
+    return SendAttrs(attrs, sent).status();
   }
   if (info.is_reg()) {
-    ASSIGN_OR_RETURN(bool linked, LinkToEarlier(info, dest));
+    ASSIGN_OR_RETURN(bool linked, LinkToEarlier(info, dest, parent));
     if (linked) return Status::Ok();
-    RETURN_IF_ERROR(SendFile(opened, info, host_path, dest));
-    return SendAttrs(opened, info, dest);
+    ASSIGN_OR_RETURN(Ticket content, SendFile(opened, info, host_path, dest, parent));
+    ASSIGN_OR_RETURN(auto attrs, Attrs(opened, info, dest));
+    ASSIGN_OR_RETURN(Ticket done, SendAttrs(attrs, content));
+    if (info.nlink >= 2) links_[{info.dev, info.ino}].done = done;
+    return Status::Ok();
   }
-  RETURN_IF_ERROR(SendDirectory(info, dest));
+  return CopyDirectory(opened, info, host_path, dest, depth, parent);
+}
+
+Status TreeCopier::CopyDirectory(const sys::Fd& opened, const sys::FileInfo& info,
+                                 const std::string& host_path, const std::string& dest, int depth,
+                                 Ticket parent) {
+  ++stats_.entries;
+  ASSIGN_OR_RETURN(Ticket made, SendCopy(Header(info, dest), parent));
   ASSIGN_OR_RETURN(sys::Fd dir, Reopen(env_, opened, O_RDONLY | O_DIRECTORY));
   ASSIGN_OR_RETURN(auto entries, env_->ReadDir(dir));
   bool foreign_owner = false;
@@ -132,15 +178,31 @@ Status TreeCopier::CopyOpened(const sys::Fd& opened, const sys::FileInfo& info,
     const std::string child_host = host_path + "/" + e.name;
     const std::string child_dest = dest + "/" + e.name;
     ASSIGN_OR_RETURN(sys::Fd child, env_->OpenAt(dir, e.name, O_PATH | O_NOFOLLOW));
-    RETURN_IF_ERROR(CopyOpened(child, *child_info, child_host, child_dest, depth + 1));
+    RETURN_IF_ERROR(CopyOpened(child, *child_info, child_host, child_dest, depth + 1, made));
   }
-  // See the header: restores this directory's owner after its entries.
-  if (foreign_owner) RETURN_IF_ERROR(SendDirectory(info, dest));
-  return SendAttrs(opened, info, dest);
+  if (foreign_owner) {
+    // See the header: restores this directory's owner once every entry
+    // below it (each chowning its parent) is done.
+    RETURN_IF_ERROR(window_->WaitFrom(made));
+    ++stats_.entries;
+    RETURN_IF_ERROR(SendCopy(Header(info, dest), 0).status());
+  }
+  ASSIGN_OR_RETURN(auto attrs, Attrs(opened, info, dest));
+  dir_attrs_.push_back(std::move(attrs));
+  if (dir_attrs_.size() >= kMaxDirAttrs) return FlushDirAttrs();
+  return Status::Ok();
 }
 
-Status TreeCopier::SendAttrs(const sys::Fd& opened, const sys::FileInfo& info,
-                             const std::string& dest) {
+Status TreeCopier::FlushDirAttrs() {
+  RETURN_IF_ERROR(window_->Drain());
+  for (const auto& r : dir_attrs_) RETURN_IF_ERROR(SendAttrs(r, 0).status());
+  dir_attrs_.clear();
+  return Status::Ok();
+}
+
+Result<agent::SetFileAttrsRequest> TreeCopier::Attrs(const sys::Fd& opened,
+                                                     const sys::FileInfo& info,
+                                                     const std::string& dest) {
   agent::SetFileAttrsRequest r;
   r.path = dest;
   r.atime_ns = info.atime_ns;
@@ -148,17 +210,28 @@ Status TreeCopier::SendAttrs(const sys::Fd& opened, const sys::FileInfo& info,
   if (!info.is_lnk()) {
     ASSIGN_OR_RETURN(r.xattrs, env_->ListXattrs(opened));
   }
-  agent::VmshareClient vmshare(agent_);
-  return vmshare.SetFileAttrs(r);
+  return r;
 }
 
-Result<bool> TreeCopier::LinkToEarlier(const sys::FileInfo& info, const std::string& dest) {
+Result<TreeCopier::Ticket> TreeCopier::SendAttrs(const agent::SetFileAttrsRequest& r,
+                                                 Ticket after) {
+  return window_->Send(agent::kVmshareService, "SetFileAttrs", agent::EncodeSetFileAttrsRequest(r),
+                       kVmshareTimeout, after);
+}
+
+Result<bool> TreeCopier::LinkToEarlier(const sys::FileInfo& info, const std::string& dest,
+                                       Ticket parent) {
   if (!info.is_reg() || info.nlink < 2) return false;
-  auto [it, inserted] = links_.try_emplace({info.dev, info.ino}, dest);
+  auto [it, inserted] = links_.try_emplace({info.dev, info.ino}, Linked{dest, 0});
   if (inserted) return false;
   ++stats_.entries;
-  agent::VmshareClient vmshare(agent_);
-  RETURN_IF_ERROR(vmshare.Link(dest, it->second));
+  // After the target is complete (its attributes set) and the parent made.
+  if (it->second.done != 0) RETURN_IF_ERROR(window_->Wait(it->second.done));
+  RETURN_IF_ERROR(window_
+                      ->Send(agent::kVmshareService, "Link",
+                             agent::EncodeLinkRequest({dest, it->second.dest}), kVmshareTimeout,
+                             parent)
+                      .status());
   return true;
 }
 

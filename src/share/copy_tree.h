@@ -19,6 +19,17 @@
 // a directory with an entry owned by someone else is therefore sent again
 // after its entries, which restores its own owner (and so on upwards).
 //
+// The calls are pipelined (agent/call_window.h): up to WindowLimits of them
+// in flight on the one channel, each held until what it needs is done. A
+// directory's entries go after its CopyFile; a file's SetFileAttrs after its
+// content; a multi-chunk file's first chunk (which truncates) before the
+// others and its last chunk (which completes it) after all the others; a
+// hard link after its target's attributes; a directory's second CopyFile
+// and SetFileAttrs after everything below it. The first failure in that
+// sequential order stops the copy and is returned (naming the guest path, as
+// the agent's messages do); every call sent has been answered when Copy
+// returns.
+//
 // Not thread-safe; one copier per thread.
 #pragma once
 
@@ -27,8 +38,11 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "agent/call_window.h"
 #include "agent/client.h"
+#include "agent/vmshare_wire.h"
 #include "core/result.h"
 #include "sys/env.h"
 #include "sys/fd.h"
@@ -48,8 +62,9 @@ class TreeCopier {
   using Progress = std::function<void(const std::string& path, uint64_t bytes)>;
 
   // REQUIRES: env and agent outlive the copier.
-  TreeCopier(sys::Env* env, agent::AgentClient* agent, Progress progress = {})
-      : env_(env), agent_(agent), progress_(std::move(progress)) {}
+  TreeCopier(sys::Env* env, agent::AgentClient* agent, Progress progress = {},
+             agent::WindowLimits limits = {})
+      : env_(env), agent_(agent), progress_(std::move(progress)), limits_(limits) {}
 
   // Copies what `source` (an O_PATH fd, as safe_resolve.h opens it) refers
   // to, and everything below it, to the guest path `dest`. `host_path`
@@ -66,25 +81,44 @@ class TreeCopier {
   const CopyStats& stats() const { return stats_; }
 
  private:
+  using Ticket = agent::CallWindow::Ticket;
+  struct Linked {
+    std::string dest;  // the first name sent
+    Ticket done = 0;   // the call that finished it (0 once a Copy returned)
+  };
   // Copies an entry already stat'ed; `opened` is an fd of it (O_PATH is fine)
-  // for files and directories.
+  // for files and directories. `parent` is the call creating its parent.
   Status CopyOpened(const sys::Fd& opened, const sys::FileInfo& info, const std::string& host_path,
-                    const std::string& dest, int depth);
-  Status SendDirectory(const sys::FileInfo& info, const std::string& dest);
-  Status SendFile(const sys::Fd& opened, const sys::FileInfo& info, const std::string& host_path,
-                  const std::string& dest);
+                    const std::string& dest, int depth, Ticket parent);
+  Status CopyDirectory(const sys::Fd& opened, const sys::FileInfo& info,
+                       const std::string& host_path, const std::string& dest, int depth,
+                       Ticket parent);
+  Result<Ticket> SendCopy(const agent::CopyFileRequest& r, Ticket after);
+  // Returns the call that completes the file.
+  Result<Ticket> SendFile(const sys::Fd& opened, const sys::FileInfo& info,
+                          const std::string& host_path, const std::string& dest, Ticket parent);
   void Report(const std::string& host_path, bool final);
-  // Times (and xattrs, unless a symlink) of an entry CopyFile has written.
-  Status SendAttrs(const sys::Fd& opened, const sys::FileInfo& info, const std::string& dest);
+  // Times (and xattrs, unless a symlink) of an entry.
+  Result<agent::SetFileAttrsRequest> Attrs(const sys::Fd& opened, const sys::FileInfo& info,
+                                           const std::string& dest);
+  Result<Ticket> SendAttrs(const agent::SetFileAttrsRequest& r, Ticket after);
+  // Sends the directories' SetFileAttrs kept back, once everything sent
+  // before is done.
+  Status FlushDirAttrs();
   // Links `dest` to an earlier copy of the same inode; false if none.
-  Result<bool> LinkToEarlier(const sys::FileInfo& info, const std::string& dest);
+  Result<bool> LinkToEarlier(const sys::FileInfo& info, const std::string& dest, Ticket parent);
 
   sys::Env* env_;
   agent::AgentClient* agent_;
   Progress progress_;
+  agent::WindowLimits limits_;
+  agent::CallWindow* window_ = nullptr;  // during Copy
   CopyStats stats_;
   uint64_t reported_ = 0;
-  std::map<std::pair<dev_t, uint64_t>, std::string> links_;  // (dev, ino) -> first dest
+  std::map<std::pair<dev_t, uint64_t>, Linked> links_;  // by (dev, ino)
+  // Directories done, whose times are set in a batch (FlushDirAttrs): no
+  // later call changes them, and so a directory costs no round trip.
+  std::vector<agent::SetFileAttrsRequest> dir_attrs_;
 };
 
 }  // namespace vmshare::share
