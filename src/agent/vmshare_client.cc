@@ -15,6 +15,10 @@ Status VmshareClient::SetFileAttrs(const SetFileAttrsRequest& r) {
   return Call("SetFileAttrs", EncodeSetFileAttrsRequest(r)).status();
 }
 
+Status VmshareClient::Batch(const std::vector<BatchOp>& ops) {
+  return Call("Batch", EncodeBatchRequest(ops)).status();
+}
+
 Status VmshareClient::Link(const std::string& path, const std::string& target) {
   return Call("Link", EncodeLinkRequest({path, target})).status();
 }

@@ -26,6 +26,8 @@ class VmshareClient {
   // The whole directory, in name order (pages through ReadDir calls).
   Result<std::vector<GuestDirEntry>> ReadDir(const std::string& path);
   Status SetFileAttrs(const SetFileAttrsRequest& r);
+  // The steps in order, in one round trip (see BatchRequest).
+  Status Batch(const std::vector<BatchOp>& ops);
   Status Link(const std::string& path, const std::string& target);
 
  private:

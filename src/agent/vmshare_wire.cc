@@ -1,29 +1,92 @@
 #include "agent/vmshare_wire.h"
 
+#include "agent/translate.h"
 #include "agent/wire_util.h"
 #include "vmshare.pb.h"
 
 namespace vmshare::agent {
 
-std::string EncodeSetFileAttrsRequest(const SetFileAttrsRequest& r) {
-  ::vmshare::SetFileAttrsRequest p;
-  p.set_path(r.path);
-  p.set_atime_ns(r.atime_ns);
-  p.set_mtime_ns(r.mtime_ns);
+namespace {
+
+void FillSetFileAttrs(const SetFileAttrsRequest& r, ::vmshare::SetFileAttrsRequest* p) {
+  p->set_path(r.path);
+  p->set_atime_ns(r.atime_ns);
+  p->set_mtime_ns(r.mtime_ns);
   for (const auto& [name, value] : r.xattrs) {
-    auto* x = p.add_xattrs();
+    auto* x = p->add_xattrs();
     x->set_name(name);
     x->set_value(value);
   }
+}
+
+SetFileAttrsRequest FromProto(const ::vmshare::SetFileAttrsRequest& p) {
+  SetFileAttrsRequest r{p.path(), p.atime_ns(), p.mtime_ns(), {}};
+  for (const auto& x : p.xattrs()) r.xattrs.emplace_back(x.name(), x.value());
+  return r;
+}
+
+}  // namespace
+
+std::string EncodeBatchRequest(const std::vector<BatchOp>& ops) {
+  ::vmshare::BatchRequest p;
+  for (const BatchOp& op : ops) {
+    ::vmshare::BatchOp* o = p.add_ops();
+    if (const auto* c = std::get_if<CopyFileRequest>(&op)) {
+      o->set_copy_file(EncodeCopyFileRequest(*c));
+    } else if (const auto* r = std::get_if<RenameRequest>(&op)) {
+      o->mutable_rename()->set_from(r->from);
+      o->mutable_rename()->set_to(r->to);
+    } else if (const auto* rm = std::get_if<RemoveRequest>(&op)) {
+      o->mutable_remove()->set_path(rm->path);
+      o->mutable_remove()->set_recursive(rm->recursive);
+    } else {
+      FillSetFileAttrs(std::get<SetFileAttrsRequest>(op), o->mutable_set_file_attrs());
+    }
+  }
+  return SerializeProto(p);
+}
+
+Result<std::vector<BatchOp>> DecodeBatchRequest(std::string_view bytes) {
+  ASSIGN_OR_RETURN(auto p, ParseProto<::vmshare::BatchRequest>(bytes, "BatchRequest"));
+  if (static_cast<size_t>(p.ops_size()) > kMaxBatchOps)
+    return InvalidArgumentError("decode BatchRequest: " + std::to_string(p.ops_size()) +
+                                " steps, at most " + std::to_string(kMaxBatchOps));
+  std::vector<BatchOp> ops;
+  ops.reserve(p.ops_size());
+  for (const auto& o : p.ops()) {
+    switch (o.op_case()) {
+      case ::vmshare::BatchOp::kCopyFile: {
+        ASSIGN_OR_RETURN(CopyFileRequest c, DecodeCopyFileRequest(o.copy_file()));
+        ops.emplace_back(std::move(c));
+        break;
+      }
+      case ::vmshare::BatchOp::kRename:
+        ops.emplace_back(RenameRequest{o.rename().from(), o.rename().to()});
+        break;
+      case ::vmshare::BatchOp::kRemove:
+        ops.emplace_back(RemoveRequest{o.remove().path(), o.remove().recursive()});
+        break;
+      case ::vmshare::BatchOp::kSetFileAttrs:
+        ops.emplace_back(FromProto(o.set_file_attrs()));
+        break;
+      default:
+        return InvalidArgumentError("decode BatchRequest: step " + std::to_string(ops.size()) +
+                                    " has no operation");
+    }
+  }
+  return ops;
+}
+
+std::string EncodeSetFileAttrsRequest(const SetFileAttrsRequest& r) {
+  ::vmshare::SetFileAttrsRequest p;
+  FillSetFileAttrs(r, &p);
   return SerializeProto(p);
 }
 
 Result<SetFileAttrsRequest> DecodeSetFileAttrsRequest(std::string_view bytes) {
   ASSIGN_OR_RETURN(auto p,
                    ParseProto<::vmshare::SetFileAttrsRequest>(bytes, "SetFileAttrsRequest"));
-  SetFileAttrsRequest r{p.path(), p.atime_ns(), p.mtime_ns(), {}};
-  for (const auto& x : p.xattrs()) r.xattrs.emplace_back(x.name(), x.value());
-  return r;
+  return FromProto(p);
 }
 
 std::string EncodeLinkRequest(const LinkRequest& r) {

@@ -12,8 +12,10 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
+#include "agent/messages.h"
 #include "core/result.h"
 
 namespace vmshare::agent {
@@ -75,6 +77,14 @@ struct LinkRequest {
   bool operator==(const LinkRequest&) const = default;
 };
 
+// One step of a Batch.
+using BatchOp = std::variant<CopyFileRequest, RenameRequest, RemoveRequest, SetFileAttrsRequest>;
+
+// The most steps one Batch may hold (the agent refuses more).
+inline constexpr size_t kMaxBatchOps = 4096;
+
+std::string EncodeBatchRequest(const std::vector<BatchOp>& ops);
+Result<std::vector<BatchOp>> DecodeBatchRequest(std::string_view bytes);
 std::string EncodeSetFileAttrsRequest(const SetFileAttrsRequest& r);
 Result<SetFileAttrsRequest> DecodeSetFileAttrsRequest(std::string_view bytes);
 std::string EncodeLinkRequest(const LinkRequest& r);

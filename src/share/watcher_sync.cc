@@ -5,6 +5,7 @@
 
 #include "agent/vmshare_client.h"
 #include "core/ids.h"
+#include "share/watcher_batch.h"
 
 namespace vmshare::share {
 namespace {
@@ -97,7 +98,7 @@ Status VolumeSync::Sync(agent::AgentClient* agent, bool rescan) {
       want.keys[n.name] = e;
     }
   }
-  Status s = Apply(agent, *host, want);
+  Status s = ApplyInOneBatch(agent, *host, want);
   if (!s.ok()) {
     known_ = false;  // the guest is somewhere in between: list it again
     return s.WithContext(context);
@@ -105,18 +106,107 @@ Status VolumeSync::Sync(agent::AgentClient* agent, bool rescan) {
   return Status::Ok();
 }
 
-Status VolumeSync::Apply(agent::AgentClient* agent, const sys::Fd& host, const Layout& want) {
-  agent::VmshareClient vm(agent);
-  TreeCopier copier(env_, agent, progress_);
+// Where Apply's steps go.
+class VolumeSync::Steps {
+ public:
+  virtual ~Steps() = default;
+  // Copies the host entry `name` of `host` to `dest`; false when these
+  // steps cannot take it.
+  virtual Result<bool> Copy(const sys::Fd& host, const std::string& name,
+                            const std::string& host_path, const std::string& dest) = 0;
+  virtual Status CopyFile(agent::CopyFileRequest r) = 0;
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  virtual Status Remove(const std::string& path, bool recursive) = 0;
+};
+
+// Each step its own call (payloads pipelined by a TreeCopier).
+class VolumeSync::DirectSteps final : public Steps {
+ public:
+  DirectSteps(sys::Env* env, agent::AgentClient* agent, TreeCopier::Progress progress)
+      : agent_(agent), vm_(agent), copier_(env, agent, std::move(progress)) {}
+  Result<bool> Copy(const sys::Fd& host, const std::string& name, const std::string& host_path,
+                    const std::string& dest) override {
+    RETURN_IF_ERROR(copier_.CopyEntry(host, name, host_path, dest).status());
+    return true;
+  }
+  Status CopyFile(agent::CopyFileRequest r) override { return agent_->CopyFile(r); }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return vm_.Rename(from, to);
+  }
+  Status Remove(const std::string& path, bool recursive) override {
+    return vm_.Remove(path, recursive);
+  }
+
+ private:
+  agent::AgentClient* agent_;
+  agent::VmshareClient vm_;
+  TreeCopier copier_;
+};
+
+// Every step into one Batch, sent by Send: the usual kubelet update is one
+// round trip.
+class VolumeSync::BatchSteps final : public Steps {
+ public:
+  explicit BatchSteps(sys::Env* env) : tree_(env, kMaxBatchBytes, agent::kMaxBatchOps) {}
+  Result<bool> Copy(const sys::Fd& host, const std::string& name, const std::string&,
+                    const std::string& dest) override {
+    return tree_.Append(host, name, dest, &ops_);
+  }
+  Status CopyFile(agent::CopyFileRequest r) override {
+    ops_.emplace_back(std::move(r));
+    return Status::Ok();
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    ops_.emplace_back(agent::RenameRequest{from, to});
+    return Status::Ok();
+  }
+  Status Remove(const std::string& path, bool recursive) override {
+    ops_.emplace_back(agent::RemoveRequest{path, recursive});
+    return Status::Ok();
+  }
+  Status Send(agent::AgentClient* agent) {
+    if (ops_.empty()) return Status::Ok();
+    return agent::VmshareClient(agent).Batch(ops_);
+  }
+
+ private:
+  // What one batch may carry: a kubelet payload is rarely more than a few KiB.
+  static constexpr uint64_t kMaxBatchBytes = 1 << 20;
+  BatchTree tree_;
+  std::vector<agent::BatchOp> ops_;
+};
+
+Status VolumeSync::ApplyInOneBatch(agent::AgentClient* agent, const sys::Fd& host,
+                                   const Layout& want) {
+  // Planned on copies of what we know of the guest: a payload too big for
+  // one batch is copied step by step instead, from the same state.
+  const Layout guest = guest_;
+  const std::set<std::string> complete = complete_;
+  const SyncStats stats = stats_;
+  BatchSteps batch(env_);
+  ASSIGN_OR_RETURN(bool planned, Apply(batch, host, want));
+  if (planned) {
+    RETURN_IF_ERROR(batch.Send(agent));
+    if (stats_.syncs != stats.syncs) ++stats_.batched;
+    return Status::Ok();
+  }
+  guest_ = guest;
+  complete_ = complete;
+  stats_ = stats;
+  DirectSteps direct(env_, agent, progress_);
+  return Apply(direct, host, want).status();
+}
+
+Result<bool> VolumeSync::Apply(Steps& steps, const sys::Fd& host, const Layout& want) {
   const auto guest = [&](const std::string& name) { return guest_dir_ + "/" + name; };
   bool changed = false;
 
   // 1. The payload ..data points at.
   if (!want.data_target.empty() && !complete_.contains(want.data_target)) {
-    RETURN_IF_ERROR(copier
-                        .CopyEntry(host, want.data_target, host_dir_ + "/" + want.data_target,
-                                   guest(want.data_target))
-                        .status());
+    ASSIGN_OR_RETURN(bool taken,
+                     steps.Copy(host, want.data_target, host_dir_ + "/" + want.data_target,
+                                guest(want.data_target)));
+    if (!taken) return false;
     complete_.insert(want.data_target);
     guest_.payload_dirs.insert(want.data_target);
     changed = true;
@@ -129,8 +219,9 @@ Status VolumeSync::Apply(agent::AgentClient* agent, const sys::Fd& host, const L
         have->second.link_target == e.link_target)
       continue;
     if (!is_link && have != guest_.keys.end() && S_ISLNK(have->second.mode))
-      RETURN_IF_ERROR(vm.Remove(guest(name), /*recursive=*/false));
-    RETURN_IF_ERROR(copier.CopyEntry(host, name, host_dir_ + "/" + name, guest(name)).status());
+      RETURN_IF_ERROR(steps.Remove(guest(name), /*recursive=*/false));
+    ASSIGN_OR_RETURN(bool taken, steps.Copy(host, name, host_dir_ + "/" + name, guest(name)));
+    if (!taken) return false;
     guest_.keys[name] = e;
     changed = true;
   }
@@ -141,13 +232,13 @@ Status VolumeSync::Apply(agent::AgentClient* agent, const sys::Fd& host, const L
     link.file_mode = S_IFLNK | 0777;
     link.dir_mode = 0755;
     link.data = want.data_target;
-    RETURN_IF_ERROR(agent->CopyFile(link));
-    RETURN_IF_ERROR(vm.Rename(guest(kDataTmp), guest(kData)));
+    RETURN_IF_ERROR(steps.CopyFile(std::move(link)));
+    RETURN_IF_ERROR(steps.Rename(guest(kDataTmp), guest(kData)));
     guest_.data_target = want.data_target;
     ++stats_.switches;
     changed = true;
   } else if (want.data_target.empty() && !guest_.data_target.empty()) {
-    RETURN_IF_ERROR(vm.Remove(guest(kData), /*recursive=*/false));
+    RETURN_IF_ERROR(steps.Remove(guest(kData), /*recursive=*/false));
     guest_.data_target.clear();
     changed = true;
   }
@@ -157,7 +248,7 @@ Status VolumeSync::Apply(agent::AgentClient* agent, const sys::Fd& host, const L
       ++it;
       continue;
     }
-    RETURN_IF_ERROR(vm.Remove(guest(it->first), /*recursive=*/!S_ISLNK(it->second.mode)));
+    RETURN_IF_ERROR(steps.Remove(guest(it->first), /*recursive=*/!S_ISLNK(it->second.mode)));
     it = guest_.keys.erase(it);
     changed = true;
   }
@@ -167,17 +258,17 @@ Status VolumeSync::Apply(agent::AgentClient* agent, const sys::Fd& host, const L
       ++it;
       continue;
     }
-    RETURN_IF_ERROR(vm.Remove(guest(*it), /*recursive=*/true));
+    RETURN_IF_ERROR(steps.Remove(guest(*it), /*recursive=*/true));
     complete_.erase(*it);
     it = guest_.payload_dirs.erase(it);
     changed = true;
   }
   if (guest_.stray_tmp) {
-    RETURN_IF_ERROR(vm.Remove(guest(kDataTmp), /*recursive=*/false));
+    RETURN_IF_ERROR(steps.Remove(guest(kDataTmp), /*recursive=*/false));
     guest_.stray_tmp = false;
   }
   if (changed) ++stats_.syncs;
-  return Status::Ok();
+  return true;
 }
 
 }  // namespace vmshare::share

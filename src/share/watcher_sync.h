@@ -37,6 +37,7 @@ namespace vmshare::share {
 struct SyncStats {
   uint64_t switches = 0;  // ..data renames done in the guest
   uint64_t syncs = 0;     // Sync calls that changed something in the guest
+  uint64_t batched = 0;   // of those, the ones done in one Batch call
 };
 
 class VolumeSync {
@@ -72,8 +73,15 @@ class VolumeSync {
     std::map<std::string, Entry> keys;   // user-visible entries
     bool stray_tmp = false;              // ..data_tmp present
   };
+  class Steps;
+  class DirectSteps;
+  class BatchSteps;
   Status Rescan(agent::AgentClient* agent);
-  Status Apply(agent::AgentClient* agent, const sys::Fd& host, const Layout& want);
+  // Brings the guest copy to `want` through `steps`; false when `steps`
+  // could not take one of them (a BatchSteps, for a payload too big).
+  Result<bool> Apply(Steps& steps, const sys::Fd& host, const Layout& want);
+  // Apply as one Batch call when the changes fit in one, else step by step.
+  Status ApplyInOneBatch(agent::AgentClient* agent, const sys::Fd& host, const Layout& want);
 
   sys::Env* env_;
   std::string host_dir_;

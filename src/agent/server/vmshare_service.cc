@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "agent/server/copy_file.h"
 #include "agent/server/in_root.h"
 #include "core/ids.h"
 #include "core/types.h"
@@ -174,6 +175,26 @@ Result<ReadDirResponse> VmshareService::ReadDir(const ReadDirRequest& r) {
   return out;
 }
 
+Status VmshareService::Batch(const std::vector<BatchOp>& ops) {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const BatchOp& op = ops[i];
+    Status s;
+    if (const auto* c = std::get_if<CopyFileRequest>(&op)) {
+      s = CopyFile(env_, shared_root_, *c);
+    } else if (const auto* r = std::get_if<RenameRequest>(&op)) {
+      s = Rename(*r);
+    } else if (const auto* rm = std::get_if<RemoveRequest>(&op)) {
+      s = Remove(*rm);
+    } else {
+      s = SetFileAttrs(std::get<SetFileAttrsRequest>(op));
+    }
+    if (!s.ok())
+      return s.WithContext("batch step " + std::to_string(i + 1) + " of " +
+                           std::to_string(ops.size()));
+  }
+  return Status::Ok();
+}
+
 void VmshareService::RegisterOn(TtrpcServer* server) {
   auto empty = [](Status s) -> Result<std::string> {
     if (!s.ok()) return s;
@@ -208,6 +229,12 @@ void VmshareService::RegisterOn(TtrpcServer* server) {
       [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
         ASSIGN_OR_RETURN(auto r, DecodeLinkRequest(payload));
         return empty(Link(r));
+      });
+  server->Register(
+      kVmshareService, "Batch",
+      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+        ASSIGN_OR_RETURN(auto ops, DecodeBatchRequest(payload));
+        return empty(Batch(ops));
       });
   server->Register(kVmshareService, "ReadDir",
                    [this](const std::string& payload, const CallContext&) -> Result<std::string> {

@@ -37,6 +37,9 @@ class VmshareService {
   Status Remove(const RemoveRequest& r);
   Status MountTmpfs(const MountTmpfsRequest& r);
   Result<ReadDirResponse> ReadDir(const ReadDirRequest& r);
+  // Each step as its own call would run it, in order; stops at the first
+  // failure, whose error names the step.
+  Status Batch(const std::vector<BatchOp>& ops);
 
   // Most entries in one ReadDir reply: far below the 4 MiB frame even with
   // 255-byte names and 4 KiB link targets.

@@ -1,0 +1,103 @@
+#include "share/watcher_batch.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+
+namespace vmshare::share {
+namespace {
+
+constexpr int kMaxDepth = 32;
+// As TreeCopier's: the mode of parent directories the agent makes.
+constexpr uint32_t kParentDirMode = 0750;
+
+agent::CopyFileRequest Header(const sys::FileInfo& info, const std::string& dest) {
+  agent::CopyFileRequest r;
+  r.path = dest;
+  r.file_mode = info.mode;
+  r.dir_mode = kParentDirMode;
+  r.uid = static_cast<int32_t>(info.uid);
+  r.gid = static_cast<int32_t>(info.gid);
+  return r;
+}
+
+}  // namespace
+
+Result<bool> BatchTree::Append(const sys::Fd& dir, const std::string& name,
+                               const std::string& dest, std::vector<agent::BatchOp>* ops) {
+  ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(dir, name, AT_SYMLINK_NOFOLLOW));
+  const size_t before = ops->size();
+  const uint64_t bytes_before = bytes_;
+  ASSIGN_OR_RETURN(bool fits, AppendEntry(dir, name, info, dest, 0, ops));
+  if (!fits) {
+    ops->resize(before);
+    bytes_ = bytes_before;
+  }
+  return fits;
+}
+
+Result<agent::SetFileAttrsRequest> BatchTree::Attrs(const sys::Fd& dir, const std::string& name,
+                                                    const sys::FileInfo& info,
+                                                    const std::string& dest) {
+  agent::SetFileAttrsRequest r;
+  r.path = dest;
+  r.atime_ns = info.atime_ns;
+  r.mtime_ns = info.mtime_ns;
+  if (!info.is_lnk()) {
+    ASSIGN_OR_RETURN(sys::Fd fd, env_->OpenAt(dir, name, O_PATH | O_NOFOLLOW));
+    ASSIGN_OR_RETURN(r.xattrs, env_->ListXattrs(fd));
+  }
+  return r;
+}
+
+Result<bool> BatchTree::AppendEntry(const sys::Fd& dir, const std::string& name,
+                                    const sys::FileInfo& info, const std::string& dest, int depth,
+                                    std::vector<agent::BatchOp>* ops) {
+  if (depth > kMaxDepth) return false;
+  if (info.is_lnk()) {
+    ASSIGN_OR_RETURN(std::string target, env_->ReadlinkAt(dir, name));
+    if (!Fits(*ops, target.size())) return false;
+    bytes_ += target.size();
+    agent::CopyFileRequest r = Header(info, dest);
+    r.data = std::move(target);
+    ops->emplace_back(std::move(r));
+    ASSIGN_OR_RETURN(auto attrs, Attrs(dir, name, info, dest));
+    ops->emplace_back(std::move(attrs));
+    return true;
+  }
+  if (info.is_reg()) {
+    if (info.nlink >= 2 || !Fits(*ops, info.size)) return false;
+    ASSIGN_OR_RETURN(sys::Fd fd, env_->OpenAt(dir, name, O_RDONLY | O_NOFOLLOW));
+    ASSIGN_OR_RETURN(std::string data, env_->ReadAll(fd, info.size + 1));
+    if (data.size() != info.size) return false;  // changing: the copier says how
+    bytes_ += data.size();
+    agent::CopyFileRequest r = Header(info, dest);
+    r.file_size = static_cast<int64_t>(data.size());
+    r.data = std::move(data);
+    ops->emplace_back(std::move(r));
+    ASSIGN_OR_RETURN(auto attrs, Attrs(dir, name, info, dest));
+    ops->emplace_back(std::move(attrs));
+    return true;
+  }
+  if (!info.is_dir() || !Fits(*ops, 0)) return false;
+  ops->emplace_back(Header(info, dest));
+  ASSIGN_OR_RETURN(sys::Fd sub, env_->OpenAt(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+  ASSIGN_OR_RETURN(auto entries, env_->ReadDir(sub));
+  bool foreign_owner = false;
+  for (const auto& e : entries) {
+    auto child = env_->StatAt(sub, e.name, AT_SYMLINK_NOFOLLOW);
+    if (!child.ok()) {
+      if (child.status().err() == ENOENT) continue;  // removed meanwhile
+      return child.status();
+    }
+    foreign_owner |= child->uid != info.uid || child->gid != info.gid;
+    ASSIGN_OR_RETURN(bool fits, AppendEntry(sub, e.name, *child, dest + "/" + e.name, depth + 1, ops));
+    if (!fits) return false;
+  }
+  if (foreign_owner) ops->emplace_back(Header(info, dest));
+  ASSIGN_OR_RETURN(auto attrs, Attrs(dir, name, info, dest));
+  ops->emplace_back(std::move(attrs));
+  return Fits(*ops, 0);
+}
+
+}  // namespace vmshare::share
