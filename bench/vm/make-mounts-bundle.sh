@@ -1,25 +1,28 @@
-#!/usr/bin/env bash
-# Makes an OCI bundle with N bind mounts, for timing `vmshare run` by mount
-# count (issue 14 item 6: 100 mounts against 3):
-#   <out>/config.json   `/bin/echo hi` in a busybox rootfs, N bind mounts
-#   <out>/rootfs/       a copy of the example bundle's rootfs, with the N
-#                       mount points made (as a bundle that lists them has)
-#   <out>/volumes/vK/   one small directory per mount (every third read-only)
-# Usage: make-mounts-bundle.sh --example DIR --out DIR --mounts N
-#   --example  the example bundle (build/example-bundle) whose rootfs is used
-#   --no-dirs  leave the mount points out of the rootfs (the guest makes them)
-# DIR of --out is replaced.
+#!/ usr / bin / env bash
+#Makes an OCI bundle with N bind mounts, for timing `vmshare run` by mount
+#count(issue 14 item 6 : 100 mounts against 3):
+# <out> / config.json   `/ bin / echo hi` in a busybox rootfs, N bind mounts
+# <out> / rootfs / a copy of the example bundle's rootfs, with the N
+#mount points made(as a bundle that lists them has)
+# <out> / volumes / vK / one small directory per mount(every third read - only)
+#Usage : make - mounts - bundle.sh-- example DIR-- out DIR-- mounts N
+#-- example the example bundle(build / example - bundle) whose rootfs is used
+#-- no - dirs leave the mount points out of the rootfs(the guest makes them)
+#DIR of-- out is replaced.
 #
-# To time 100 mounts against 3 by hand (paired, alternating runs):
-#   bench/vm/make-mounts-bundle.sh --example build/example-bundle --out /tmp/b3 --mounts 3
-#   bench/vm/make-mounts-bundle.sh --example build/example-bundle --out /tmp/b100 --mounts 100
-#   for i in 1 2 3 4 5; do for n in 3 100; do
-#     /usr/bin/time -f "$n mounts: %e s" build/src/cli/vmshare run --accel tcg --bundle /tmp/b$n >/dev/null
-#   done; done
-# bench/vm/run_bench.cc's BM_RunTcgMounts/3 and /100 do the same in one program.
-set -euo pipefail
-example= out= mounts= dirs=1
-while [ $# -gt 0 ]; do
+#To time 100 mounts against 3 by hand(paired, alternating runs):
+#bench / vm / make - mounts - bundle.sh-- example build / example - \
+    bundle-- out / tmp / b3-- mounts 3
+#bench / vm / make - mounts - bundle.sh-- example build / example - \
+    bundle-- out / tmp / b100-- mounts 100
+#for i in 1 2 3 4 5; do for n in 3 100; do
+#/ usr / bin / time - f                                                                   \
+    "$n mounts: %e s" build / src / cli / vmshare run -- accel tcg -- bundle / tmp / b$n> \
+    / dev / null
+#done; done
+#bench / vm / run_bench.cc's BM_RunTcgMounts/3 and /100 do the same in one program.
+set - euo pipefail example = out = mounts = dirs = 1 while[$ # - gt 0];
+do
   case "$1" in
     --example) example=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;

@@ -26,7 +26,8 @@ std::string PresetName(const std::string& mounts, const Container& c, const Moun
     return "";
   std::string name = m.host_path.substr(prefix.size());
   if (!IsVolumeShareNameOf(c.id, name)) return "";
-  auto want = VolumeShareName(c.id, m.destination, std::string_view(name).substr(c.id.size() + 1, 16));
+  auto want =
+      VolumeShareName(c.id, m.destination, std::string_view(name).substr(c.id.size() + 1, 16));
   return want.ok() && *want == name ? name : "";
 }
 

@@ -12,9 +12,9 @@
 #include <filesystem>
 #include <set>
 
+#include "fault_env.h"
 #include "persist/store.h"
 #include "sandbox/collect.h"
-#include "fault_env.h"
 #include "support/test_util.h"
 #include "sys/env_wrapper.h"
 #include "sys/mountinfo.h"
