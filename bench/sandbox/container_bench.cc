@@ -133,8 +133,8 @@ void BM_RawShareUnshareContainer(benchmark::State& state) {
   if (::mount(mounts_path.c_str(), mounts_path.c_str(), nullptr, MS_BIND, nullptr) < 0 ||
       ::mount(nullptr, mounts_path.c_str(), nullptr, MS_PRIVATE, nullptr) < 0 ||
       ::mount(nullptr, mounts_path.c_str(), nullptr, MS_SHARED, nullptr) < 0 ||
-      ::mount(mounts_path.c_str(), (dir + "/shared").c_str(), nullptr, MS_BIND | MS_REC,
-              nullptr) < 0 ||
+      ::mount(mounts_path.c_str(), (dir + "/shared").c_str(), nullptr, MS_BIND | MS_REC, nullptr) <
+          0 ||
       ::mount(nullptr, (dir + "/shared").c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
     Fail(state, "build the tree");
     return;
