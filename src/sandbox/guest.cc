@@ -136,9 +136,9 @@ Status Guest::RemoveContainer(const std::string& cid, bool ask_guest) {
   if (ask_guest && alive) first = vm_->agent().RemoveContainer(cid, kRemoveTimeoutSeconds);
   const int64_t t1 = env->NowNanos();
   Status s = sandbox_.RemoveContainer(it->second);
-  spdlog::debug("container {}: removed in the guest in {:.1f} ms, unshared on the host in {:.1f} ms",
-                cid, static_cast<double>(t1 - t0) / 1e6,
-                static_cast<double>(env->NowNanos() - t1) / 1e6);
+  spdlog::debug(
+      "container {}: removed in the guest in {:.1f} ms, unshared on the host in {:.1f} ms", cid,
+      static_cast<double>(t1 - t0) / 1e6, static_cast<double>(env->NowNanos() - t1) / 1e6);
   if (first.ok()) first = s;
   containers_.erase(it);
   return first;
