@@ -167,6 +167,14 @@ Result<SandboxRecord> StateStore::LoadSandbox(const std::string& sid) {
   return record;
 }
 
+Result<SandboxState> StateStore::LoadSandboxState(const std::string& sid) {
+  RETURN_IF_ERROR(ValidateId("sandbox", sid));
+  ASSIGN_OR_RETURN(sys::Fd dir, OpenSandboxDir(sid));
+  ASSIGN_OR_RETURN(std::optional<std::string> text, ReadText(env_, dir));
+  if (!text) return NotFoundError(SandboxMissing(sid));
+  return DecodeSandbox(*text, SandboxDir(sid) + "/" + kPersistFile);
+}
+
 Result<ContainerState> StateStore::LoadContainer(const std::string& sid, const std::string& cid) {
   RETURN_IF_ERROR(ValidateId("sandbox", sid));
   RETURN_IF_ERROR(ValidateId("container", cid));

@@ -65,6 +65,10 @@ class StateStore {
 
   Result<ContainerState> LoadContainer(const std::string& sid, const std::string& cid);
 
+  // Only the sandbox document (no container is read). kNotFound when the
+  // sandbox has none.
+  Result<SandboxState> LoadSandboxState(const std::string& sid);
+
   // Removes <sid>/<cid>/ (and its file). OK when it does not exist.
   Status RemoveContainer(const std::string& sid, const std::string& cid);
 

@@ -8,6 +8,7 @@
 #include "agent/client.h"
 #include "core/ids.h"
 #include "persist/processes.h"
+#include "share/guest_paths.h"
 
 namespace vmshare::sandbox {
 namespace {
@@ -16,6 +17,12 @@ namespace {
 bool SameSettings(const SandboxState& a, const SandboxState& b) {
   return a.shared_fs == b.shared_fs && a.bind_mounts == b.bind_mounts &&
          a.share_base == b.share_base && a.rootfs_name == b.rootfs_name;
+}
+
+std::vector<const Mount*> AllMounts(const Container& c) {
+  std::vector<const Mount*> all{&c.state.rootfs};
+  for (const Mount& m : c.state.mounts) all.push_back(&m);
+  return all;
 }
 
 bool IsElementOf(const Mount& m, const std::vector<Mount>& v) {
@@ -175,7 +182,26 @@ Status Sandbox::SaveContainer(const std::string& cid, const ContainerState& stat
 }
 
 Status Sandbox::RecordShare(const Container& container, const Mount& mount) {
-  return SaveContainer(container.id, WithMount(container, mount));
+  const bool batch = intent_ && intent_->cid == container.id;
+  if (batch && intent_->host_paths.count(mount.host_path)) return Status::Ok();
+  RETURN_IF_ERROR(SaveContainer(container.id, WithMount(container, mount)));
+  if (batch) intent_->host_paths.insert(mount.host_path);
+  return Status::Ok();
+}
+
+void Sandbox::PlanHostPaths(Container& c) {
+  // Copy mode's paths are in the guest, and it draws them itself.
+  if (settings_.shared_fs != "virtio-fs") return;
+  Mount& rootfs = c.state.rootfs;
+  if (rootfs.block_device_id.empty() && rootfs.host_path.empty() && !rootfs.mounted)
+    rootfs.host_path = layout_.tree.mounts + "/" + c.id + "/" + settings_.rootfs_name;
+  for (Mount& m : c.state.mounts) {
+    if (!m.host_path.empty() || m.mounted) continue;
+    Result<std::string> hex = share::RandomHex16(env_);
+    if (!hex.ok()) return;
+    Result<std::string> name = share::VolumeShareName(c.id, m.destination, *hex);
+    if (name.ok()) m.host_path = layout_.tree.mounts + "/" + *name;
+  }
 }
 
 Status Sandbox::RecordProcess(std::string_view role, pid_t pid) {
@@ -240,28 +266,44 @@ Status Sandbox::UnshareAll(Container& c) {
 Result<SharedContainer> Sandbox::AddContainer(Container container) {
   RETURN_IF_ERROR(RequireRecorded());
   ASSIGN_OR_RETURN(CallLock lock, LockForCall(persist::LockMode::kExclusive));
+  const std::string context = "share container \"" + container.id + "\"";
   if (options_.persist) {
-    ASSIGN_OR_RETURN(persist::SandboxRecord rec, store_.LoadSandbox(id()));
-    if (rec.containers.count(container.id))
-      return AlreadyExistsError("share container \"" + container.id +
-                                "\": already shared in sandbox \"" + id() + "\"");
+    // Again under the lock (only this sandbox's and this container's files).
+    RETURN_IF_ERROR(store_.LoadSandboxState(id()).status());
+    RETURN_IF_ERROR(ValidateId("container", container.id));
+    Result<ContainerState> old = store_.LoadContainer(id(), container.id);
+    if (old.ok())
+      return AlreadyExistsError(context + ": already shared in sandbox \"" + id() + "\"");
+    if (old.status().code() != Code::kNotFound) return old.status();
   }
   SharedContainer out;
   out.container = std::move(container);
   Container& c = out.container;
-  // Recorded before anything is mounted (and again before each mount, by the
-  // sharer's hook), so a crash mid-share leaves a container that
-  // RemoveContainer, Cleanup(force) or gc finds.
+  // The intent: every share's host path, in one write before anything is
+  // mounted, so a crash mid-share leaves a record naming every mount that
+  // may exist, for RemoveContainer, Cleanup(force) or gc.
+  if (options_.persist) PlanHostPaths(c);
   RETURN_IF_ERROR(SaveContainer(c.id, c.state));
+  std::set<std::string> planned;
+  for (const Mount* m : AllMounts(c))
+    if (!m->host_path.empty()) planned.insert(m->host_path);
+  intent_ = Intent{c.id, std::move(planned)};
+  struct EndIntent {
+    std::optional<Intent>* intent;
+    ~EndIntent() { intent->reset(); }
+  } end_intent{&intent_};
   auto fail = [&](const Status& s) -> Status {
+    intent_.reset();
+    // Undoes what was made; an intent entry never made is nothing to undo.
     Status undone = UnshareAll(c);
     // What cannot be undone stays recorded in the container's state.
     if (!undone.ok()) spdlog::warn("roll back share of container {}: {}", c.id, undone.ToString());
-    return s.WithContext("share container \"" + c.id + "\"");
+    return s.WithContext(context);
   };
   Result<SharedFile> root = sharer_->ShareRootFilesystem(c);
   if (!root.ok()) return fail(root.status());
   out.rootfs = std::move(*root);
+  out.mounts.reserve(c.state.mounts.size());
   for (Mount& m : c.state.mounts) {
     Result<std::optional<SharedFile>> shared = sharer_->ShareFile(c, m);
     if (!shared.ok()) return fail(shared.status());

@@ -20,9 +20,17 @@
 // Record before mount (DESIGN: every mount is recorded before it is made):
 // with SandboxOptions::persist, the container's persist.json holds each share's
 // host path before the mount exists, so a crash at any instant leaves a record
-// that RemoveContainer, Cleanup(force) or Collect (collect.h) acts on. Sharing
-// decides every host path before mounting anything (share::SharerConfig::
-// before_mount), which is where a batched intent record would go.
+// that RemoveContainer, Cleanup(force) or Collect (collect.h) acts on.
+// AddContainer does it in O(1) durable writes whatever the mount count: it
+// decides the host path of every share first (virtio-fs: the names the sharer
+// takes them under, share::ShareStrategy::ShareFile), records them all in one
+// write (the intent: HostPath set, Mounted false, i.e. "maybe mounted"), makes
+// the mounts, and records them mounted in a second write. A share whose path
+// could not be decided in advance (copy mode, watched volumes) is recorded by
+// the sharer's hook (share::SharerConfig::before_mount) before it is made, one
+// write each, as the one-share-at-a-time methods always do. An intent entry
+// whose mount was never made is undone like a made one: unmounting nothing
+// and removing a missing entry are not errors.
 //
 // Locking: every method that changes state runs under the sandbox's exclusive
 // lock (persist::SandboxLock). Hold() takes it for as long as the caller
@@ -40,6 +48,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -135,10 +144,11 @@ class Sandbox {
   Status Prepare();
 
   // Shares `container` (REQUIRES: state.mounts holds only mounts the host
-  // shares, e.g. bind mounts) with the guest: its record is saved first
-  // (kAlreadyExists "share container "<cid>": already shared in sandbox
-  // "<sid>"" if it has one), then the rootfs, then each mount in order, each
-  // recorded before it is mounted, then the final record. On error everything
+  // shares, e.g. bind mounts) with the guest: its record is saved first with
+  // the host path of every share (kAlreadyExists "share container "<cid>":
+  // already shared in sandbox "<sid>"" if it has one), then the rootfs, then
+  // each mount in order, then the final record (two durable writes in all
+  // with virtio-fs; see "Record before mount" above). On error everything
   // of it is unshared again (what cannot be undone stays recorded) and the
   // error comes back with context "share container "<cid>"". kNotFound
   // "sandbox "<sid>" does not exist (run `vmshare sandbox prepare <sid>`
@@ -219,8 +229,14 @@ class Sandbox {
   // it (or without persist).
   Result<CallLock> LockForCall(persist::LockMode mode);
   Status SaveContainer(const std::string& cid, const ContainerState& state);
-  // SharerConfig::before_mount: the container's record with `mount` in it.
+  // SharerConfig::before_mount: the container's record with `mount` in it,
+  // unless AddContainer's intent write recorded that host path already.
   Status RecordShare(const Container& container, const Mount& mount);
+  // Decides the host path of each share of `c` that has none and whose path
+  // the sharer takes as given (virtio-fs: the rootfs and every volume).
+  // Best effort: a share it cannot name (a bad destination) is left for the
+  // sharer, which reports the error in its turn.
+  void PlanHostPaths(Container& c);
   // Unshares the container's mounts and rootfs, then drops its record.
   // REQUIRES: the lock held.
   Status UnshareAll(Container& container);
@@ -234,6 +250,13 @@ class Sandbox {
   persist::StateStore store_;
   persist::SandboxLock held_;
   bool in_call_ = false;  // a CallLock holds the lock
+  // While AddContainer shares a container: its id and the host paths its
+  // intent write recorded.
+  struct Intent {
+    std::string cid;
+    std::set<std::string> host_paths;
+  };
+  std::optional<Intent> intent_;
   std::atomic<agent::AgentClient*> attached_{nullptr};
   std::unique_ptr<AgentConnection> connection_;  // options_.agent_socket's client
   std::unique_ptr<share::FilesystemSharer> sharer_;

@@ -61,7 +61,8 @@ struct SharerConfig {
   // source has been opened, right before anything is created or mounted, so
   // that the caller can persist the share first (DESIGN: every mount is
   // recorded before it is made, for gc after a crash). An error aborts the
-  // share with nothing created. Empty: no hook.
+  // share with nothing created. The host path may be one the caller decided
+  // and recorded already (see ShareStrategy::ShareFile). Empty: no hook.
   std::function<Status(const Container& container, const Mount& mount)> before_mount;
 
   // Issue #5: copying into the guest and watched volumes.
@@ -113,7 +114,12 @@ class ShareStrategy {
   // and the returned SharedFile holds the guest path (and any storages the
   // guest needs). std::nullopt means the strategy does not share this mount
   // and the guest must ignore it (the seed's nil); virtio-fs always shares
-  // or fails. Errors: kInvalidArgument (bad id, relative or symlink source,
+  // or fails. A mount whose host_path is already set (not mounted) to a
+  // name this strategy would give it (virtio-fs: mounts/<cid>-<16 hex>-
+  // <basename(destination)>) is shared under that name, so a caller can
+  // decide and record the names of many shares before making any (the
+  // sandbox layer's one intent write per container); any other host_path is
+  // replaced by a fresh name. Errors: kInvalidArgument (bad id, relative or symlink source,
   // unusable destination), kNotFound (missing source, named),
   // kFailedPrecondition (sandbox not prepared, mount already shared). On
   // error nothing is left mounted or created.

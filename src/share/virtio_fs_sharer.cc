@@ -18,6 +18,20 @@ bool HasOption(const Mount& m, std::string_view opt) {
   return std::find(m.options.begin(), m.options.end(), opt) != m.options.end();
 }
 
+// The name in mount.host_path when it is <mounts>/<a volume share name of
+// this container for this destination> (decided and recorded earlier, see
+// ShareStrategy::ShareFile); "" otherwise.
+std::string PresetName(const std::string& mounts, const Container& c, const Mount& m) {
+  const std::string prefix = mounts + "/";
+  if (m.host_path.size() <= prefix.size() || m.host_path.compare(0, prefix.size(), prefix) != 0)
+    return "";
+  std::string name = m.host_path.substr(prefix.size());
+  if (!IsVolumeShareNameOf(c.id, name)) return "";
+  auto want =
+      VolumeShareName(c.id, m.destination, std::string_view(name).substr(c.id.size() + 1, 16));
+  return want.ok() && *want == name ? name : "";
+}
+
 }  // namespace
 
 VirtioFsSharer::VirtioFsSharer(SharerConfig config)
@@ -168,8 +182,11 @@ Result<std::optional<SharedFile>> VirtioFsSharer::ShareFile(Container& container
     return FailedPreconditionError("share " + Quote(mount.source) + " for container " +
                                    Quote(container.id) + ": already shared at " +
                                    Quote(mount.host_path));
-  ASSIGN_OR_RETURN(std::string hex, RandomHex16(env_));
-  ASSIGN_OR_RETURN(std::string name, VolumeShareName(container.id, mount.destination, hex));
+  std::string name = PresetName(paths_.mounts, container, mount);
+  if (name.empty()) {
+    ASSIGN_OR_RETURN(std::string hex, RandomHex16(env_));
+    ASSIGN_OR_RETURN(name, VolumeShareName(container.id, mount.destination, hex));
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<const sys::Fd> mounts, RequirePrepared());
   const bool read_only = mount.read_only || HasOption(mount, "ro");
   const bool recursive = HasOption(mount, "rbind");

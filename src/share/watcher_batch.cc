@@ -23,8 +23,8 @@ agent::CopyFileRequest Header(const sys::FileInfo& info, const std::string& dest
 
 }  // namespace
 
-Result<bool> BatchTree::Append(const sys::Fd& dir, const std::string& name,
-                               const std::string& dest, std::vector<agent::BatchOp>* ops) {
+Result<bool> BatchTree::Append(const sys::Fd& dir, const std::string& name, const std::string& dest,
+                               std::vector<agent::BatchOp>* ops) {
   ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(dir, name, AT_SYMLINK_NOFOLLOW));
   const size_t before = ops->size();
   const uint64_t bytes_before = bytes_;
@@ -91,7 +91,8 @@ Result<bool> BatchTree::AppendEntry(const sys::Fd& dir, const std::string& name,
       return child.status();
     }
     foreign_owner |= child->uid != info.uid || child->gid != info.gid;
-    ASSIGN_OR_RETURN(bool fits, AppendEntry(sub, e.name, *child, dest + "/" + e.name, depth + 1, ops));
+    ASSIGN_OR_RETURN(bool fits,
+                     AppendEntry(sub, e.name, *child, dest + "/" + e.name, depth + 1, ops));
     if (!fits) return false;
   }
   if (foreign_owner) ops->emplace_back(Header(info, dest));

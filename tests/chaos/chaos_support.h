@@ -76,6 +76,21 @@ class World {
                                 {"options", {"rbind", "ro"}}},
                                {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}}}}};
     WriteFile(tmp_ / "bundle/config.json", config.dump());
+    // A bundle of many bind mounts: a kill lands between its intent write
+    // and its mounted write often.
+    fs::create_directories(tmp_ / "many/rootfs");
+    nlohmann::json many = config;
+    many["mounts"] = nlohmann::json::array();
+    for (int i = 0; i < kManyMounts; ++i) {
+      const std::string v = "data/many/v" + std::to_string(i);
+      fs::create_directories(tmp_ / v);
+      WriteFile(tmp_ / (v + "/f"), std::to_string(i));
+      many["mounts"].push_back({{"destination", "/mnt/v" + std::to_string(i)},
+                                {"type", "bind"},
+                                {"source", tmp_ / v},
+                                {"options", {"rbind", i % 3 == 2 ? "ro" : "rw"}}});
+    }
+    WriteFile(tmp_ / "many/config.json", many.dump());
     sums_ = AllSums();
   }
 
@@ -83,6 +98,9 @@ class World {
   // The checksums taken when the world was made.
   const std::map<std::string, uint64_t>& initial_sums() const { return sums_; }
   std::string bundle() const { return tmp_ / "bundle"; }
+  // The bundle of kManyMounts bind mounts.
+  std::string many_bundle() const { return tmp_ / "many"; }
+  static constexpr int kManyMounts = 40;
   std::string path(const std::string& rel) const { return tmp_ / rel; }
 
   std::map<std::string, uint64_t> AllSums() const {

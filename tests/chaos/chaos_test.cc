@@ -1,5 +1,5 @@
-// The chaos loop: prepare / share / share / unshare / cleanup with the
-// vmshare binary, one of them (or the first gc) SIGKILLed at a random
+// The chaos loop: prepare / share / share / share of 40 mounts / unshare /
+// cleanup with the vmshare binary, one of them (or the first gc) SIGKILLed at a random
 // instant, then `vmshare gc`. After every trial: every state file that
 // exists after the crash parses; after gc no mount under --root, no entry
 // left in its sandboxes/, sbs/ or vm/, no recorded process alive; and every
@@ -34,9 +34,25 @@ struct Stats {
   int killed_mid_command = 0;  // the SIGKILL landed while a command ran
   int gc_killed = 0;           // the first gc itself was killed
   int processes_killed_by_gc = 0;
+  // Kills that left c3's intent record (host paths set, not yet marked
+  // mounted): between its intent write and its mounted write.
+  int killed_after_intent = 0;
   int failures = 0;
   std::vector<std::string> failure_notes;
 };
+
+// True when the container record at `path` holds a share recorded as an
+// intent: a host path not (yet) marked mounted.
+bool IntentRecorded(const std::string& path) {
+  if (!fs::exists(path)) return false;
+  auto doc = persist::ParseDocument(ReadFile(path), path);
+  if (!doc.ok()) return false;
+  auto c = persist::ContainerFromJson(*doc, path);
+  if (!c.ok()) return false;
+  for (const Mount& m : c->mounts)
+    if (!m.host_path.empty() && !m.mounted) return true;
+  return false;
+}
 
 TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
   REQUIRE_ROOT();
@@ -52,6 +68,7 @@ TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
       {"sandbox", "prepare", "s1"},
       {"container", "share", "s1", "c1", "--bundle", w.bundle()},
       {"container", "share", "s1", "c2", "--bundle", w.bundle()},
+      {"container", "share", "s1", "c3", "--bundle", w.many_bundle()},
       {"container", "unshare", "s1", "c1"},
       {"sandbox", "cleanup", "s1", "--force"},
   };
@@ -104,6 +121,7 @@ TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
     }
 
     for (const std::string& p : w.StateFileProblems()) problems.push_back("state file: " + p);
+    if (crashed && IntentRecorded(w.root() + "/sbs/s1/c3/persist.json")) ++st.killed_after_intent;
 
     // Sometimes the first gc is killed too; the second must finish the job.
     if (std::uniform_int_distribution<int>(0, 9)(rng) == 0) {
@@ -145,15 +163,20 @@ TEST(Chaos, KillAtRandomThenGcLeavesNothingAndLosesNothing) {
   }
 
   std::printf(
-      "chaos: seed %u, %d trials, %d SIGKILLs mid-command, %d gc runs killed, %d recorded "
-      "processes "
-      "killed by gc, %d failures\n",
-      seed, st.trials, st.killed_mid_command, st.gc_killed, st.processes_killed_by_gc, st.failures);
+      "chaos: seed %u, %d trials, %d SIGKILLs mid-command (%d after an intent write), %d gc runs "
+      "killed, %d recorded processes killed by gc, %d failures\n",
+      seed, st.trials, st.killed_mid_command, st.killed_after_intent, st.gc_killed,
+      st.processes_killed_by_gc, st.failures);
   ::testing::Test::RecordProperty("trials", st.trials);
   ::testing::Test::RecordProperty("failures", st.failures);
   for (const auto& n : st.failure_notes) ADD_FAILURE() << n;
   EXPECT_EQ(st.failures, 0);
   EXPECT_GE(st.killed_mid_command, trials / 10) << "the kills should land mid-command often";
+  // One share step in seven, most of it spent mounting: a long run must have
+  // hit that window.
+  if (trials >= 200) {
+    EXPECT_GE(st.killed_after_intent, 1);
+  }
 }
 
 // Processes whose command line mentions `needle` (a run's qemu and

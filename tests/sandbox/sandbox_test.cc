@@ -5,15 +5,19 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <set>
 
+#include "fault_env.h"
 #include "persist/store.h"
 #include "sandbox/collect.h"
 #include "support/test_util.h"
 #include "sys/env_wrapper.h"
+#include "sys/mountinfo.h"
 
 namespace vmshare::sandbox {
 namespace {
@@ -367,6 +371,208 @@ TEST_F(SandboxTest, CleanupKeepsTheRecordWhileARunDirIsLeft) {
   std::filesystem::remove(sb->layout().run_dir);
   ASSERT_OK(sb->Cleanup(/*force=*/false));
   EXPECT_FALSE(Exists(sb->layout().state_dir));
+}
+
+// Fails the n-th attach of a share (MoveMount, 1-based) with EIO, or kills
+// the process there (SIGKILL: a crash at that instant). With kill_at_rename,
+// kills the process at that rename instead (the n-th durable write).
+class CrashEnv : public sys::EnvWrapper {
+ public:
+  explicit CrashEnv(sys::Env* target) : EnvWrapper(target) {}
+  Status MoveMount(const sys::Fd& tree, const sys::Fd& target_fd) override {
+    ++attaches_;
+    if (attaches_ == kill_at_attach) ::kill(::getpid(), SIGKILL);
+    if (attaches_ == fail_at_attach) return ErrnoError(EIO, "injected: attach");
+    return target()->MoveMount(tree, target_fd);
+  }
+  Status RenameAt(const sys::Fd& olddir, const std::string& oldpath, const sys::Fd& newdir,
+                  const std::string& newpath, unsigned flags) override {
+    ++renames_;
+    if (renames_ == kill_at_rename) ::kill(::getpid(), SIGKILL);
+    return target()->RenameAt(olddir, oldpath, newdir, newpath, flags);
+  }
+  int fail_at_attach = 0, kill_at_attach = 0, kill_at_rename = 0;
+  int attaches_ = 0, renames_ = 0;
+};
+
+// A container of n volumes (every third read-only), sources under src/many/.
+Container Many(const TempDir& tmp, int n) {
+  Container c;
+  c.id = "c1";
+  c.state.rootfs.source = tmp / "src/rootfs";
+  c.state.rootfs.type = "bind";
+  for (int i = 0; i < n; ++i) {
+    const std::string src = tmp / ("src/many/v" + std::to_string(i));
+    std::filesystem::create_directories(src);
+    WriteFile(src + "/f", std::to_string(i));
+    Mount m;
+    m.source = src;
+    m.destination = "/mnt/v" + std::to_string(i);
+    m.type = "bind";
+    m.options = {"rbind"};
+    m.read_only = i % 3 == 2;
+    c.state.mounts.push_back(m);
+  }
+  return c;
+}
+
+int CountEntries(const std::string& dir) {
+  std::error_code ec;
+  int n = 0;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); ++it)
+    ++n;
+  return n;
+}
+
+// Item 6 of issue 14: a container's shares are recorded in one durable write
+// (the intent) before any is mounted, and marked mounted in one more,
+// whatever the mount count; and still every attach finds its path recorded.
+TEST_F(SandboxTest, HundredMountsTakeTwoDurableWrites) {
+  RecordingEnv recording(sys::Env::Default(), root_ + "/sbs");
+  testing::FaultEnv env(&recording);
+  auto sb = Open(Options(&env));
+  ASSERT_NE(sb, nullptr);
+  ASSERT_OK(sb->Prepare());
+  Container c = Many(tmp_, 100);
+  const int renames = env.calls(testing::FaultEnv::Op::kRenameAt);
+  const int fsyncs = env.calls(testing::FaultEnv::Op::kFsync);
+  recording.watching_ = true;
+  auto shared = sb->AddContainer(c);
+  recording.watching_ = false;
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  EXPECT_EQ(env.calls(testing::FaultEnv::Op::kRenameAt) - renames, 2)
+      << "one intent write and one mounted write";
+  // Each write syncs its file and the directory; the new container
+  // directory's entry costs one more sync of the sandbox directory.
+  EXPECT_EQ(env.calls(testing::FaultEnv::Op::kFsync) - fsyncs, 5);
+  ASSERT_EQ(recording.attaches_.size(), 101u) << "rootfs and 100 mounts";
+  for (const auto& a : recording.attaches_)
+    EXPECT_TRUE(a.recorded.count(a.target)) << a.target << " was mounted before it was recorded";
+  EXPECT_EQ(CountMountsUnder(sb->layout().tree.mounts + "/"), 101);
+  auto rec = Store().LoadContainer("sb1", "c1");
+  ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+  ASSERT_EQ(rec->mounts.size(), 100u);
+  EXPECT_TRUE(rec->rootfs.mounted);
+  for (size_t i = 0; i < rec->mounts.size(); ++i) {
+    EXPECT_TRUE(rec->mounts[i].mounted) << i;
+    EXPECT_EQ(rec->mounts[i].host_path, shared->container.state.mounts[i].host_path) << i;
+    EXPECT_EQ(ReadFile(rec->mounts[i].host_path + "/f"), std::to_string(i));
+    ASSERT_TRUE(shared->mounts[i].has_value());
+    EXPECT_EQ(shared->mounts[i]->guest_path,
+              std::string(kGuestSharedDir) + "/" +
+                  rec->mounts[i].host_path.substr(sb->layout().tree.mounts.size() + 1));
+  }
+  // Read-only shares are read-only.
+  EXPECT_NE(::access((rec->mounts[2].host_path + "/f").c_str(), W_OK), 0);
+  ASSERT_OK(sb->RemoveContainer("c1"));
+  EXPECT_EQ(CountMountsUnder(sb->layout().tree.mounts + "/"), 0);
+  EXPECT_EQ(CountEntries(sb->layout().tree.mounts), 0);
+  ASSERT_OK(sb->Cleanup(/*force=*/false));
+}
+
+// A failure at mount 50 (of 100) undoes mounts 0..49 and the rootfs, and
+// leaves no record; the same container shares fine afterwards.
+TEST_F(SandboxTest, FailureAtMountFiftyRollsBackEverything) {
+  for (const bool missing_source : {true, false}) {
+    SCOPED_TRACE(missing_source ? "missing source" : "attach fails");
+    CrashEnv env(sys::Env::Default());
+    auto sb = Open(Options(&env));
+    ASSERT_NE(sb, nullptr);
+    ASSERT_OK(sb->Prepare());
+    Container c = Many(tmp_, 100);
+    if (missing_source)
+      c.state.mounts[50].source = tmp_ / "src/missing";
+    else
+      env.fail_at_attach = 1 + 51;  // the rootfs is the first attach
+    auto shared = sb->AddContainer(c);
+    ASSERT_FALSE(shared.ok());
+    EXPECT_EQ(shared.status().code(), missing_source ? Code::kNotFound : Code::kIoError)
+        << shared.status().ToString();
+    EXPECT_NE(shared.status().message().find("share container \"c1\""), std::string::npos)
+        << shared.status().ToString();
+    EXPECT_EQ(CountMountsUnder(sb->layout().tree.mounts + "/"), 0);
+    EXPECT_EQ(CountEntries(sb->layout().tree.mounts), 0);
+    EXPECT_EQ(Store().LoadContainer("sb1", "c1").status().code(), Code::kNotFound);
+    // A re-run is accepted, and so is gc afterwards.
+    env.fail_at_attach = 0;
+    auto again = sb->AddContainer(Many(tmp_, 100));
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(CountMountsUnder(sb->layout().tree.mounts + "/"), 101);
+    ASSERT_OK(sb->Cleanup(/*force=*/true));
+    EXPECT_FALSE(Exists(sb->layout().tree.sandbox));
+  }
+}
+
+// SIGKILLed in a child at a chosen instant of sharing 100 mounts: after the
+// intent write but before any mount, after 50 mounts, or after every mount
+// but before the mounted write. The record names every mount that may exist
+// (all 100, none marked mounted), and both gc and RemoveContainer take
+// them all down without an error, leaving no mount and no entry.
+TEST_F(SandboxTest, CrashAfterTheIntentWriteLeavesNothingAfterCleanup) {
+  struct Case {
+    const char* name;
+    int kill_at_attach, kill_at_rename;
+    int mounted;  // how many mounts exist after the crash
+    bool gc;      // cleaned by gc (else by RemoveContainer + Cleanup)
+  };
+  const Case kCases[] = {
+      {"before the first mount, gc", 1, 0, 0, true},
+      {"after 50 mounts, gc", 52, 0, 51, true},
+      {"after 50 mounts, RemoveContainer", 52, 0, 51, false},
+      {"before the mounted write, gc", 0, 2, 101, true},
+      {"before the mounted write, RemoveContainer", 0, 2, 101, false},
+  };
+  for (const Case& k : kCases) {
+    SCOPED_TRACE(k.name);
+    ASSERT_OK(Open(Options())->Prepare());
+    Container c = Many(tmp_, 100);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      CrashEnv env(sys::Env::Default());
+      env.kill_at_attach = k.kill_at_attach;
+      // The first rename of the child is the intent write.
+      env.kill_at_rename = k.kill_at_rename;
+      SandboxOptions o = Options(&env);
+      auto sb = Sandbox::Open(o);
+      if (sb.ok()) (void)(*sb)->AddContainer(c);
+      ::_exit(3);  // not reached: killed above
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+    const std::string mounts = SandboxLayout::For(root_, "sb1").tree.mounts;
+    EXPECT_EQ(CountMountsUnder(mounts + "/"), k.mounted);
+    auto rec = Store().LoadContainer("sb1", "c1");
+    ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+    ASSERT_EQ(rec->mounts.size(), 100u);
+    std::set<std::string> recorded{rec->rootfs.host_path};
+    for (const Mount& m : rec->mounts) {
+      EXPECT_FALSE(m.mounted) << m.destination;
+      EXPECT_FALSE(m.host_path.empty()) << m.destination;
+      recorded.insert(m.host_path);
+    }
+    auto table = sys::ReadMountTable();
+    ASSERT_TRUE(table.ok());
+    for (const auto& e : sys::MountsUnder(*table, mounts)) {
+      if (e.target == mounts) continue;
+      EXPECT_TRUE(recorded.count(e.target)) << e.target << " is mounted but not recorded";
+    }
+    if (k.gc) {
+      GcReport r = CollectSandbox(sys::Env::Default(), root_, "sb1", /*dry_run=*/false);
+      ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    } else {
+      auto sb = Open(Options());
+      ASSERT_NE(sb, nullptr);
+      ASSERT_OK(sb->RemoveContainer("c1"));
+      EXPECT_EQ(CountEntries(mounts), 0);
+      ASSERT_OK(sb->Cleanup(/*force=*/false));
+    }
+    EXPECT_EQ(CountMountsUnder(tmp_.path() + "/"), 0);
+    EXPECT_FALSE(Exists(SandboxLayout::For(root_, "sb1").tree.sandbox));
+    EXPECT_FALSE(Exists(root_ + "/sbs/sb1"));
+  }
 }
 
 TEST(SandboxLayoutTest, Paths) {
