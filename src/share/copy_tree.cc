@@ -23,7 +23,15 @@ bool IsCopyable(const sys::FileInfo& info) {
   return info.is_reg() || info.is_dir() || info.is_lnk();
 }
 
-agent::CopyFileRequest Header(const sys::FileInfo& info, const std::string& dest) {
+// Reopens an O_PATH fd for reading. Through /proc/self/fd/N, which is a
+// link to the object already opened, so O_NOFOLLOW must not be passed.
+Result<sys::Fd> Reopen(sys::Env* env, const sys::Fd& fd, int flags) {
+  return env->OpenAt(sys::Cwd(), "/proc/self/fd/" + std::to_string(fd.get()), flags);
+}
+
+}  // namespace
+
+agent::CopyFileRequest CopyHeader(const sys::FileInfo& info, const std::string& dest) {
   agent::CopyFileRequest r;
   r.path = dest;
   r.file_mode = info.mode;
@@ -32,14 +40,6 @@ agent::CopyFileRequest Header(const sys::FileInfo& info, const std::string& dest
   r.gid = static_cast<int32_t>(info.gid);
   return r;
 }
-
-// Reopens an O_PATH fd for reading. Through /proc/self/fd/N, which is a
-// link to the object already opened, so O_NOFOLLOW must not be passed.
-Result<sys::Fd> Reopen(sys::Env* env, const sys::Fd& fd, int flags) {
-  return env->OpenAt(sys::Cwd(), "/proc/self/fd/" + std::to_string(fd.get()), flags);
-}
-
-}  // namespace
 
 Result<bool> TreeCopier::Copy(const sys::Fd& source, const std::string& host_path,
                               const std::string& dest) {
@@ -87,7 +87,7 @@ Result<TreeCopier::Ticket> TreeCopier::SendFile(const sys::Fd& opened, const sys
                                                 const std::string& host_path,
                                                 const std::string& dest, Ticket parent) {
   ++stats_.entries;
-  agent::CopyFileRequest r = Header(info, dest);
+  agent::CopyFileRequest r = CopyHeader(info, dest);
   r.file_size = static_cast<int64_t>(info.size);
   if (info.size == 0) return SendCopy(r, parent);
   ASSIGN_OR_RETURN(sys::Fd in, Reopen(env_, opened, O_RDONLY));
@@ -138,7 +138,7 @@ Status TreeCopier::CopyOpened(const sys::Fd& opened, const sys::FileInfo& info,
   if (depth > kMaxDepth) return ErrnoError(ELOOP, "copy " + Quote(host_path));
   if (info.is_lnk()) {
     ++stats_.entries;
-    agent::CopyFileRequest r = Header(info, dest);
+    agent::CopyFileRequest r = CopyHeader(info, dest);
     ASSIGN_OR_RETURN(r.data, env_->ReadlinkAt(opened, ""));
     ASSIGN_OR_RETURN(Ticket sent, SendCopy(r, parent));
     ASSIGN_OR_RETURN(auto attrs, Attrs(opened, info, dest));
@@ -160,7 +160,7 @@ Status TreeCopier::CopyDirectory(const sys::Fd& opened, const sys::FileInfo& inf
                                  const std::string& host_path, const std::string& dest, int depth,
                                  Ticket parent) {
   ++stats_.entries;
-  ASSIGN_OR_RETURN(Ticket made, SendCopy(Header(info, dest), parent));
+  ASSIGN_OR_RETURN(Ticket made, SendCopy(CopyHeader(info, dest), parent));
   ASSIGN_OR_RETURN(sys::Fd dir, Reopen(env_, opened, O_RDONLY | O_DIRECTORY));
   ASSIGN_OR_RETURN(auto entries, env_->ReadDir(dir));
   bool foreign_owner = false;
@@ -185,7 +185,7 @@ Status TreeCopier::CopyDirectory(const sys::Fd& opened, const sys::FileInfo& inf
     // below it (each chowning its parent) is done.
     RETURN_IF_ERROR(window_->WaitFrom(made));
     ++stats_.entries;
-    RETURN_IF_ERROR(SendCopy(Header(info, dest), 0).status());
+    RETURN_IF_ERROR(SendCopy(CopyHeader(info, dest), 0).status());
   }
   ASSIGN_OR_RETURN(auto attrs, Attrs(opened, info, dest));
   dir_attrs_.push_back(std::move(attrs));

@@ -51,6 +51,10 @@ namespace vmshare::share {
 
 inline constexpr size_t kCopyChunkBytes = 1 << 20;
 
+// The CopyFile request that makes `dest` like the host entry `info` (full
+// st_mode, owner; parents the agent makes get 0750), without content.
+agent::CopyFileRequest CopyHeader(const sys::FileInfo& info, const std::string& dest);
+
 struct CopyStats {
   uint64_t bytes = 0;    // file content sent
   uint64_t entries = 0;  // files, directories and symlinks sent

@@ -4,22 +4,12 @@
 
 #include <cerrno>
 
+#include "share/copy_tree.h"
+
 namespace vmshare::share {
 namespace {
 
 constexpr int kMaxDepth = 32;
-// As TreeCopier's: the mode of parent directories the agent makes.
-constexpr uint32_t kParentDirMode = 0750;
-
-agent::CopyFileRequest Header(const sys::FileInfo& info, const std::string& dest) {
-  agent::CopyFileRequest r;
-  r.path = dest;
-  r.file_mode = info.mode;
-  r.dir_mode = kParentDirMode;
-  r.uid = static_cast<int32_t>(info.uid);
-  r.gid = static_cast<int32_t>(info.gid);
-  return r;
-}
 
 }  // namespace
 
@@ -58,7 +48,7 @@ Result<bool> BatchTree::AppendEntry(const sys::Fd& dir, const std::string& name,
     ASSIGN_OR_RETURN(std::string target, env_->ReadlinkAt(dir, name));
     if (!Fits(*ops, target.size())) return false;
     bytes_ += target.size();
-    agent::CopyFileRequest r = Header(info, dest);
+    agent::CopyFileRequest r = CopyHeader(info, dest);
     r.data = std::move(target);
     ops->emplace_back(std::move(r));
     ASSIGN_OR_RETURN(auto attrs, Attrs(dir, name, info, dest));
@@ -71,7 +61,7 @@ Result<bool> BatchTree::AppendEntry(const sys::Fd& dir, const std::string& name,
     ASSIGN_OR_RETURN(std::string data, env_->ReadAll(fd, info.size + 1));
     if (data.size() != info.size) return false;  // changing: the copier says how
     bytes_ += data.size();
-    agent::CopyFileRequest r = Header(info, dest);
+    agent::CopyFileRequest r = CopyHeader(info, dest);
     r.file_size = static_cast<int64_t>(data.size());
     r.data = std::move(data);
     ops->emplace_back(std::move(r));
@@ -80,7 +70,7 @@ Result<bool> BatchTree::AppendEntry(const sys::Fd& dir, const std::string& name,
     return true;
   }
   if (!info.is_dir() || !Fits(*ops, 0)) return false;
-  ops->emplace_back(Header(info, dest));
+  ops->emplace_back(CopyHeader(info, dest));
   ASSIGN_OR_RETURN(sys::Fd sub, env_->OpenAt(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
   ASSIGN_OR_RETURN(auto entries, env_->ReadDir(sub));
   bool foreign_owner = false;
@@ -95,7 +85,7 @@ Result<bool> BatchTree::AppendEntry(const sys::Fd& dir, const std::string& name,
                      AppendEntry(sub, e.name, *child, dest + "/" + e.name, depth + 1, ops));
     if (!fits) return false;
   }
-  if (foreign_owner) ops->emplace_back(Header(info, dest));
+  if (foreign_owner) ops->emplace_back(CopyHeader(info, dest));
   ASSIGN_OR_RETURN(auto attrs, Attrs(dir, name, info, dest));
   ops->emplace_back(std::move(attrs));
   return Fits(*ops, 0);
