@@ -200,9 +200,10 @@ Result<std::optional<SharedFile>> VirtioFsSharer::ShareFile(Container& container
   Status s = Attach("mount source", mount.source, *mounts, paths_.mounts, name, read_only,
                     recursive, before);
   if (!s.ok() && MaybeStaleMounts(s)) {
-    ASSIGN_OR_RETURN(mounts, RequirePrepared(/*fresh=*/true));
-    s = Attach("mount source", mount.source, *mounts, paths_.mounts, name, read_only, recursive,
-               before);
+    auto fresh = RequirePrepared(/*fresh=*/true);
+    s = fresh.ok() ? Attach("mount source", mount.source, **fresh, paths_.mounts, name, read_only,
+                            recursive, before)
+                   : fresh.status();
   }
   if (!s.ok()) {
     mount.host_path = old_host_path;

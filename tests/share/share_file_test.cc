@@ -345,6 +345,7 @@ TEST_F(ShareFileTest, ShareAfterAnotherSharerRebuiltTheTree) {
   auto refused = sharer_->ShareFile(c1_, gone);
   EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
   EXPECT_FALSE(gone.mounted);
+  EXPECT_EQ(gone.host_path, "");
   EXPECT_FALSE(Exists(SandboxDir()));
 }
 
