@@ -12,4 +12,7 @@ endif()
 if(TARGET guest_image)
   install(FILES ${VMSHARE_GUEST_DIR}/vmlinuz ${VMSHARE_GUEST_DIR}/initramfs.img
           DESTINATION ${CMAKE_INSTALL_DATADIR}/vmshare/guest COMPONENT runtime)
+  # The PVH kernel, when the build could extract one (it boots faster).
+  install(FILES ${VMSHARE_GUEST_DIR}/vmlinux DESTINATION ${CMAKE_INSTALL_DATADIR}/vmshare/guest
+          COMPONENT runtime OPTIONAL)
 endif()

@@ -73,6 +73,17 @@ layout)
   "$prefix/bin/vmshare" --help >/dev/null || fail "the installed vmshare does not run"
   # The agent is the guest's init: static, no interpreter.
   ! objdump -p "$prefix/libexec/vmshare/vmshare-agent" | grep -q NEEDED || fail "vmshare-agent is not static"
+  # The installed vmshare boots the image installed beside it: in a moved
+  # copy of the prefix without a kernel, it names that copy's missing kernel
+  # (not the build tree's, which is still there).
+  moved=$(mktemp -d)
+  trap 'rm -rf "$moved"' EXIT
+  cp -a "$prefix/." "$moved/"
+  rm -f "$moved/share/vmshare/guest/vmlinux" "$moved/share/vmshare/guest/vmlinuz"
+  out=$(in_namespace env -u VMSHARE_GUEST_DIR "$moved/bin/vmshare" run --root "$moved/state" -- /bin/true 2>&1) &&
+    fail "vmshare run without an installed kernel succeeded"
+  grep -qF "$moved/share/vmshare/guest/vmlinuz" <<<"$out" ||
+    fail "the installed vmshare did not look beside itself for the guest image: $out"
   echo "layout ok"
   ;;
 pkgconfig)
