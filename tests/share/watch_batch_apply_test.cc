@@ -48,8 +48,8 @@ class WatchBatchApplyTest : public ::testing::Test {
     r.gid = gid;
     return r;
   }
-  static CopyFileRequest File(const std::string& rel, const std::string& data,
-                              uint32_t mode = 0644, int uid = 0, int gid = 0) {
+  static CopyFileRequest File(const std::string& rel, const std::string& data, uint32_t mode = 0644,
+                              int uid = 0, int gid = 0) {
     CopyFileRequest r = Dir(rel, 0, uid, gid);
     r.file_mode = S_IFREG | mode;
     r.file_size = static_cast<int64_t>(data.size());
@@ -101,8 +101,8 @@ TEST_F(WatchBatchApplyTest, KeptDirectoriesAreForgottenWhenRenamedOrReplaced) {
   EXPECT_EQ(Names("d"), (std::vector<std::string>{"g"}));
   EXPECT_EQ(Names("e"), (std::vector<std::string>{"f", "h"}));
   // A directory removed and made again is a new one, filled in place.
-  ASSERT_OK(Batch({File("e/f", "replaced"), RemoveRequest{G("e"), true}, Dir("e"),
-                   File("e/x", "new")}));
+  ASSERT_OK(
+      Batch({File("e/f", "replaced"), RemoveRequest{G("e"), true}, Dir("e"), File("e/x", "new")}));
   EXPECT_EQ(Names("e"), (std::vector<std::string>{"x"}));
   // An empty directory is replaced by a file; an existing file atomically.
   ASSERT_OK(Batch({Dir("d/empty"), File("d/empty", "now a file"), File("d/g", "updated")}));
@@ -114,8 +114,8 @@ TEST_F(WatchBatchApplyTest, KeptDirectoriesAreForgottenWhenRenamedOrReplaced) {
 TEST_F(WatchBatchApplyTest, ASymlinkMadeByAnEarlierStepIsNeverAParent) {
   // The symlink replaces a directory the batch kept open: the next step
   // must not write through the old fd, nor follow the link.
-  Status s = Batch({Dir("p"), File("p/one", "1"), RemoveRequest{G("p"), true},
-                    Link("p", outside_), File("p/precious", "stolen")});
+  Status s = Batch({Dir("p"), File("p/one", "1"), RemoveRequest{G("p"), true}, Link("p", outside_),
+                    File("p/precious", "stolen")});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), Code::kPermissionDenied) << s.ToString();
   EXPECT_NE(s.message().find("batch step 5 of 5"), std::string::npos) << s.ToString();

@@ -86,8 +86,8 @@ Result<BatchApplier::Dir*> BatchApplier::Parent(const std::string& op, const std
                                                 const Target& t, bool create, mode_t dir_mode) {
   if (auto it = dirs_.find(t.parent); it != dirs_.end()) return &it->second;
   ASSIGN_OR_RETURN(const sys::Fd* root, Root(create));
-  auto fd = env_->OpenAt2(*root, t.parent.empty() ? "." : t.parent, O_PATH | O_DIRECTORY, 0,
-                          kResolve);
+  auto fd =
+      env_->OpenAt2(*root, t.parent.empty() ? "." : t.parent, O_PATH | O_DIRECTORY, 0, kResolve);
   if (!fd.ok() && fd.status().err() == ENOENT && create) {
     fd = MkdirAllInRoot(env_, *root, t.parts, t.parts.size() - 1, dir_mode, kResolve);
   }
@@ -118,7 +118,8 @@ Status BatchApplier::CopyFile(const CopyFileRequest& r) {
     return InvalidArgumentError(context + ": names starting with " + kCopyTempPrefix +
                                 " are reserved");
   }
-  ASSIGN_OR_RETURN(Dir * parent, Parent("copy file", r.path, t, /*create=*/true, r.dir_mode & 0777));
+  ASSIGN_OR_RETURN(Dir * parent,
+                   Parent("copy file", r.path, t, /*create=*/true, r.dir_mode & 0777));
   const auto uid = static_cast<uid_t>(r.uid);
   const auto gid = static_cast<gid_t>(r.gid);
   if (t.parts.size() > 1 && !(parent->owner_known && parent->uid == uid && parent->gid == gid)) {
@@ -161,8 +162,7 @@ Status BatchApplier::CopyDirectory(Dir& parent, const Target& t, const CopyFileR
     }
     parent.made.insert(name);
   }
-  ASSIGN_OR_RETURN(sys::Fd dir,
-                   env_->OpenAt(parent.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+  ASSIGN_OR_RETURN(sys::Fd dir, env_->OpenAt(parent.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
   // Owner before mode: chown clears setuid/setgid.
   const auto uid = static_cast<uid_t>(r.uid);
   const auto gid = static_cast<gid_t>(r.gid);
@@ -290,8 +290,8 @@ Status BatchApplier::RemoveTree(const sys::Fd& dir, const std::string& name, uns
     // DT_UNKNOWN, or the entry changed since it was listed.
     if (s.err() != EISDIR && s.err() != EPERM) return s;
   }
-  ASSIGN_OR_RETURN(sys::Fd sub, env_->OpenAt2(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
-                                              kResolveBelow));
+  ASSIGN_OR_RETURN(sys::Fd sub,
+                   env_->OpenAt2(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, kResolveBelow));
   ASSIGN_OR_RETURN(auto entries, env_->ReadDir(sub));
   for (const auto& e : entries) RETURN_IF_ERROR(RemoveTree(sub, e.name, e.type, depth + 1));
   Status s = env_->UnlinkAt(dir, name, AT_REMOVEDIR);

@@ -78,8 +78,8 @@ class BatchApplier {
   Result<const sys::Fd*> Root(bool create);
   // The parent of `t`, kept open; `create` makes the missing directories
   // with dir_mode (CopyFile).
-  Result<Dir*> Parent(const std::string& op, const std::string& path, const Target& t,
-                      bool create, mode_t dir_mode);
+  Result<Dir*> Parent(const std::string& op, const std::string& path, const Target& t, bool create,
+                      mode_t dir_mode);
   // Forgets the kept directories at or below `rel`.
   void Forget(const std::string& rel);
 
