@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "agent/server/copy_file.h"
+#include "agent/server/batch_apply.h"
 #include "agent/server/in_root.h"
 #include "core/ids.h"
 #include "core/types.h"
@@ -53,46 +53,14 @@ Result<Located> Locate(sys::Env* env, const std::string& shared_root, const std:
   return Located{std::move(parent).value(), parts.back(), JoinComponents(parts, parts.size())};
 }
 
-// rm -r of `name` in `dir`, depth first, without following symlinks or
-// crossing mounts.
-Status RemoveTree(sys::Env* env, const sys::Fd& dir, const std::string& name, int depth) {
-  if (depth > 4096) return ErrnoError(ELOOP, "remove " + Quote(name));
-  Status s = env->UnlinkAt(dir, name, 0);
-  if (s.ok() || s.err() == ENOENT) return Status::Ok();
-  if (s.err() != EISDIR && s.err() != EPERM) return s;
-  ASSIGN_OR_RETURN(sys::Fd sub,
-                   env->OpenAt2(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, kResolveBelow));
-  ASSIGN_OR_RETURN(auto entries, env->ReadDir(sub));
-  for (const auto& e : entries) RETURN_IF_ERROR(RemoveTree(env, sub, e.name, depth + 1));
-  s = env->UnlinkAt(dir, name, AT_REMOVEDIR);
-  return s.err() == ENOENT ? Status::Ok() : s;
-}
-
 }  // namespace
 
 Status VmshareService::Rename(const RenameRequest& r) {
-  ASSIGN_OR_RETURN(Located from, Locate(env_, shared_root_, "rename", r.from));
-  ASSIGN_OR_RETURN(Located to, Locate(env_, shared_root_, "rename", r.to));
-  return env_->RenameAt(from.parent, from.name, to.parent, to.name)
-      .WithContext("rename " + Quote(r.from) + " to " + Quote(r.to));
+  return BatchApplier(env_, shared_root_).Rename(r);
 }
 
 Status VmshareService::Remove(const RemoveRequest& r) {
-  auto where = Locate(env_, shared_root_, "remove", r.path);
-  // Nothing to remove below a missing parent.
-  if (!where.ok() && where.status().err() == ENOENT) return Status::Ok();
-  if (!where.ok()) return where.status();
-  Status s;
-  if (r.recursive) {
-    s = RemoveTree(env_, where->parent, where->name, 0);
-  } else {
-    s = env_->UnlinkAt(where->parent, where->name, 0);
-    if (s.err() == EISDIR || s.err() == EPERM) {
-      s = env_->UnlinkAt(where->parent, where->name, AT_REMOVEDIR);
-    }
-    if (s.err() == ENOENT) s = Status::Ok();
-  }
-  return s.WithContext("remove " + Quote(r.path));
+  return BatchApplier(env_, shared_root_).Remove(r);
 }
 
 Status VmshareService::MountTmpfs(const MountTmpfsRequest& r) {
@@ -119,22 +87,7 @@ Status VmshareService::MountTmpfs(const MountTmpfsRequest& r) {
 }
 
 Status VmshareService::SetFileAttrs(const SetFileAttrsRequest& r) {
-  ASSIGN_OR_RETURN(Located where, Locate(env_, shared_root_, "set attributes of", r.path));
-  const std::string what = "set attributes of " + Quote(r.path);
-  if (!r.xattrs.empty()) {
-    auto fd = env_->OpenAt2(where.parent, where.name, O_PATH | O_NOFOLLOW, 0,
-                            kResolveBelow & ~sys::kResolveNoXdev);
-    if (!fd.ok()) return fd.status().WithContext(what);
-    ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(*fd, "", AT_EMPTY_PATH));
-    if (info.is_lnk()) return InvalidArgumentError(what + ": xattrs on a symlink");
-    for (const auto& [name, value] : r.xattrs) {
-      Status set = env_->SetXattr(*fd, name, value);
-      // Where the guest filesystem has no such xattrs (user.* on an older
-      // tmpfs), the copy goes on without them.
-      if (!set.ok() && set.err() != EOPNOTSUPP) return set.WithContext(what);
-    }
-  }
-  return env_->SetTimes(where.parent, where.name, r.atime_ns, r.mtime_ns).WithContext(what);
+  return BatchApplier(env_, shared_root_).SetFileAttrs(r);
 }
 
 Status VmshareService::Link(const LinkRequest& r) {
@@ -176,23 +129,7 @@ Result<ReadDirResponse> VmshareService::ReadDir(const ReadDirRequest& r) {
 }
 
 Status VmshareService::Batch(const std::vector<BatchOp>& ops) {
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const BatchOp& op = ops[i];
-    Status s;
-    if (const auto* c = std::get_if<CopyFileRequest>(&op)) {
-      s = CopyFile(env_, shared_root_, *c);
-    } else if (const auto* r = std::get_if<RenameRequest>(&op)) {
-      s = Rename(*r);
-    } else if (const auto* rm = std::get_if<RemoveRequest>(&op)) {
-      s = Remove(*rm);
-    } else {
-      s = SetFileAttrs(std::get<SetFileAttrsRequest>(op));
-    }
-    if (!s.ok())
-      return s.WithContext("batch step " + std::to_string(i + 1) + " of " +
-                           std::to_string(ops.size()));
-  }
-  return Status::Ok();
+  return BatchApplier(env_, shared_root_).Run(ops);
 }
 
 void VmshareService::RegisterOn(TtrpcServer* server) {

@@ -11,7 +11,9 @@
 // itself, Remove removes it. A recursive Remove never leaves the directory
 // it was given through a symlink or into another mount (a mount below it
 // makes it fail with the mount's path, EBUSY). MountTmpfs is idempotent: a
-// directory that already is a mount root is left alone.
+// directory that already is a mount root is left alone. Batch, Rename,
+// Remove and SetFileAttrs run through a BatchApplier (batch_apply.h), which
+// resolves each parent directory once per call.
 #pragma once
 
 #include <string>
