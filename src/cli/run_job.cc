@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace vmshare::cli {
 namespace {
@@ -16,6 +17,8 @@ using std::chrono::milliseconds;
 
 constexpr uint32_t kReadChunk = 64 * 1024;
 constexpr milliseconds kShutdownDeadline{10000};
+// How often the stop watcher looks at done_ when it has no wake-up pipe.
+constexpr milliseconds kPollStep{100};
 constexpr int kTimeoutExitCode = 124;  // timeout(1)'s
 
 // Ends a run early: a signal or the timeout, which it watches from its own
@@ -27,10 +30,17 @@ class Stopper {
       : env_(env), signal_fd_(signal_fd) {
     timeout_s_ = timeout.count();
     if (timeout.count() > 0) deadline_ = env->NowNanos() + timeout.count() * 1'000'000'000;
-    if (signal_fd_ != nullptr || deadline_ != 0) thread_ = std::thread([this] { Watch(); });
+    if (signal_fd_ == nullptr && deadline_ == 0) return;
+    // Without the pipe the watcher still ends, by polling done_ (slower).
+    if (!env_->Pipe(&wake_r_, &wake_w_).ok()) {
+      wake_r_ = sys::Fd();
+      wake_w_ = sys::Fd();
+    }
+    thread_ = std::thread([this] { Watch(); });
   }
   ~Stopper() {
     done_ = true;
+    if (wake_w_.valid()) env_->WriteAll(wake_w_, "x").IgnoreError();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -63,18 +73,27 @@ class Stopper {
 
  private:
   void Watch() {
+    std::vector<const sys::Fd*> fds;
+    if (wake_r_.valid()) fds.push_back(&wake_r_);
+    if (signal_fd_ != nullptr) fds.push_back(signal_fd_);
     while (!done_) {
-      if (deadline_ != 0 && env_->NowNanos() >= deadline_) {
-        Stop(DeadlineExceededError("run: timed out after " + std::to_string(timeout_s_) + " s"),
-             kTimeoutExitCode);
-        return;
+      milliseconds wait = wake_r_.valid() ? milliseconds(-1) : kPollStep;
+      if (deadline_ != 0) {
+        const int64_t left_ns = deadline_ - env_->NowNanos();
+        if (left_ns <= 0) {
+          Stop(DeadlineExceededError("run: timed out after " + std::to_string(timeout_s_) + " s"),
+               kTimeoutExitCode);
+          return;
+        }
+        const milliseconds left((left_ns + 999'999) / 1'000'000);
+        if (wait.count() < 0 || left < wait) wait = left;
       }
-      if (signal_fd_ == nullptr) {
-        env_->SleepFor(milliseconds(100));
+      if (fds.empty()) {
+        env_->SleepFor(wait);
         continue;
       }
-      Result<short> ev = env_->PollOne(*signal_fd_, POLLIN, milliseconds(100));
-      if (!ev.ok() || *ev == 0) continue;
+      Result<std::vector<short>> ev = env_->PollMany(fds, POLLIN, wait);
+      if (!ev.ok() || signal_fd_ == nullptr || ev->back() == 0) continue;
       Result<int> sig = env_->ReadSignal(*signal_fd_);
       if (sig.ok() && *sig > 0) {
         const char* name = sigabbrev_np(*sig);
@@ -89,6 +108,7 @@ class Stopper {
   int64_t timeout_s_ = 0;
   int64_t deadline_ = 0;
   std::atomic<bool> done_{false};
+  sys::Fd wake_r_, wake_w_;  // ~Stopper writes to wake the watcher at once
   std::mutex mu_;
   sandbox::Guest* guest_ = nullptr;  // GUARDED_BY(mu_)
   Status reason_;                    // GUARDED_BY(mu_)

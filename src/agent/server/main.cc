@@ -22,6 +22,9 @@
 namespace vmshare::agent {
 namespace {
 
+// How long pid 1 waits for the host to hang up after DestroySandbox.
+constexpr std::chrono::milliseconds kHangupWait{200};
+
 constexpr char kUsage[] =
     "usage: vmshare-agent [--socket PATH | --device PATH | --channel NAME]\n"
     "                     [--shared-root DIR] [--run-dir DIR] [--modules FILE]\n"
@@ -104,7 +107,26 @@ Status ServeSocket(sys::Env* env, TtrpcServer* server, const std::string& path) 
   return Status::Ok();
 }
 
-Status ServeDevice(sys::Env* env, TtrpcServer* server, const std::string& path) {
+// After DestroySandbox's reply: the host hangs up once it has read it
+// (virtio-console reports POLLHUP when the host side closes), so the guest
+// can power off then; a host that keeps the channel open gets `most`.
+void AwaitHostHangup(sys::Env* env, const sys::Fd& fd, std::chrono::milliseconds most) {
+  const int64_t deadline = env->NowNanos() + most.count() * 1'000'000;
+  for (;;) {
+    const int64_t left_ms = (deadline - env->NowNanos()) / 1'000'000;
+    if (left_ms <= 0) return;
+    auto ready = env->PollMany({&fd}, POLLIN, std::chrono::milliseconds(left_ms));
+    if (!ready.ok() || ready->empty()) return;
+    if ((*ready)[0] & (POLLHUP | POLLERR | POLLNVAL)) return;
+    if ((*ready)[0] & POLLIN) {
+      // Bytes after the reply (a late call) are dropped: the sandbox is gone.
+      auto r = env->Read(fd, 64 << 10);
+      if (!r.ok() || r->empty()) return;
+    }
+  }
+}
+
+Status ServeDevice(sys::Env* env, TtrpcServer* server, const std::string& path, bool await_hangup) {
   sys::Fd fd;
   // The node can trail its sysfs entry by a moment.
   for (int i = 0;; ++i) {
@@ -121,6 +143,10 @@ Status ServeDevice(sys::Env* env, TtrpcServer* server, const std::string& path) 
     // Returns when the host side is not connected (POLLHUP): try again.
     server->Serve(fd).IgnoreError();
     if (!server->stopped()) env->SleepFor(std::chrono::milliseconds(100));
+  }
+  if (await_hangup) {
+    env->SyncAll();
+    AwaitHostHangup(env, fd, kHangupWait);
   }
   return Status::Ok();
 }
@@ -159,14 +185,13 @@ int Main(int argc, char** argv) {
       if (found.ok()) device = *found;
       s = found.status();
     }
-    if (s.ok()) s = ServeDevice(env, &server, device);
+    if (s.ok()) s = ServeDevice(env, &server, device, init && env->GetPid() == 1);
   }
   if (!s.ok()) Log(s.ToString());
   if (init && env->GetPid() == 1) {
-    // pid 1 must never exit (the kernel would panic): power the VM off. The
-    // pause lets the host read DestroySandbox's reply off the channel first.
+    // pid 1 must never exit (the kernel would panic): power the VM off,
+    // once the host has DestroySandbox's reply (ServeDevice waited for it).
     Log(service.destroyed() ? "sandbox destroyed, powering off" : "powering off");
-    env->SleepFor(std::chrono::milliseconds(200));
     env->SyncAll();
     Status off = env->PowerOff();
     Log(off.ToString());
