@@ -12,11 +12,7 @@
 namespace vmshare::agent {
 namespace {
 
-constexpr uint64_t kResolve =
-    sys::kResolveInRoot | sys::kResolveNoSymlinks | sys::kResolveNoMagiclinks;
-// Below a directory being removed: never out of it, never into a mount.
-constexpr uint64_t kResolveBelow = sys::kResolveBeneath | sys::kResolveNoSymlinks |
-                                   sys::kResolveNoMagiclinks | sys::kResolveNoXdev;
+constexpr uint64_t kResolve = kResolveInSharedRoot;
 constexpr int kMaxRemoveDepth = 4096;
 
 // Removes a non-directory, or an empty directory.

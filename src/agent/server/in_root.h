@@ -19,6 +19,13 @@
 
 namespace vmshare::agent {
 
+// A guest path inside the shared root: never out of it, no symlink followed.
+inline constexpr uint64_t kResolveInSharedRoot =
+    sys::kResolveInRoot | sys::kResolveNoSymlinks | sys::kResolveNoMagiclinks;
+// Below a directory being removed: never out of it, never into a mount.
+inline constexpr uint64_t kResolveBelow = sys::kResolveBeneath | sys::kResolveNoSymlinks |
+                                          sys::kResolveNoMagiclinks | sys::kResolveNoXdev;
+
 // Splits "a//b/./c" into {"a","b","c"}. A ".." component is refused with
 // kInvalidArgument naming `what` (e.g. the request path).
 Result<std::vector<std::string>> SplitRelative(std::string_view path, std::string_view what);

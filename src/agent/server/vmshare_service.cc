@@ -15,11 +15,7 @@
 namespace vmshare::agent {
 namespace {
 
-constexpr uint64_t kResolve =
-    sys::kResolveInRoot | sys::kResolveNoSymlinks | sys::kResolveNoMagiclinks;
-// Below a directory being removed: never out of it, never into a mount.
-constexpr uint64_t kResolveBelow = sys::kResolveBeneath | sys::kResolveNoSymlinks |
-                                   sys::kResolveNoMagiclinks | sys::kResolveNoXdev;
+constexpr uint64_t kResolve = kResolveInSharedRoot;
 
 // An entry named by a guest path: its parent directory (resolved in the
 // shared root) and its last component.
