@@ -46,6 +46,7 @@ struct FileInfo {
   uint64_t size = 0;
   uint64_t ino = 0;
   dev_t dev = 0;            // st_dev (major/minor combined)
+  dev_t rdev = 0;           // st_rdev: what a device node stands for
   uint64_t mnt_id = 0;      // STATX_MNT_ID, 0 if the kernel lacks it
   bool mount_root = false;  // STATX_ATTR_MOUNT_ROOT: the path is a mountpoint
   int64_t mtime_ns = 0;

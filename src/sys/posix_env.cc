@@ -124,6 +124,7 @@ Result<FileInfo> PosixEnv::StatAt(const Fd& dir, const std::string& path, int fl
   info.size = sx.stx_size;
   info.ino = sx.stx_ino;
   info.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  info.rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
   info.mnt_id = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
   info.mount_root = (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
                     (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -247,6 +248,57 @@ TEST_F(OciConformanceTest, WhatCannotApplyIsRefusedNamingTheField) {
   }
   const Run r = CreateStartWait(RuncStyle("echo ok"));
   EXPECT_EQ(r.out, "ok\n") << r.err;
+}
+
+// A rootfs whose /dev is no mount keeps the nodes an earlier container made
+// there (as runc leaves them) when they are what the spec asks for: the
+// agent does not unlink and remake them, which a read-only share (`vmshare
+// run` with root.readonly) would refuse. A wrong node is replaced.
+TEST_F(OciConformanceTest, DeviceNodesAlreadyInTheRootfsAreKept) {
+  fs::create_directories(rootfs_ + "/dev");
+  auto node = [&](const std::string& name, unsigned major, unsigned minor) {
+    const std::string path = rootfs_ + "/dev/" + name;
+    ASSERT_EQ(::mknod(path.c_str(), S_IFCHR | 0666, makedev(major, minor)), 0) << path;
+    ASSERT_EQ(::chmod(path.c_str(), 0666), 0);
+  };
+  node("null", 1, 3);
+  node("zero", 1, 5);
+  node("full", 1, 7);
+  node("random", 1, 8);
+  node("urandom", 1, 9);
+  node("tty", 5, 0);
+  auto ino = [&](const std::string& name) {
+    struct stat st {};
+    EXPECT_EQ(::lstat((rootfs_ + "/dev/" + name).c_str(), &st), 0) << name;
+    return st.st_ino;
+  };
+  // A second name for two of them: a node remade in place would be a new
+  // inode (whose number the filesystem may well reuse), with one link.
+  fs::create_hard_link(rootfs_ + "/dev/null", rootfs_ + "/null.link");
+  fs::create_hard_link(rootfs_ + "/dev/tty", rootfs_ + "/tty.link");
+  const ino_t null_ino = ino("null"), tty_ino = ino("tty");
+  auto no_dev_mount = [&](const std::string& script) {
+    CreateContainerRequest cr = RuncStyle(script);
+    cr.spec.devices.clear();
+    cr.spec.mounts = {{"proc", "/proc", "proc", {}}};
+    return cr;
+  };
+  Run r = CreateStartWait(no_dev_mount("echo x > /dev/null && head -c 3 /dev/zero | wc -c"));
+  EXPECT_EQ(r.out, "3\n") << r.err;
+  EXPECT_EQ(ino("null"), null_ino);
+  EXPECT_EQ(ino("tty"), tty_ino);
+  EXPECT_EQ(fs::hard_link_count(rootfs_ + "/dev/null"), 2u);
+  EXPECT_EQ(fs::hard_link_count(rootfs_ + "/dev/tty"), 2u);
+
+  // A plain file where /dev/null belongs is replaced by the device.
+  fs::remove(rootfs_ + "/dev/null");
+  testing::WriteFile(rootfs_ + "/dev/null", "not a device");
+  r = CreateStartWait(no_dev_mount("echo x > /dev/null && test -c /dev/null && echo ok"));
+  EXPECT_EQ(r.out, "ok\n") << r.err;
+  struct stat st {};
+  ASSERT_EQ(::lstat((rootfs_ + "/dev/null").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(st.st_rdev, makedev(1, 3));
 }
 
 TEST_F(OciConformanceTest, NonRootGetsAmbientCapsAndFailedExecIsReported) {

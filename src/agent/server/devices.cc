@@ -27,6 +27,18 @@ Result<mode_t> NodeType(const SpecDevice& d) {
   return InvalidArgumentError("linux.devices " + Quote(d.path) + ": unknown type " + Quote(d.type));
 }
 
+Status NodeError(const Status& s, const std::string& what) {
+  if (s.err() != EROFS) return s.WithContext(what);
+  return s.WithContext(what +
+                       " (the root is read-only and /dev is not a mount; give the spec a "
+                       "tmpfs mount at /dev)");
+}
+
+bool IsNode(const sys::FileInfo& info, mode_t type, dev_t dev, mode_t perm, const SpecDevice& d) {
+  return (info.mode & S_IFMT) == type && (type == S_IFIFO || info.rdev == dev) &&
+         (info.mode & 07777) == perm && info.uid == d.uid && info.gid == d.gid;
+}
+
 Status MakeNode(sys::Env* env, const sys::Fd& root, const SpecDevice& d) {
   const std::string what = "create device " + Quote(d.path);
   if (d.path.rfind("/dev/", 0) != 0 || d.path.size() <= 5) {
@@ -40,23 +52,19 @@ Status MakeNode(sys::Env* env, const sys::Fd& root, const SpecDevice& d) {
   auto parent = MkdirAllInRoot(env, root, parts, parts.size() - 1, 0755, kResolve);
   if (!parent.ok()) return parent.status().WithContext(what);
   const std::string& name = parts.back();
+  const mode_t perm = (d.file_mode == 0 ? 0666 : d.file_mode) & 07777;
+  const dev_t dev = makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
   auto existing = env->StatAt(*parent, name, AT_SYMLINK_NOFOLLOW);
   if (existing.ok()) {
     if (existing->mount_root) return Status::Ok();  // a bind the spec put there
     if (existing->is_dir()) return FailedPreconditionError(what + ": a directory is there");
-    RETURN_IF_ERROR(env->UnlinkAt(*parent, name, 0).WithContext(what));
+    // The node an earlier container made in this rootfs (no /dev mount):
+    // already what the spec asks for, so a read-only root is no obstacle.
+    if (IsNode(*existing, type, dev, perm, d)) return Status::Ok();
+    if (Status s = env->UnlinkAt(*parent, name, 0); !s.ok()) return NodeError(s, what);
   }
-  const mode_t perm = (d.file_mode == 0 ? 0666 : d.file_mode) & 07777;
-  const dev_t dev = makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
   Status made = env->MknodAt(*parent, name, type | perm, type == S_IFIFO ? 0 : dev);
-  if (!made.ok()) {
-    if (made.err() == EROFS) {
-      return made.WithContext(what +
-                              " (the root is read-only and /dev is not a mount; give "
-                              "the spec a tmpfs mount at /dev)");
-    }
-    return made.WithContext(what);
-  }
+  if (!made.ok()) return NodeError(made, what);
   // mknod applies the agent's umask; the spec's mode is exact.
   RETURN_IF_ERROR(env->ChmodAt(*parent, name, perm).WithContext(what));
   return env->ChownAt(*parent, name, d.uid, d.gid, AT_SYMLINK_NOFOLLOW).WithContext(what);
