@@ -103,6 +103,7 @@ class TaskService {
     bool started_sandbox = false;
     bool mounted_rootfs = false;
     std::shared_ptr<Proc> init;
+    SpecProcess process;  // the init's, whose privileges its execs get
     std::map<std::string, std::shared_ptr<Proc>> execs;
   };
 
