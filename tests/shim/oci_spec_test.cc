@@ -3,6 +3,8 @@
 // them for a pod sandbox and one of its containers (testdata/; the seccomp
 // profile's syscall list is shortened). One reader, oci::ParseConfig; the
 // shim's policy accepts what every Kubernetes pod carries.
+#include "shim/oci_spec.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -10,15 +12,15 @@
 #include <sstream>
 
 #include "oci/config.h"
-#include "shim/oci_spec.h"
 
 namespace vmshare::shim {
 namespace {
 
 const std::vector<std::string> kContainerdDefaultCaps = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",      "CAP_FOWNER",  "CAP_MKNOD",
-    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",      "CAP_SETFCAP", "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",           "CAP_SYS_CHROOT",  "CAP_KILL",    "CAP_AUDIT_WRITE"};
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE"};
 
 std::string TestData(const std::string& file) {
   std::ifstream in(std::string(VMSHARE_SHIM_TESTDATA) + "/" + file);
@@ -133,7 +135,8 @@ TEST(ShimOciSpec, RefusesWhatWouldChangeTheContainer) {
     const char* json;
     const char* says;
   } kCases[] = {
-      {R"({"hooks": {"prestart": [{"path": "/bin/true"}]}})", ".hooks: hooks would run on the host"},
+      {R"({"hooks": {"prestart": [{"path": "/bin/true"}]}})",
+       ".hooks: hooks would run on the host"},
       {R"({"linux": {"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}})",
        ".linux.uidMappings"},
       {R"({"mounts": [{"destination": "/d", "type": "bind", "source": "/s",
@@ -184,9 +187,9 @@ TEST(ShimOciSpec, ExecProcessSpecKeepsPrivileges) {
   EXPECT_EQ(p->rlimits[0], (agent::SpecRlimit{"RLIMIT_NOFILE", 64, 32}));
   EXPECT_TRUE(p->no_new_privileges);
   EXPECT_TRUE(HasNotice(p->notices, "process.apparmorProfile"));
-  EXPECT_FALSE(ParseProcessSpec(R"({"args": ["sh"], "scheduler": {"policy": "SCHED_FIFO"}})",
-                                "exec spec")
-                   .ok());
+  EXPECT_FALSE(
+      ParseProcessSpec(R"({"args": ["sh"], "scheduler": {"policy": "SCHED_FIFO"}})", "exec spec")
+          .ok());
 }
 
 }  // namespace
