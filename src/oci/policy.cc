@@ -109,8 +109,9 @@ void CheckBindOptions(Reader& r, const json& entry, const Mount& m, const std::s
       r.Fail(at + ".options \"" + o + "\": idmapped mounts are not supported");
       return;
     }
-    const std::string why = "not applied to a bind mount by the guest (it takes "
-                            "ro/rw, nosuid, nodev, noexec, bind/rbind and propagation)";
+    const std::string why =
+        "not applied to a bind mount by the guest (it takes "
+        "ro/rw, nosuid, nodev, noexec, bind/rbind and propagation)";
     if (policy == Policy::kRun) {
       r.Fail(at + ".options \"" + o + "\": " + why);
       return;
