@@ -125,7 +125,7 @@ Result<uint32_t> TaskService::Create(const CreateTask& r) {
   if (spec.process.terminal != r.stdio.terminal) spec.process.terminal = r.stdio.terminal;
   // What the guest would refuse fails here, before a guest boots.
   RETURN_IF_ERROR(CheckGuestSpec(spec).WithContext("create task " + Quote(r.id)));
-  for (const std::string& n : spec.notices) Log("create task " + Quote(r.id) + ": " + n);
+  for (const std::string& n : spec.notices) Notice("create task " + Quote(r.id) + ": " + n);
   const std::string sid = SandboxIdOf(spec, r.id);
   RETURN_IF_ERROR(ValidateId("sandbox", sid));
   const bool starts = StartsSandbox(spec, r.id);
@@ -294,7 +294,7 @@ Status TaskService::Exec(const ExecTask& r) {
   if (spec.args.empty())
     return InvalidArgumentError("exec " + Quote(r.exec_id) + ": no process args");
   spec.terminal = r.stdio.terminal;
-  for (const std::string& n : spec.notices) Log(Describe({r.id, r.exec_id}) + ": " + n);
+  for (const std::string& n : spec.notices) Notice(Describe({r.id, r.exec_id}) + ": " + n);
   ASSIGN_OR_RETURN(std::unique_ptr<StdioRelay> io, StdioRelay::Open(options_.env, r.stdio));
   const ProcessKey k{r.id, r.exec_id};
   {
@@ -306,7 +306,7 @@ Status TaskService::Exec(const ExecTask& r) {
     if (it->second.execs.contains(r.exec_id))
       return AlreadyExistsError(Describe(k) + " already exists");
     for (const std::string& n : PrivilegesNotApplied(spec, it->second.process))
-      Log(Describe(k) + ": " + n);
+      Notice(Describe(k) + ": " + n);
     auto p = std::make_shared<Proc>();
     p->key = k;
     p->stdio = r.stdio;
