@@ -5,6 +5,8 @@
 // file: a missing bundle or config is NotFound, bad JSON or a field of the
 // wrong type is InvalidArgument with the JSON path of the field. Nothing is
 // changed on disk either way. Thread-compatible; pure apart from the read.
+// The parsing is oci::ParseConfig's (oci/config.h) under oci::Policy::kRun,
+// the reader the containerd shim shares.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,7 @@
 #include "agent/messages.h"
 #include "core/result.h"
 #include "core/types.h"
+#include "oci/config.h"
 #include "sys/env.h"
 
 namespace vmshare::cli {
@@ -53,12 +56,8 @@ Result<Bundle> ReadBundle(sys::Env* env, const std::string& dir);
 Result<Bundle> ParseBundleConfig(std::string_view json_text, const std::string& dir,
                                  const std::string& name);
 
-// True when the host must share this mount with the guest: type "bind", or an
-// option "bind"/"rbind". proc, sysfs, tmpfs, devpts, mqueue, cgroup and the
-// like are made by the guest itself.
-bool IsHostBind(const Mount& m);
-
-// True when the mount's options ask for read-only ("ro").
-bool HasReadOnlyOption(const std::vector<std::string>& options);
+// oci/config.h's: a host bind mount (shared with the guest), and "ro".
+using oci::HasReadOnlyOption;
+using oci::IsHostBind;
 
 }  // namespace vmshare::cli

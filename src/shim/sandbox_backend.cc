@@ -17,12 +17,8 @@ constexpr std::chrono::milliseconds kShutdownDeadline{10000};
 // RemoveContainer's wait for the container's processes to die in the guest.
 constexpr uint32_t kRemoveTimeoutSeconds = 10;
 
-bool HasOption(const std::vector<std::string>& options, const char* o) {
-  for (const auto& x : options)
-    if (x == o) return true;
-  return false;
-}
-
+// Like `vmshare run`: the spec's guest part as the reader made it, then the
+// process and the mounts.
 sandbox::ContainerRequest RequestFor(const ContainerSpecIn& c) {
   sandbox::ContainerRequest r;
   r.id = c.id;
@@ -31,16 +27,13 @@ sandbox::ContainerRequest RequestFor(const ContainerSpecIn& c) {
   r.rootfs.destination = "/";
   r.rootfs.type = "bind";
   r.rootfs.read_only = c.spec.root_readonly;
-  for (const SpecMountEntry& m : c.spec.mounts) {
-    sandbox::BundleMount b;
-    b.mount.source = m.source;
-    b.mount.destination = m.destination;
-    b.mount.type = m.type;
-    b.mount.options = m.options;
-    b.from_host = IsHostBindMount(m);
-    b.mount.read_only = b.from_host && HasOption(m.options, "ro");
-    r.mounts.push_back(std::move(b));
+  for (const Mount& m : c.spec.mounts) {
+    const bool host = IsHostBind(m);
+    Mount mount = m;
+    mount.read_only = host && m.read_only;
+    r.mounts.push_back({std::move(mount), host});
   }
+  r.spec = c.spec.guest;
   const SpecProcess& p = c.spec.process;
   r.spec.args = p.args;
   r.spec.env = p.env;
@@ -196,7 +189,7 @@ class Backend : public SandboxBackend {
     go.accel = config_.accel;
     go.guest_dir = config_.guest_dir;
     go.memory_mb = config_.memory_mb;
-    if (!first.hostname.empty()) go.hostname = first.hostname;
+    if (!first.guest.hostname.empty()) go.hostname = first.guest.hostname;
     Result<std::unique_ptr<sandbox::Guest>> g = sandbox::Guest::New(*sb, go);
     Status booted = g.ok() ? (*g)->Boot() : g.status();
     if (!booted.ok()) {

@@ -169,6 +169,7 @@ int RunServe(sys::Env* env, const ShimArgs& a, const SandboxOps& ops) {
   o.events = &events;
   o.shim_pid = static_cast<uint32_t>(env->GetPid());
   o.log = [&log](const std::string& line) { log->Error(line); };
+  o.notice = [&log](const std::string& line) { log->Warning(line); };
   o.make_backend = [&ops, &config, &loop, &log] {
     return ops.make_backend(*config, &loop, log.get());
   };

@@ -23,6 +23,7 @@ class ShimLog {
   ShimLog(sys::Env* env, const std::string& bundle, const std::string& id, bool debug);
 
   void Info(const std::string& msg) { Line("info", msg); }
+  void Warning(const std::string& msg) { Line("warning", msg); }
   void Error(const std::string& msg) { Line("error", msg); }
   void Debug(const std::string& msg) {
     if (debug_) Line("debug", msg);

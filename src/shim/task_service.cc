@@ -7,6 +7,25 @@
 namespace vmshare::shim {
 namespace {
 
+// The guest agent starts an exec process with its container's privileges:
+// what an exec spec asks beyond (or short of) them is said in the log.
+std::vector<std::string> PrivilegesNotApplied(const SpecProcess& exec, const SpecProcess& init) {
+  std::vector<std::string> out;
+  const char* kTail = " differ from the container's, which the guest gives its exec processes";
+  if (exec.capabilities != init.capabilities)
+    out.push_back(std::string("process.capabilities") + kTail);
+  if (exec.rlimits != init.rlimits) out.push_back(std::string("process.rlimits") + kTail);
+  if (exec.no_new_privileges != init.no_new_privileges)
+    out.push_back(std::string("process.noNewPrivileges") + kTail);
+  if (exec.umask && exec.umask != init.umask)
+    out.push_back(std::string("process.user.umask") + kTail);
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
 // How long an exit waits for the process's output to be relayed: output
 // normally ends with the process; a background child holding the stream
 // open must not hold the exit back for ever.
@@ -104,6 +123,9 @@ Result<uint32_t> TaskService::Create(const CreateTask& r) {
   }
   ASSIGN_OR_RETURN(OciSpec spec, ReadSpec(options_.env, r.bundle));
   if (spec.process.terminal != r.stdio.terminal) spec.process.terminal = r.stdio.terminal;
+  // What the guest would refuse fails here, before a guest boots.
+  RETURN_IF_ERROR(CheckGuestSpec(spec).WithContext("create task " + Quote(r.id)));
+  for (const std::string& n : spec.notices) Notice("create task " + Quote(r.id) + ": " + n);
   const std::string sid = SandboxIdOf(spec, r.id);
   RETURN_IF_ERROR(ValidateId("sandbox", sid));
   const bool starts = StartsSandbox(spec, r.id);
@@ -134,6 +156,7 @@ Result<uint32_t> TaskService::Create(const CreateTask& r) {
     c.started_sandbox = starts;
     c.mounted_rootfs = mounted;
     c.init = init;
+    c.process = spec.process;
   }
   Emit(TaskCreateEvent(r, pid));
   return pid;
@@ -271,6 +294,7 @@ Status TaskService::Exec(const ExecTask& r) {
   if (spec.args.empty())
     return InvalidArgumentError("exec " + Quote(r.exec_id) + ": no process args");
   spec.terminal = r.stdio.terminal;
+  for (const std::string& n : spec.notices) Notice(Describe({r.id, r.exec_id}) + ": " + n);
   ASSIGN_OR_RETURN(std::unique_ptr<StdioRelay> io, StdioRelay::Open(options_.env, r.stdio));
   const ProcessKey k{r.id, r.exec_id};
   {
@@ -281,6 +305,8 @@ Status TaskService::Exec(const ExecTask& r) {
       return FailedPreconditionError("exec in task " + Quote(r.id) + ": it is not running");
     if (it->second.execs.contains(r.exec_id))
       return AlreadyExistsError(Describe(k) + " already exists");
+    for (const std::string& n : PrivilegesNotApplied(spec, it->second.process))
+      Notice(Describe(k) + ": " + n);
     auto p = std::make_shared<Proc>();
     p->key = k;
     p->stdio = r.stdio;

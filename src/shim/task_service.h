@@ -52,6 +52,9 @@ struct TaskServiceOptions {
   std::function<std::unique_ptr<SandboxBackend>()> make_backend;
   uint32_t shim_pid = 0;
   std::function<void(const std::string&)> log;
+  // What a spec asks and the guest does not apply (oci_spec.h notices);
+  // empty: they go to `log`.
+  std::function<void(const std::string&)> notice;
   // Mounts containerd's rootfs mounts (snapshots) on <bundle>/rootfs and
   // unmounts them; empty: such a Create is refused.
   std::function<Status(const std::vector<RootfsMount>&, const std::string& target)> mount_rootfs;
@@ -103,6 +106,7 @@ class TaskService {
     bool started_sandbox = false;
     bool mounted_rootfs = false;
     std::shared_ptr<Proc> init;
+    SpecProcess process;  // the init's, whose privileges its execs get
     std::map<std::string, std::shared_ptr<Proc>> execs;
   };
 
@@ -115,6 +119,13 @@ class TaskService {
   Status ShutdownBackend();
   void Log(const std::string& line) {
     if (options_.log) options_.log(line);
+  }
+  void Notice(const std::string& line) {
+    if (options_.notice) {
+      options_.notice(line);
+    } else {
+      Log(line);
+    }
   }
   void Emit(EventPayload e) {
     if (options_.events != nullptr) options_.events->Publish(std::move(e));

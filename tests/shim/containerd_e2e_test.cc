@@ -48,7 +48,7 @@ class ShimE2eTest : public ::testing::Test {
 
   void ExpectNothingLeft() {
     EXPECT_EQ(ProcessesMatching(vmroot_ + "/").size(), 0u) << "a qemu or virtiofsd process is left";
-    EXPECT_EQ(ProcessesMatching("containerd-shim-vmshare-v2").size(), 0u) << "a shim is left";
+    EXPECT_EQ(containerd_->Shims().size(), 0u) << "a shim is left";
     EXPECT_EQ(CountMountsUnder(vmroot_ + "/"), 0) << "a mount is left under " << vmroot_;
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(vmroot_, ec);
@@ -172,8 +172,7 @@ TEST_F(ShimE2eTest, PodContainersShareOneGuestAndGuestDeathIsAnExit) {
               "app1", {"cat", "/proc/sys/kernel/random/boot_id"}));
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, boot_id) << "the pod's container ran in another guest";
-  EXPECT_EQ(ProcessesMatching("containerd-shim-vmshare-v2").size(), 1u)
-      << "one shim serves the pod";
+  EXPECT_EQ(containerd_->Shims().size(), 1u) << "one shim serves the pod";
 
   // The guest dies: the sandbox's task exits with an error status.
   for (pid_t qemu : ProcessesMatching(vmroot_ + "/vm/pod1")) ::kill(qemu, SIGKILL);
@@ -182,11 +181,76 @@ TEST_F(ShimE2eTest, PodContainersShareOneGuestAndGuestDeathIsAnExit) {
   EXPECT_EQ(containerd_->Ctr({"container", "delete", "pod1"}).code, 0);
 }
 
+// The container's OCI spec as ctr writes it is applied in the guest:
+// containerd's default capabilities, RLIMIT_NOFILE 1024, noNewPrivileges,
+// masked and read-only /proc paths; --cap-add, --allow-new-privs and
+// --privileged change them. One pod, one guest; --seccomp (the default
+// profile, as CRI's RuntimeDefault) is accepted with a notice.
+TEST_F(ShimE2eTest, SpecPrivilegesAndPathsAreAppliedInTheGuest) {
+  const std::string probe =
+      "grep -E '^(CapEff|NoNewPrivs):' /proc/self/status; echo nofile=$(ulimit -n)/$(ulimit -Hn); "
+      "if [ -c /proc/kcore ]; then echo kcore=masked; else echo kcore=open; fi; "
+      "if echo 0 > /proc/sys/kernel/sysrq; then echo sys=rw; else echo sys=ro; fi 2>/dev/null";
+  const std::vector<std::string> pod = {"--annotation", "io.kubernetes.cri.sandbox-id=sp1"};
+  std::vector<std::string> sandbox = {"-d", "--seccomp", "--annotation",
+                                      "io.kubernetes.cri.container-type=sandbox"};
+  sandbox.insert(sandbox.end(), pod.begin(), pod.end());
+  CtrResult r = containerd_->Ctr(RunArgs(sandbox, "sp1", {"sleep", "1000"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto app = [&](std::vector<std::string> flags, const std::string& id) {
+    flags.insert(flags.end(),
+                 {"--rm", "--annotation", "io.kubernetes.cri.container-type=container"});
+    flags.insert(flags.end(), pod.begin(), pod.end());
+    return containerd_->Ctr(RunArgs(flags, id, {"sh", "-c", probe}));
+  };
+
+  // containerd's default spec: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID
+  // SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE
+  // SETFCAP, not all ones.
+  r = app({}, "sp-default");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("CapEff:\t00000000a80425fb"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("NoNewPrivs:\t1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nofile=1024/1024\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("kcore=masked"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sys=ro"), std::string::npos) << r.out;
+
+  // An exec gets its container's privileges.
+  r = containerd_->Ctr({"task", "exec", "--exec-id", "x1", "sp1", "sh", "-c", probe});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("CapEff:\t00000000a80425fb"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("kcore=masked"), std::string::npos) << r.out;
+
+  // CAP_SYS_ADMIN is bit 21; --allow-new-privs drops noNewPrivileges.
+  r = app({"--cap-add", "CAP_SYS_ADMIN", "--allow-new-privs"}, "sp-capadd");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("CapEff:\t00000000a82425fb"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("NoNewPrivs:\t0"), std::string::npos) << r.out;
+
+  // --privileged: ctr's own capabilities (ours), nothing masked, /proc/sys
+  // writable.
+  std::smatch ours;
+  const std::string status = ReadFile("/proc/self/status");
+  ASSERT_TRUE(std::regex_search(status, ours, std::regex("CapEff:\t[0-9a-f]+\n")));
+  r = app({"--privileged"}, "sp-priv");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(ours[0].str()), std::string::npos) << r.out << " want " << ours[0];
+  EXPECT_NE(r.out.find("kcore=open"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sys=rw"), std::string::npos) << r.out;
+
+  EXPECT_NE(containerd_->Log().find("linux.seccomp is not applied"), std::string::npos);
+  r = containerd_->Ctr({"task", "kill", "-s", "SIGKILL", "sp1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(containerd_->WaitStatus("sp1", "STOPPED"));
+  EXPECT_EQ(containerd_->DeleteTask("sp1"), 137);
+  EXPECT_EQ(containerd_->Ctr({"container", "delete", "sp1"}).code, 0);
+}
+
 TEST_F(ShimE2eTest, KilledShimLeavesNothingBehind) {
   CtrResult r = containerd_->Ctr(RunArgs(
       {"-d", "--mount", Mount(bundle_ + "/volumes/data", "/data", "rw")}, "k1", {"sleep", "1000"}));
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto shims = ProcessesMatching("containerd-shim-vmshare-v2");
+  const auto shims = containerd_->Shims();
   ASSERT_EQ(shims.size(), 1u);
   EXPECT_GT(CountMountsUnder(vmroot_ + "/"), 0);
   ::kill(shims[0], SIGKILL);
@@ -201,9 +265,8 @@ TEST_F(ShimE2eTest, KilledShimLeavesNothingBehind) {
   EXPECT_EQ(containerd_->Ctr({"container", "delete", "k1"}).code, 0);
   // The guest's processes died with the shim; the rest is the gc that
   // containerd's `... delete` runs, asynchronously: wait for it to finish.
-  for (int i = 0; i < 600 && !(ProcessesMatching(vmroot_ + "/").empty() &&
-                               ProcessesMatching("containerd-shim-vmshare-v2").empty());
-       ++i)
+  for (int i = 0;
+       i < 600 && !(ProcessesMatching(vmroot_ + "/").empty() && containerd_->Shims().empty()); ++i)
     sys::Env::Default()->SleepFor(std::chrono::milliseconds(100));
 }
 

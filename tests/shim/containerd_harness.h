@@ -35,8 +35,11 @@ struct CtrResult {
   std::string err;
 };
 
-// Processes whose command line contains `needle`.
-inline std::vector<pid_t> ProcessesMatching(const std::string& needle) {
+// Processes whose command line contains `needle`; with `program`, only
+// those whose argv[0] names it (a build's command line naming the shim, from
+// another session on the machine, is not a shim).
+inline std::vector<pid_t> ProcessesMatching(const std::string& needle,
+                                            const std::string& program = "") {
   std::vector<pid_t> found;
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename();
@@ -49,7 +52,9 @@ inline std::vector<pid_t> ProcessesMatching(const std::string& needle) {
     const size_t close = stat.rfind(')');
     const bool zombie =
         close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z';
-    if (!zombie && cmd.find(needle) != std::string::npos) found.push_back(std::stoi(name));
+    const std::string argv0 = cmd.substr(0, cmd.find('\0'));
+    const bool named = program.empty() || fs::path(argv0).filename() == program;
+    if (!zombie && named && cmd.find(needle) != std::string::npos) found.push_back(std::stoi(name));
   }
   return found;
 }
@@ -79,6 +84,11 @@ class Containerd {
   }
 
   const std::string& address() const { return address_; }
+
+  // This containerd's shims of `program` (their -address is its socket).
+  std::vector<pid_t> Shims(const std::string& program = "containerd-shim-vmshare-v2") {
+    return ProcessesMatching(dir_ + "/", program);
+  }
 
   // Mounts the tmpfs over /run/containerd (once) and starts containerd.
   void Start() {

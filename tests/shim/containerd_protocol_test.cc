@@ -33,9 +33,9 @@ class ShimProtocolTest : public ::testing::Test {
     if (containerd_ == nullptr) return;
     if (HasFailure()) std::cerr << "containerd log:\n" << containerd_->Log();
     containerd_->Stop(SIGTERM);
-    for (int i = 0; i < 50 && !ProcessesMatching(kFakeBinary).empty(); ++i)
+    for (int i = 0; i < 50 && !containerd_->Shims(kFakeBinary).empty(); ++i)
       sys::Env::Default()->SleepFor(std::chrono::milliseconds(100));
-    EXPECT_EQ(ProcessesMatching(kFakeBinary).size(), 0u) << "a shim is left";
+    EXPECT_EQ(containerd_->Shims(kFakeBinary).size(), 0u) << "a shim is left";
     containerd_->KillLeftovers();
     containerd_->UnmountRun();
   }
@@ -105,7 +105,7 @@ TEST_F(ShimProtocolTest, PodContainersAreServedByTheSandboxShim) {
   ASSERT_EQ(containerd_->Ctr(Run(ann("sandbox"), "pod1", {"sleep"})).code, 0);
   ASSERT_EQ(containerd_->Ctr(Run(ann("container"), "app1", {"sleep"})).code, 0);
   ASSERT_EQ(containerd_->Ctr(Run(ann("container"), "app2", {"sleep"})).code, 0);
-  EXPECT_EQ(ProcessesMatching(kFakeBinary).size(), 1u);
+  EXPECT_EQ(containerd_->Shims(kFakeBinary).size(), 1u);
   for (const char* id : {"app1", "app2", "pod1"}) {
     SCOPED_TRACE(id);
     EXPECT_EQ(containerd_->Ctr({"task", "kill", "-s", "SIGKILL", id}).code, 0);
@@ -117,7 +117,7 @@ TEST_F(ShimProtocolTest, PodContainersAreServedByTheSandboxShim) {
 
 TEST_F(ShimProtocolTest, KilledShimIsCleanedUpByContainerd) {
   ASSERT_EQ(containerd_->Ctr(Run({"-d"}, "k1", {"sleep"})).code, 0);
-  auto shims = ProcessesMatching(kFakeBinary);
+  auto shims = containerd_->Shims(kFakeBinary);
   ASSERT_EQ(shims.size(), 1u);
   ::kill(shims[0], SIGKILL);
   bool gone = false;

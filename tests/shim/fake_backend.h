@@ -35,6 +35,7 @@ class FakeBackend : public SandboxBackend {
     if (down) return UnavailableError("guest is down");
     procs_[{c.id, ""}].args = c.spec.process.args;
     created.push_back(c.id);
+    specs.push_back(c.spec);
     return Status::Ok();
   }
   Status StartContainer(const std::string& cid) override { return Run({cid, ""}); }
@@ -111,6 +112,7 @@ class FakeBackend : public SandboxBackend {
 
   std::string booted;
   std::vector<std::string> created, removed;
+  std::vector<OciSpec> specs;  // of each CreateContainer, in order
   std::vector<int> signals;
   std::pair<uint32_t, uint32_t> resized;
   bool down = false;

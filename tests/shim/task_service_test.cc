@@ -45,6 +45,10 @@ class TaskServiceTest : public ::testing::Test {
     o.env = sys::Env::Default();
     o.events = &events_;
     o.shim_pid = 7;
+    o.log = [this](const std::string& line) {
+      std::lock_guard<std::mutex> l(log_mu_);
+      log_.push_back(line);
+    };
     o.make_backend = [this] {
       auto b = std::make_unique<FakeBackend>();
       backend_ = b.get();
@@ -80,7 +84,16 @@ class TaskServiceTest : public ::testing::Test {
     return out;
   }
 
+  bool Logged(const std::string& part) {
+    std::lock_guard<std::mutex> l(log_mu_);
+    for (const auto& line : log_)
+      if (line.find(part) != std::string::npos) return true;
+    return false;
+  }
+
   TempDir tmp_;
+  std::mutex log_mu_;
+  std::vector<std::string> log_;
   RecordingSink events_;
   FakeBackend* backend_ = nullptr;
   std::unique_ptr<TaskService> svc_;
@@ -201,6 +214,58 @@ TEST_F(TaskServiceTest, ExecRunsBesideInitAndHasItsOwnExit) {
   auto t = events_.Topics();
   EXPECT_NE(std::find(t.begin(), t.end(), "/tasks/exec-added"), t.end());
   EXPECT_NE(std::find(t.begin(), t.end(), "/tasks/exec-started"), t.end());
+}
+
+// The spec's privileges and linux fields reach the backend; what CRI writes
+// and the guest does not apply is a line in the shim log; what the agent
+// would refuse fails the Create before any guest boots.
+TEST_F(TaskServiceTest, CreatePassesTheGuestSpecAndLogsNotices) {
+  const std::string bad = tmp_ / "bad";
+  ::mkdir(bad.c_str(), 0755);
+  WriteFile(bad + "/config.json", R"({"process":{"args":["sh"]},"root":{"path":"rootfs"},
+      "linux":{"namespaces":[{"type":"user"}]}})");
+  auto refused = svc_->Create({"u1", bad, {}, {}, ""});
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("user namespace"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(backend_, nullptr) << "a guest was booted for a spec the agent refuses";
+
+  const std::string dir = tmp_ / "b1";
+  ::mkdir(dir.c_str(), 0755);
+  WriteFile(dir + "/config.json", R"({"process":{"args":["sleep"],
+      "capabilities":{"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]},
+      "rlimits":[{"type":"RLIMIT_NOFILE","hard":1024,"soft":1024}],"noNewPrivileges":true,
+      "apparmorProfile":"cri-containerd.apparmor.d"},
+      "root":{"path":"rootfs"},
+      "linux":{"namespaces":[{"type":"pid"},{"type":"mount"}],"maskedPaths":["/proc/kcore"],
+               "seccomp":{"defaultAction":"SCMP_ACT_ERRNO"}}})");
+  ASSERT_TRUE(svc_->Create({"c1", dir, {}, {}, ""}).ok());
+  ASSERT_EQ(backend_->specs.size(), 1u);
+  const agent::ContainerSpec& g = backend_->specs[0].guest;
+  ASSERT_TRUE(g.capabilities.has_value());
+  EXPECT_EQ(g.capabilities->effective, std::vector<std::string>{"CAP_KILL"});
+  EXPECT_EQ(g.rlimits.size(), 1u);
+  EXPECT_TRUE(g.no_new_privileges);
+  EXPECT_EQ(g.masked_paths, std::vector<std::string>{"/proc/kcore"});
+  EXPECT_TRUE(Logged("create task \"c1\": linux.seccomp is not applied"));
+  EXPECT_TRUE(Logged("create task \"c1\": process.apparmorProfile is not applied"));
+
+  // An exec asking for other privileges than its container's gets the
+  // container's (the agent's rule), and the log says so.
+  ASSERT_TRUE(svc_->Start({"c1", ""}).ok());
+  ExecTask same{"c1", "e1", {}, "", R"({"args":["true"],"noNewPrivileges":true,
+      "capabilities":{"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]},
+      "rlimits":[{"type":"RLIMIT_NOFILE","hard":1024,"soft":1024}]})"};
+  ASSERT_TRUE(svc_->Exec(same).ok());
+  EXPECT_FALSE(Logged("differ from the container's"));
+  ExecTask other{"c1", "e2", {}, "", R"({"args":["true"],"noNewPrivileges":true,
+      "capabilities":{"effective":["CAP_SYS_ADMIN"]}})"};
+  ASSERT_TRUE(svc_->Exec(other).ok());
+  EXPECT_TRUE(Logged("exec \"e2\" of task \"c1\": process.capabilities differ"));
+  EXPECT_TRUE(Logged("exec \"e2\" of task \"c1\": process.rlimits differ"));
+  ASSERT_TRUE(svc_->Kill({{"c1", ""}, 9, false}).ok());
+  ASSERT_TRUE(svc_->Wait({"c1", ""}, nullptr).ok());
+  ASSERT_TRUE(svc_->Delete({"c1", ""}).ok());
 }
 
 TEST_F(TaskServiceTest, PodContainersShareOneBackendAndSandboxDeleteEndsIt) {
