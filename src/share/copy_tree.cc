@@ -104,8 +104,8 @@ Result<bool> TreeCopier::CopyEntry(const sys::Fd& dir, const std::string& name,
   return Copy(fd, host_path, dest);
 }
 
-Result<TreeCopier::Ticket> TreeCopier::SendCopy(const agent::CopyFileRequest& r, Ticket after) {
-  return Send(agent::kAgentService, "CopyFile", agent::EncodeCopyFileRequest(r),
+Result<TreeCopier::Ticket> TreeCopier::SendCopy(agent::CopyFileRequest r, Ticket after) {
+  return Send(agent::kAgentService, "CopyFile", agent::EncodeCopyFileRequest(std::move(r)),
               agent_->default_timeout(), after);
 }
 
@@ -145,9 +145,10 @@ Result<TreeCopier::Ticket> TreeCopier::SendFile(const sys::Fd& opened, const sys
       if (first_middle != 0) RETURN_IF_ERROR(window_->WaitFrom(first_middle));
       after = first;
     }
-    r.offset = static_cast<int64_t>(offset);
-    r.data = std::move(chunk);
-    ASSIGN_OR_RETURN(sent, SendCopy(r, after));
+    agent::CopyFileRequest c = r;  // the header; the chunk is moved, not copied
+    c.offset = static_cast<int64_t>(offset);
+    c.data = std::move(chunk);
+    ASSIGN_OR_RETURN(sent, SendCopy(std::move(c), after));
     if (offset == 0) first = sent;
     if (offset != 0 && !last && first_middle == 0) first_middle = sent;
     offset += want;

@@ -118,7 +118,7 @@ class TreeCopier {
   Status CopyDirectory(const sys::Fd& opened, const sys::FileInfo& info,
                        const std::string& host_path, const std::string& dest, int depth,
                        Ticket parent);
-  Result<Ticket> SendCopy(const agent::CopyFileRequest& r, Ticket after);
+  Result<Ticket> SendCopy(agent::CopyFileRequest r, Ticket after);
   // Returns the call that completes the file.
   Result<Ticket> SendFile(const sys::Fd& opened, const sys::FileInfo& info,
                           const std::string& host_path, const std::string& dest, Ticket parent);
