@@ -207,7 +207,7 @@ Status TreeCopier::CopyDirectory(const sys::Fd& dir, const sys::FileInfo& info,
     RETURN_IF_ERROR(CopyOpened(*child, *child_info, child_host, child_dest, depth + 1, made));
   }
   ASSIGN_OR_RETURN(auto attrs, CopyAttrs(env_, &dir, info, dest));
-  if (InOpenBatch(made)) {
+  if (InOpenBatch(made) && batch_.ops.size() + 2 <= agent::kMaxBatchOps) {
     // All of it is in this batch, which the agent runs in order.
     if (foreign_owner) {
       ++stats_.entries;

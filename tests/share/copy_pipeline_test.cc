@@ -318,5 +318,26 @@ TEST_F(CopyPipelineTest, FailureInTheMiddleOfABatchNamesTheFileAndStopsThere) {
   EXPECT_FALSE(fs::exists(guest_root_ + "/vol/d/" + agent::kCopyTempPrefix + "f1050"));
 }
 
+TEST_F(CopyPipelineTest, ADirectoryEndingAFullBatchStaysWithinTheStepLimit) {
+  // vol, d and 2047 empty files fill a batch to kMaxBatchOps steps exactly;
+  // d (owned by someone else than its entries) then needs two more.
+  const std::string v = src_ + "/vol";
+  fs::create_directories(v + "/d");
+  for (int i = 0; i < 2047; ++i) WriteFile(v + "/d/e" + std::to_string(i), "");
+  ASSERT_EQ(::chown((v + "/d").c_str(), 1000, 1000), 0);
+  SetMtime(v + "/d", 1300000000, 11);
+  share::CopyStats stats;
+  uint64_t progress = 0;
+  auto copied = Copy(src_, "vol", &stats, &progress);
+  ASSERT_OK(copied.status());
+  EXPECT_EQ(handled_.load(), 0);
+  EXPECT_GE(batches_.load(), 2);
+  EXPECT_EQ(Diff(v, guest_root_ + "/vol"), "");
+  struct stat a, b;
+  ASSERT_EQ(::lstat((v + "/d").c_str(), &a), 0);
+  ASSERT_EQ(::lstat((guest_root_ + "/vol/d").c_str(), &b), 0);
+  EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+}
+
 }  // namespace
 }  // namespace vmshare::testing
