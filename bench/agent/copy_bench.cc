@@ -6,8 +6,9 @@
 // 1 MiB chunk, as the copy sends them), then TreeCopier copying the tree into
 // the agent's shared root (both in the scratch dir, a tmpfs by default). The
 // iteration time is the copy's; the counters are the medians over passes:
-// copy_MiBps, raw_MiBps and ratio (copy / raw, per pass). Google
-// Benchmark's repetitions (5 by the bench main) repeat the whole thing.
+// copy_MiBps, raw_MiBps and ratio (copy / raw, per pass). The heap is tuned
+// as in the vmshare and shim binaries (sys/heap.h). Google Benchmark's
+// repetitions (5 by the bench main) repeat the whole thing.
 //   BM_CopyTree/1000/4096/W   1000 files of 4 KiB in one directory
 //   BM_CopyTree/1/268435456/W one 256 MiB file
 // with a window of W calls (32, the default; 1 is one call at a time, as the
@@ -28,6 +29,7 @@
 #include "share/copy_tree.h"
 #include "support/scratch.h"
 #include "sys/env.h"
+#include "sys/heap.h"
 
 namespace vmshare::agent {
 namespace {
@@ -96,6 +98,9 @@ double RawPass(uint64_t total, size_t piece) {
 }
 
 void BM_CopyTree(benchmark::State& state) {
+  // The copier runs in this process: tuned as the vmshare binary and the
+  // shim tune theirs.
+  sys::TuneHeapForBulkCopies();
   const int files = static_cast<int>(state.range(0));
   const uint64_t size = static_cast<uint64_t>(state.range(1));
   const size_t window = static_cast<size_t>(state.range(2));

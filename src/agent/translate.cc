@@ -189,23 +189,28 @@ ContainerSpec FromProto(const grpc::Spec& p) {
 
 }  // namespace
 
-std::string EncodeRpcRequest(const RpcRequest& r) {
+std::string EncodeRpcRequest(RpcRequest r) {
   ttrpc::Request p;
-  p.set_service(r.service);
-  p.set_method(r.method);
-  p.set_payload(r.payload);
+  p.set_service(std::move(r.service));
+  p.set_method(std::move(r.method));
+  p.set_payload(std::move(r.payload));
   p.set_timeout_nano(r.timeout_nano);
-  for (const auto& [k, v] : r.metadata) {
+  for (auto& [k, v] : r.metadata) {
     auto* kv = p.add_metadata();
-    kv->set_key(k);
-    kv->set_value(v);
+    kv->set_key(std::move(k));
+    kv->set_value(std::move(v));
   }
   return Serialize(p);
 }
 
 Result<RpcRequest> DecodeRpcRequest(std::string_view bytes) {
   ASSIGN_OR_RETURN(auto p, Parse<ttrpc::Request>(bytes, "ttrpc Request"));
-  RpcRequest r{p.service(), p.method(), p.payload(), p.timeout_nano(), {}};
+  // Moved out of the parsed message: the payload may be a 1 MiB chunk.
+  RpcRequest r{std::move(*p.mutable_service()),
+               std::move(*p.mutable_method()),
+               std::move(*p.mutable_payload()),
+               p.timeout_nano(),
+               {}};
   for (const auto& kv : p.metadata()) r.metadata.emplace_back(kv.key(), kv.value());
   return r;
 }
@@ -342,23 +347,29 @@ Result<std::string> DecodeReadStreamResponse(std::string_view bytes) {
   return p.data();
 }
 
-std::string EncodeCopyFileRequest(const CopyFileRequest& r) {
+std::string EncodeCopyFileRequest(CopyFileRequest r) {
   grpc::CopyFileRequest p;
-  p.set_path(r.path);
+  p.set_path(std::move(r.path));
   p.set_file_size(r.file_size);
   p.set_file_mode(r.file_mode);
   p.set_dir_mode(r.dir_mode);
   p.set_uid(r.uid);
   p.set_gid(r.gid);
   p.set_offset(r.offset);
-  p.set_data(r.data);
+  p.set_data(std::move(r.data));
   return Serialize(p);
 }
 
 Result<CopyFileRequest> DecodeCopyFileRequest(std::string_view bytes) {
   ASSIGN_OR_RETURN(auto p, Parse<grpc::CopyFileRequest>(bytes, "CopyFileRequest"));
-  return CopyFileRequest{p.path(), p.file_size(), p.file_mode(), p.dir_mode(),
-                         p.uid(),  p.gid(),       p.offset(),    p.data()};
+  return CopyFileRequest{std::move(*p.mutable_path()),
+                         p.file_size(),
+                         p.file_mode(),
+                         p.dir_mode(),
+                         p.uid(),
+                         p.gid(),
+                         p.offset(),
+                         std::move(*p.mutable_data())};
 }
 
 Status DecodeEmpty(std::string_view bytes, std::string_view message_name) {

@@ -36,7 +36,9 @@ struct RpcResponse {
   bool operator==(const RpcResponse&) const = default;
 };
 
-std::string EncodeRpcRequest(const RpcRequest& r);
+// By value: a caller that moves its request in (a 1 MiB CopyFile chunk)
+// has the payload moved, not copied, into the encoding.
+std::string EncodeRpcRequest(RpcRequest r);
 Result<RpcRequest> DecodeRpcRequest(std::string_view bytes);
 std::string EncodeRpcResponse(const RpcResponse& r);
 Result<RpcResponse> DecodeRpcResponse(std::string_view bytes);
@@ -66,7 +68,8 @@ Result<ReadStreamRequest> DecodeReadStreamRequest(std::string_view bytes);
 std::string EncodeReadStreamResponse(std::string_view data);
 Result<std::string> DecodeReadStreamResponse(std::string_view bytes);
 
-std::string EncodeCopyFileRequest(const CopyFileRequest& r);
+// By value, as EncodeRpcRequest: data moved in is not copied.
+std::string EncodeCopyFileRequest(CopyFileRequest r);
 Result<CopyFileRequest> DecodeCopyFileRequest(std::string_view bytes);
 
 std::string EncodeExecProcessRequest(const ExecProcessRequest& r);

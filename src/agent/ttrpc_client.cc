@@ -68,9 +68,9 @@ void TtrpcClient::Finish(Pending& p, Result<RpcResponse> r) {
   }
 }
 
-Result<uint32_t> TtrpcClient::Send(const RpcRequest& request, std::shared_ptr<Pending> pending,
+Result<uint32_t> TtrpcClient::Send(RpcRequest&& request, std::shared_ptr<Pending> pending,
                                    const std::string& what) {
-  const std::string payload = EncodeRpcRequest(request);
+  const std::string payload = EncodeRpcRequest(std::move(request));
   if (payload.size() > kMaxFrameData) {
     return InvalidArgumentError(what + ": request of " + std::to_string(payload.size()) +
                                 " bytes exceeds the 4 MiB frame limit");
@@ -101,7 +101,7 @@ Result<uint32_t> TtrpcClient::Start(RpcRequest request,
       timeout ? std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count() : 0;
   auto pending = std::make_shared<Pending>();
   pending->on_done = std::move(done);
-  return Send(request, std::move(pending), what);
+  return Send(std::move(request), std::move(pending), what);
 }
 
 bool TtrpcClient::Abandon(uint32_t id) {
@@ -115,7 +115,7 @@ Result<RpcResponse> TtrpcClient::Call(RpcRequest request,
   request.timeout_nano =
       timeout ? std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count() : 0;
   auto pending = std::make_shared<Pending>();
-  ASSIGN_OR_RETURN(uint32_t id, Send(request, pending, what));
+  ASSIGN_OR_RETURN(uint32_t id, Send(std::move(request), pending, what));
   std::unique_lock<std::mutex> lock(mu_);
   if (timeout) {
     if (!cv_.wait_for(lock, *timeout, [&] { return pending->done; })) {

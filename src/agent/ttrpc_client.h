@@ -64,7 +64,7 @@ class TtrpcClient {
   // Delivers `r` to p (under mu_).
   void Finish(Pending& p, Result<RpcResponse> r);
   // Registers a call and writes its frame; on error nothing stays registered.
-  Result<uint32_t> Send(const RpcRequest& request, std::shared_ptr<Pending> pending,
+  Result<uint32_t> Send(RpcRequest&& request, std::shared_ptr<Pending> pending,
                         const std::string& what);
 
   void ReadLoop();

@@ -22,6 +22,7 @@
 
 #include "cli/commands.h"
 #include "cli/version.h"
+#include "sys/heap.h"
 
 namespace {
 
@@ -40,6 +41,8 @@ std::string UsageLine(std::string m) {
 
 int main(int argc, char** argv) {
   using namespace vmshare::cli;
+  // Copy mode sends files through the agent channel in 1 MiB calls.
+  vmshare::sys::TuneHeapForBulkCopies();
   CLI::App app{"vmshare: share host files with VM-isolated containers", "vmshare"};
   app.require_subcommand(1);
   // Global options are accepted anywhere, before or after the subcommand

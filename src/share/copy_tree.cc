@@ -16,8 +16,6 @@ constexpr uint64_t kReportEvery = 8 << 20;
 constexpr int kMaxDepth = 4096;
 // Directories whose times wait for a batch; a bound on what is kept back.
 constexpr size_t kMaxDirAttrs = 1024;
-// As VmshareClient's: vmshare.VmshareService calls.
-constexpr std::chrono::milliseconds kVmshareTimeout{60000};
 
 bool IsCopyable(const sys::FileInfo& info) {
   return info.is_reg() || info.is_dir() || info.is_lnk();
@@ -27,6 +25,16 @@ bool IsCopyable(const sys::FileInfo& info) {
 // link to the object already opened, so O_NOFOLLOW must not be passed.
 Result<sys::Fd> Reopen(sys::Env* env, const sys::Fd& fd, int flags) {
   return env->OpenAt(sys::Cwd(), "/proc/self/fd/" + std::to_string(fd.get()), flags);
+}
+
+// Opens a directory's entry for CopyOpened: files and directories for
+// reading (never following; O_NONBLOCK so that a file swapped for a fifo
+// meanwhile cannot hang the open), symlinks as O_PATH.
+Result<sys::Fd> OpenChild(sys::Env* env, const sys::Fd& dir, const std::string& name,
+                          const sys::FileInfo& info) {
+  if (info.is_lnk()) return env->OpenAt(dir, name, O_PATH | O_NOFOLLOW);
+  if (info.is_dir()) return env->OpenAt(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  return env->OpenAt(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 }
 
 }  // namespace
@@ -41,6 +49,18 @@ agent::CopyFileRequest CopyHeader(const sys::FileInfo& info, const std::string& 
   return r;
 }
 
+Result<agent::SetFileAttrsRequest> CopyAttrs(sys::Env* env, const sys::Fd* opened,
+                                             const sys::FileInfo& info, const std::string& dest) {
+  agent::SetFileAttrsRequest r;
+  r.path = dest;
+  r.atime_ns = info.atime_ns;
+  r.mtime_ns = info.mtime_ns;
+  if (opened != nullptr) {
+    ASSIGN_OR_RETURN(r.xattrs, env->ListXattrs(*opened));
+  }
+  return r;
+}
+
 Result<bool> TreeCopier::Copy(const sys::Fd& source, const std::string& host_path,
                               const std::string& dest) {
   ASSIGN_OR_RETURN(sys::FileInfo info,
@@ -49,17 +69,23 @@ Result<bool> TreeCopier::Copy(const sys::Fd& source, const std::string& host_pat
     ++stats_.skipped;
     return false;
   }
+  sys::Fd readable;
+  if (!info.is_lnk()) {
+    ASSIGN_OR_RETURN(readable,
+                     Reopen(env_, source, info.is_dir() ? O_RDONLY | O_DIRECTORY : O_RDONLY));
+  }
   Status copied;
   {
     agent::CallWindow window(agent_, limits_);
     window_ = &window;
-    copied = CopyOpened(source, info, host_path, dest, 0, 0);
+    copied = CopyOpened(info.is_lnk() ? source : readable, info, host_path, dest, 0, 0);
     if (copied.ok()) copied = FlushDirAttrs();
     // A failed call comes before any host-side error: it was sent earlier.
     if (Status drained = window.Drain(); !drained.ok()) copied = drained;
     window_ = nullptr;
   }
   dir_attrs_.clear();
+  batch_ = {};
   for (auto& [key, linked] : links_) linked.done = 0;
   if (!copied.ok() && copied.message().find("ENOSPC") != std::string::npos) {
     // The copy lives in the guest's memory (a tmpfs): say which limit to raise.
@@ -78,9 +104,9 @@ Result<bool> TreeCopier::CopyEntry(const sys::Fd& dir, const std::string& name,
   return Copy(fd, host_path, dest);
 }
 
-Result<TreeCopier::Ticket> TreeCopier::SendCopy(const agent::CopyFileRequest& r, Ticket after) {
-  return window_->Send(agent::kAgentService, "CopyFile", agent::EncodeCopyFileRequest(r),
-                       agent_->default_timeout(), after);
+Result<TreeCopier::Ticket> TreeCopier::SendCopy(agent::CopyFileRequest r, Ticket after) {
+  return Send(agent::kAgentService, "CopyFile", agent::EncodeCopyFileRequest(std::move(r)),
+              agent_->default_timeout(), after);
 }
 
 Result<TreeCopier::Ticket> TreeCopier::SendFile(const sys::Fd& opened, const sys::FileInfo& info,
@@ -90,7 +116,6 @@ Result<TreeCopier::Ticket> TreeCopier::SendFile(const sys::Fd& opened, const sys
   agent::CopyFileRequest r = CopyHeader(info, dest);
   r.file_size = static_cast<int64_t>(info.size);
   if (info.size == 0) return SendCopy(r, parent);
-  ASSIGN_OR_RETURN(sys::Fd in, Reopen(env_, opened, O_RDONLY));
   // The agent truncates at offset 0 and completes the file (owner, mode,
   // rename) when a write makes it whole: the first chunk goes before the
   // others, which go at once, and the last after all of them.
@@ -101,7 +126,7 @@ Result<TreeCopier::Ticket> TreeCopier::SendFile(const sys::Fd& opened, const sys
         static_cast<size_t>(std::min<uint64_t>(kCopyChunkBytes, info.size - offset));
     std::string chunk;
     while (chunk.size() < want) {
-      ASSIGN_OR_RETURN(std::string got, env_->Read(in, want - chunk.size()));
+      ASSIGN_OR_RETURN(std::string got, env_->Read(opened, want - chunk.size()));
       if (got.empty()) {
         return FailedPreconditionError(
             "copy " + Quote(host_path) + ": file shrank from " + std::to_string(info.size) +
@@ -120,9 +145,10 @@ Result<TreeCopier::Ticket> TreeCopier::SendFile(const sys::Fd& opened, const sys
       if (first_middle != 0) RETURN_IF_ERROR(window_->WaitFrom(first_middle));
       after = first;
     }
-    r.offset = static_cast<int64_t>(offset);
-    r.data = std::move(chunk);
-    ASSIGN_OR_RETURN(sent, SendCopy(r, after));
+    agent::CopyFileRequest c = r;  // the header; the chunk is moved, not copied
+    c.offset = static_cast<int64_t>(offset);
+    c.data = std::move(chunk);
+    ASSIGN_OR_RETURN(sent, SendCopy(std::move(c), after));
     if (offset == 0) first = sent;
     if (offset != 0 && !last && first_middle == 0) first_middle = sent;
     offset += want;
@@ -136,19 +162,13 @@ Status TreeCopier::CopyOpened(const sys::Fd& opened, const sys::FileInfo& info,
                               const std::string& host_path, const std::string& dest, int depth,
                               Ticket parent) {
   if (depth > kMaxDepth) return ErrnoError(ELOOP, "copy " + Quote(host_path));
-  if (info.is_lnk()) {
-    ++stats_.entries;
-    agent::CopyFileRequest r = CopyHeader(info, dest);
-    ASSIGN_OR_RETURN(r.data, env_->ReadlinkAt(opened, ""));
-    ASSIGN_OR_RETURN(Ticket sent, SendCopy(r, parent));
-    ASSIGN_OR_RETURN(auto attrs, Attrs(opened, info, dest));
-    return SendAttrs(attrs, sent).status();
-  }
+  if (info.is_lnk()) return BatchSymlink(opened, info, dest, parent);
   if (info.is_reg()) {
+    if (Batchable(info)) return BatchFile(opened, info, host_path, dest, parent);
     ASSIGN_OR_RETURN(bool linked, LinkToEarlier(info, dest, parent));
     if (linked) return Status::Ok();
     ASSIGN_OR_RETURN(Ticket content, SendFile(opened, info, host_path, dest, parent));
-    ASSIGN_OR_RETURN(auto attrs, Attrs(opened, info, dest));
+    ASSIGN_OR_RETURN(auto attrs, CopyAttrs(env_, &opened, info, dest));
     ASSIGN_OR_RETURN(Ticket done, SendAttrs(attrs, content));
     if (info.nlink >= 2) links_[{info.dev, info.ino}].done = done;
     return Status::Ok();
@@ -156,12 +176,14 @@ Status TreeCopier::CopyOpened(const sys::Fd& opened, const sys::FileInfo& info,
   return CopyDirectory(opened, info, host_path, dest, depth, parent);
 }
 
-Status TreeCopier::CopyDirectory(const sys::Fd& opened, const sys::FileInfo& info,
+Status TreeCopier::CopyDirectory(const sys::Fd& dir, const sys::FileInfo& info,
                                  const std::string& host_path, const std::string& dest, int depth,
                                  Ticket parent) {
   ++stats_.entries;
-  ASSIGN_OR_RETURN(Ticket made, SendCopy(CopyHeader(info, dest), parent));
-  ASSIGN_OR_RETURN(sys::Fd dir, Reopen(env_, opened, O_RDONLY | O_DIRECTORY));
+  // The directory is a step of the open batch: its entries need no wait.
+  ASSIGN_OR_RETURN(Ticket made, BatchFor(dest.size(), parent));
+  batch_.ops.emplace_back(CopyHeader(info, dest));
+  batch_.bytes += dest.size();
   ASSIGN_OR_RETURN(auto entries, env_->ReadDir(dir));
   bool foreign_owner = false;
   for (const auto& e : entries) {
@@ -177,46 +199,56 @@ Status TreeCopier::CopyDirectory(const sys::Fd& opened, const sys::FileInfo& inf
     foreign_owner |= child_info->uid != info.uid || child_info->gid != info.gid;
     const std::string child_host = host_path + "/" + e.name;
     const std::string child_dest = dest + "/" + e.name;
-    ASSIGN_OR_RETURN(sys::Fd child, env_->OpenAt(dir, e.name, O_PATH | O_NOFOLLOW));
-    RETURN_IF_ERROR(CopyOpened(child, *child_info, child_host, child_dest, depth + 1, made));
+    auto child = OpenChild(env_, dir, e.name, *child_info);
+    if (!child.ok()) {
+      if (child.status().err() == ENOENT) continue;  // removed meanwhile
+      return child.status();
+    }
+    RETURN_IF_ERROR(CopyOpened(*child, *child_info, child_host, child_dest, depth + 1, made));
+  }
+  ASSIGN_OR_RETURN(auto attrs, CopyAttrs(env_, &dir, info, dest));
+  if (InOpenBatch(made) && batch_.ops.size() + 2 <= agent::kMaxBatchOps) {
+    // All of it is in this batch, which the agent runs in order.
+    if (foreign_owner) {
+      ++stats_.entries;
+      batch_.ops.emplace_back(CopyHeader(info, dest));
+    }
+    batch_.ops.emplace_back(std::move(attrs));
+    return Status::Ok();
   }
   if (foreign_owner) {
     // See the header: restores this directory's owner once every entry
     // below it (each chowning its parent) is done.
+    RETURN_IF_ERROR(FlushBatch());
     RETURN_IF_ERROR(window_->WaitFrom(made));
     ++stats_.entries;
-    RETURN_IF_ERROR(SendCopy(CopyHeader(info, dest), 0).status());
+    RETURN_IF_ERROR(BatchFor(dest.size(), 0).status());
+    batch_.ops.emplace_back(CopyHeader(info, dest));
+    batch_.bytes += dest.size();
   }
-  ASSIGN_OR_RETURN(auto attrs, Attrs(opened, info, dest));
   dir_attrs_.push_back(std::move(attrs));
   if (dir_attrs_.size() >= kMaxDirAttrs) return FlushDirAttrs();
   return Status::Ok();
 }
 
 Status TreeCopier::FlushDirAttrs() {
+  RETURN_IF_ERROR(FlushBatch());
+  if (dir_attrs_.empty()) return Status::Ok();
   RETURN_IF_ERROR(window_->Drain());
-  for (const auto& r : dir_attrs_) RETURN_IF_ERROR(SendAttrs(r, 0).status());
-  dir_attrs_.clear();
-  return Status::Ok();
-}
-
-Result<agent::SetFileAttrsRequest> TreeCopier::Attrs(const sys::Fd& opened,
-                                                     const sys::FileInfo& info,
-                                                     const std::string& dest) {
-  agent::SetFileAttrsRequest r;
-  r.path = dest;
-  r.atime_ns = info.atime_ns;
-  r.mtime_ns = info.mtime_ns;
-  if (!info.is_lnk()) {
-    ASSIGN_OR_RETURN(r.xattrs, env_->ListXattrs(opened));
+  for (auto& r : dir_attrs_) {
+    const uint64_t bytes = r.path.size();
+    RETURN_IF_ERROR(BatchFor(bytes, 0).status());
+    batch_.ops.emplace_back(std::move(r));
+    batch_.bytes += bytes;
   }
-  return r;
+  dir_attrs_.clear();
+  return FlushBatch();
 }
 
 Result<TreeCopier::Ticket> TreeCopier::SendAttrs(const agent::SetFileAttrsRequest& r,
                                                  Ticket after) {
-  return window_->Send(agent::kVmshareService, "SetFileAttrs", agent::EncodeSetFileAttrsRequest(r),
-                       kVmshareTimeout, after);
+  return Send(agent::kVmshareService, "SetFileAttrs", agent::EncodeSetFileAttrsRequest(r),
+              kVmshareTimeout, after);
 }
 
 Result<bool> TreeCopier::LinkToEarlier(const sys::FileInfo& info, const std::string& dest,
@@ -227,10 +259,8 @@ Result<bool> TreeCopier::LinkToEarlier(const sys::FileInfo& info, const std::str
   ++stats_.entries;
   // After the target is complete (its attributes set) and the parent made.
   if (it->second.done != 0) RETURN_IF_ERROR(window_->Wait(it->second.done));
-  RETURN_IF_ERROR(window_
-                      ->Send(agent::kVmshareService, "Link",
-                             agent::EncodeLinkRequest({dest, it->second.dest}), kVmshareTimeout,
-                             parent)
+  RETURN_IF_ERROR(Send(agent::kVmshareService, "Link",
+                       agent::EncodeLinkRequest({dest, it->second.dest}), kVmshareTimeout, parent)
                       .status());
   return true;
 }

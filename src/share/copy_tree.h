@@ -19,16 +19,25 @@
 // a directory with an entry owned by someone else is therefore sent again
 // after its entries, which restores its own owner (and so on upwards).
 //
+// Small entries go in batches: directories, symlinks and regular files of
+// one link and at most kBatchFileBytes, each with its SetFileAttrs, are
+// steps of vmshare Batch calls (at most kBatchBytes of content and
+// kMaxBatchOps steps each), which the agent runs in order; so a tree of
+// small files costs a call per ~1 MiB rather than two per file. A
+// directory whose entries all went in the same batch has its second
+// CopyFile and its SetFileAttrs at the end of that batch. Bigger files
+// (streamed as below) and hard links are calls of their own.
+//
 // The calls are pipelined (agent/call_window.h): up to WindowLimits of them
 // in flight on the one channel, each held until what it needs is done. A
-// directory's entries go after its CopyFile; a file's SetFileAttrs after its
-// content; a multi-chunk file's first chunk (which truncates) before the
-// others and its last chunk (which completes it) after all the others; a
-// hard link after its target's attributes; a directory's second CopyFile
-// and SetFileAttrs after everything below it. The first failure in that
-// sequential order stops the copy and is returned (naming the guest path, as
-// the agent's messages do); every call sent has been answered when Copy
-// returns.
+// directory's entries go after the call that makes it; a file's
+// SetFileAttrs after its content; a multi-chunk file's first chunk (which
+// truncates) before the others and its last chunk (which completes it)
+// after all the others; a hard link after its target's attributes; a
+// directory's second CopyFile and SetFileAttrs after everything below it.
+// The first failure in that sequential order stops the copy and is returned
+// (naming the guest path, as the agent's messages do; in a batch, with the
+// step); every call sent has been answered when Copy returns.
 //
 // Not thread-safe; one copier per thread.
 #pragma once
@@ -50,10 +59,19 @@
 namespace vmshare::share {
 
 inline constexpr size_t kCopyChunkBytes = 1 << 20;
+// Regular files up to this size go in batches.
+inline constexpr uint64_t kBatchFileBytes = 256 << 10;
+// Content (file data, link targets, xattr values) in one batch, at most.
+inline constexpr uint64_t kBatchBytes = 1 << 20;
 
 // The CopyFile request that makes `dest` like the host entry `info` (full
 // st_mode, owner; parents the agent makes get 0750), without content.
 agent::CopyFileRequest CopyHeader(const sys::FileInfo& info, const std::string& dest);
+
+// The SetFileAttrs request giving `dest` the times of `info` and the xattrs
+// of `opened` (the entry, already open; null for a symlink, which has none).
+Result<agent::SetFileAttrsRequest> CopyAttrs(sys::Env* env, const sys::Fd* opened,
+                                             const sys::FileInfo& info, const std::string& dest);
 
 struct CopyStats {
   uint64_t bytes = 0;    // file content sent
@@ -86,31 +104,57 @@ class TreeCopier {
 
  private:
   using Ticket = agent::CallWindow::Ticket;
+  // As VmshareClient's: vmshare.VmshareService calls.
+  static constexpr std::chrono::milliseconds kVmshareTimeout{60000};
   struct Linked {
     std::string dest;  // the first name sent
     Ticket done = 0;   // the call that finished it (0 once a Copy returned)
   };
-  // Copies an entry already stat'ed; `opened` is an fd of it (O_PATH is fine)
-  // for files and directories. `parent` is the call creating its parent.
+  // Copies an entry already stat'ed; `opened` is an fd of it, open for
+  // reading if a file or directory (O_PATH if a symlink). `parent` is the
+  // call creating its parent.
   Status CopyOpened(const sys::Fd& opened, const sys::FileInfo& info, const std::string& host_path,
                     const std::string& dest, int depth, Ticket parent);
   Status CopyDirectory(const sys::Fd& opened, const sys::FileInfo& info,
                        const std::string& host_path, const std::string& dest, int depth,
                        Ticket parent);
-  Result<Ticket> SendCopy(const agent::CopyFileRequest& r, Ticket after);
+  Result<Ticket> SendCopy(agent::CopyFileRequest r, Ticket after);
   // Returns the call that completes the file.
   Result<Ticket> SendFile(const sys::Fd& opened, const sys::FileInfo& info,
                           const std::string& host_path, const std::string& dest, Ticket parent);
   void Report(const std::string& host_path, bool final);
-  // Times (and xattrs, unless a symlink) of an entry.
-  Result<agent::SetFileAttrsRequest> Attrs(const sys::Fd& opened, const sys::FileInfo& info,
-                                           const std::string& dest);
   Result<Ticket> SendAttrs(const agent::SetFileAttrsRequest& r, Ticket after);
   // Sends the directories' SetFileAttrs kept back, once everything sent
   // before is done.
   Status FlushDirAttrs();
   // Links `dest` to an earlier copy of the same inode; false if none.
   Result<bool> LinkToEarlier(const sys::FileInfo& info, const std::string& dest, Ticket parent);
+
+  // Batches (see the header). While steps wait in batch_, nothing else is
+  // sent (Send flushes first), so the batch's ticket is window_->next().
+  struct OpenBatch {
+    std::vector<agent::BatchOp> ops;
+    uint64_t bytes = 0;
+    Ticket after = 0;  // the latest call outside the batch that it needs
+  };
+  // A regular file of one link and at most kBatchFileBytes.
+  static bool Batchable(const sys::FileInfo& info) {
+    return info.is_reg() && info.nlink < 2 && info.size <= kBatchFileBytes;
+  }
+  // The ticket the steps get that are appended next (sending what is there
+  // first when `more_bytes` or two more steps would not fit); they will run
+  // after `parent`.
+  Result<Ticket> BatchFor(uint64_t more_bytes, Ticket parent);
+  // True while `t` is the open batch, not yet sent.
+  bool InOpenBatch(Ticket t) const { return !batch_.ops.empty() && t == window_->next(); }
+  Status FlushBatch();
+  // Every call goes through here: sends the open batch first.
+  Result<Ticket> Send(const char* service, const char* method, std::string payload,
+                      std::chrono::milliseconds timeout, Ticket after);
+  Status BatchFile(const sys::Fd& opened, const sys::FileInfo& info, const std::string& host_path,
+                   const std::string& dest, Ticket parent);
+  Status BatchSymlink(const sys::Fd& opened, const sys::FileInfo& info, const std::string& dest,
+                      Ticket parent);
 
   sys::Env* env_;
   agent::AgentClient* agent_;
@@ -123,6 +167,7 @@ class TreeCopier {
   // Directories done, whose times are set in a batch (FlushDirAttrs): no
   // later call changes them, and so a directory costs no round trip.
   std::vector<agent::SetFileAttrsRequest> dir_attrs_;
+  OpenBatch batch_;
 };
 
 }  // namespace vmshare::share

@@ -75,6 +75,7 @@ Result<std::vector<std::pair<std::string, std::string>>> PosixEnv::ListXattrs(co
     if (errno == ENOTSUP) return out;
     return fail("list xattrs");
   }
+  if (n == 0) return out;
   std::string names(static_cast<size_t>(n), '\0');
   n = ::listxattr(p.c_str(), names.data(), names.size());
   if (n < 0) return fail("list xattrs");

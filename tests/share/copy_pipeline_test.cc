@@ -3,7 +3,8 @@
 // stream): many small files, a multi-chunk file, hard links, setuid/setgid/
 // sticky modes, owners, xattrs and times all arrive as on the host while
 // several calls are in flight; a failure in the middle stops the copy with
-// the failing file's name and leaves no call in flight.
+// the failing file's name and leaves no call in flight. Small entries go in
+// vmshare Batch calls, bigger files as CopyFile chunks.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -49,13 +50,22 @@ class CopyPipelineTest : public ::testing::Test {
     server_.Register(
         agent::kAgentService, "CopyFile",
         [this](const std::string& p, const agent::CallContext&) -> Result<std::string> {
-          const int now = ++in_flight_;
-          for (int seen = max_in_flight_.load();
-               now > seen && !max_in_flight_.compare_exchange_weak(seen, now);) {
-          }
+          Entered();
           auto r = agent::DecodeCopyFileRequest(p);
           Status s = r.ok() ? agent::CopyFile(&agent_env_, guest_root_, *r) : r.status();
           ++handled_;
+          --in_flight_;
+          if (!s.ok()) return s;
+          return std::string();
+        });
+    // The service's own Batch, counted.
+    server_.Register(
+        agent::kVmshareService, "Batch",
+        [this](const std::string& p, const agent::CallContext&) -> Result<std::string> {
+          Entered();
+          auto ops = agent::DecodeBatchRequest(p);
+          Status s = ops.ok() ? vmshare_.Batch(*ops) : ops.status();
+          ++batches_;
           --in_flight_;
           if (!s.ok()) return s;
           return std::string();
@@ -69,6 +79,16 @@ class CopyPipelineTest : public ::testing::Test {
     client_.reset();
     server_.Stop();
     thread_.join();
+  }
+
+  // A call starts: counted, and kept a little longer in flight, so that
+  // calls the copier pipelines do overlap.
+  void Entered() {
+    const int now = ++in_flight_;
+    for (int seen = max_in_flight_.load();
+         now > seen && !max_in_flight_.compare_exchange_weak(seen, now);) {
+    }
+    sys::Env::Default()->SleepFor(std::chrono::milliseconds(2));
   }
 
   Result<bool> Copy(const std::string& dir, const std::string& name, share::CopyStats* stats,
@@ -89,12 +109,12 @@ class CopyPipelineTest : public ::testing::Test {
   TempDir tmp_;
   std::string src_ = tmp_ / "src", guest_root_ = tmp_ / "guest";
   FullEnv agent_env_{sys::Env::Default()};
-  agent::VmshareService vmshare_{sys::Env::Default(), guest_root_};
+  agent::VmshareService vmshare_{&agent_env_, guest_root_};
   sys::Fd server_end_;
   agent::TtrpcServer server_{sys::Env::Default()};
   std::thread thread_;
   std::unique_ptr<agent::AgentClient> client_;
-  std::atomic<int> in_flight_{0}, max_in_flight_{0}, handled_{0};
+  std::atomic<int> in_flight_{0}, max_in_flight_{0}, handled_{0}, batches_{0};
 };
 
 void SetMtime(const std::string& path, int64_t sec, long nsec) {
@@ -202,6 +222,121 @@ TEST_F(CopyPipelineTest, OutOfSpaceInTheMiddleStopsTheCopyNamingTheFile) {
   ASSERT_LT(at, names->size());
   for (size_t i = 0; i < at; ++i) EXPECT_TRUE(fs::exists(guest_root_ + "/vol/" + (*names)[i].name));
   EXPECT_FALSE(fs::exists(guest_root_ + "/vol/f1100"));
+}
+
+TEST_F(CopyPipelineTest, SmallEntriesGoInBatchesBigFilesAsChunks) {
+  const std::string v = src_ + "/vol";
+  // 2.4 MiB of small files, in a directory owned by someone else than its
+  // entries, so neither fits one batch.
+  fs::create_directories(v + "/many/sub");
+  for (int i = 0; i < 600; ++i) {
+    const std::string f = v + "/many/f" + std::to_string(i);
+    WriteFile(f, std::string(4096, static_cast<char>('a' + i % 26)));
+    SetMtime(f, 1600000000 + i, i);
+  }
+  for (int i = 0; i < 50; ++i) {
+    fs::create_symlink("../f" + std::to_string(i), v + "/many/sub/l" + std::to_string(i));
+  }
+  ASSERT_EQ(::chown((v + "/many").c_str(), 1000, 1000), 0);
+  ASSERT_EQ(::chown((v + "/many/sub").c_str(), 1001, 1001), 0);
+  ASSERT_EQ(::lsetxattr((v + "/many/f7").c_str(), "user.k", "seven", 5, 0), 0);
+  // The largest file a batch takes, one just over it, and one over a
+  // batch's byte budget.
+  WriteFile(v + "/edge", std::string(share::kBatchFileBytes, 'e'));
+  WriteFile(v + "/over", std::string(share::kBatchFileBytes + 1, 'o'));
+  std::string big(share::kBatchBytes + 4097, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 + i / 511);
+  WriteFile(v + "/big", big);
+  // A hard link between two small files: a call of its own, after its target.
+  WriteFile(v + "/many/sub/hl", "linked");
+  ASSERT_EQ(::link((v + "/many/sub/hl").c_str(), (v + "/hl2").c_str()), 0);
+  for (const char* d : {"/many/sub", "/many", ""}) SetMtime(v + d, 1300000000, 11);
+
+  share::CopyStats stats;
+  uint64_t progress = 0;
+  auto copied = Copy(src_, "vol", &stats, &progress);
+  ASSERT_OK(copied.status());
+  EXPECT_EQ(stats.entries, 3u + 600 + 50 + 3 + 2 + /*owners restored=*/3);
+  EXPECT_EQ(stats.bytes, 600u * 4096 + 2 * share::kBatchFileBytes + 1 + big.size() + 6);
+  EXPECT_EQ(progress, stats.bytes);
+  // CopyFile calls: over (1 chunk), big (2) and the first name of hl (1).
+  EXPECT_EQ(handled_.load(), 4);
+  EXPECT_GE(batches_.load(), 3);
+  EXPECT_LE(batches_.load(), 10);
+  EXPECT_EQ(in_flight_.load(), 0);
+
+  const std::string g = guest_root_ + "/vol";
+  for (const auto& e : fs::recursive_directory_iterator(v)) {
+    const std::string rel = e.path().string().substr(v.size());
+    struct stat a, b;
+    ASSERT_EQ(::lstat(e.path().c_str(), &a), 0);
+    ASSERT_EQ(::lstat((g + rel).c_str(), &b), 0) << rel;
+    EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec) << rel;
+    EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec) << rel;
+  }
+  EXPECT_EQ(Diff(v, g), "");
+  struct stat l1, l2;
+  ASSERT_EQ(::stat((g + "/many/sub/hl").c_str(), &l1), 0);
+  ASSERT_EQ(::stat((g + "/hl2").c_str(), &l2), 0);
+  EXPECT_EQ(l1.st_ino, l2.st_ino);
+  char buf[16] = {};
+  EXPECT_EQ(::lgetxattr((g + "/many/f7").c_str(), "user.k", buf, sizeof buf), 5);
+  EXPECT_STREQ(buf, "seven");
+}
+
+TEST_F(CopyPipelineTest, FailureInTheMiddleOfABatchNamesTheFileAndStopsThere) {
+  const std::string v = src_ + "/vol";
+  fs::create_directories(v + "/d");
+  for (int i = 0; i < 100; ++i) WriteFile(v + "/d/f" + std::to_string(1000 + i), "data");
+  ASSERT_EQ(::chown((v + "/d").c_str(), 1000, 1000), 0);
+  agent_env_.full_name = "f1050";
+  share::CopyStats stats;
+  uint64_t progress = 0;
+  auto copied = Copy(src_, "vol", &stats, &progress);
+  ASSERT_FALSE(copied.ok());
+  const std::string msg = copied.status().message();
+  EXPECT_NE(msg.find(Quote(Guest("vol/d/f1050"))), std::string::npos) << msg;
+  EXPECT_NE(msg.find("raise --memory"), std::string::npos) << msg;
+  EXPECT_EQ(handled_.load(), 0);
+  EXPECT_EQ(batches_.load(), 1);
+  // The one batch ran up to the failing file, and no further: the files
+  // after it, the directory's owner and times are as they were.
+  auto dir = sys::Env::Default()->OpenAt(sys::Cwd(), v + "/d", O_RDONLY | O_DIRECTORY);
+  ASSERT_OK(dir.status());
+  auto names = sys::Env::Default()->ReadDir(*dir);
+  ASSERT_OK(names.status());
+  bool after = false;
+  for (const auto& e : *names) {
+    if (e.name == "f1050") {
+      after = true;
+      continue;
+    }
+    EXPECT_EQ(fs::exists(guest_root_ + "/vol/d/" + e.name), !after) << e.name;
+  }
+  EXPECT_TRUE(after);
+  EXPECT_FALSE(fs::exists(guest_root_ + "/vol/d/f1050"));
+  EXPECT_FALSE(fs::exists(guest_root_ + "/vol/d/" + agent::kCopyTempPrefix + "f1050"));
+}
+
+TEST_F(CopyPipelineTest, ADirectoryEndingAFullBatchStaysWithinTheStepLimit) {
+  // vol, d and 2047 empty files fill a batch to kMaxBatchOps steps exactly;
+  // d (owned by someone else than its entries) then needs two more.
+  const std::string v = src_ + "/vol";
+  fs::create_directories(v + "/d");
+  for (int i = 0; i < 2047; ++i) WriteFile(v + "/d/e" + std::to_string(i), "");
+  ASSERT_EQ(::chown((v + "/d").c_str(), 1000, 1000), 0);
+  SetMtime(v + "/d", 1300000000, 11);
+  share::CopyStats stats;
+  uint64_t progress = 0;
+  auto copied = Copy(src_, "vol", &stats, &progress);
+  ASSERT_OK(copied.status());
+  EXPECT_EQ(handled_.load(), 0);
+  EXPECT_GE(batches_.load(), 2);
+  EXPECT_EQ(Diff(v, guest_root_ + "/vol"), "");
+  struct stat a, b;
+  ASSERT_EQ(::lstat((v + "/d").c_str(), &a), 0);
+  ASSERT_EQ(::lstat((guest_root_ + "/vol/d").c_str(), &b), 0);
+  EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
 }
 
 }  // namespace

@@ -71,16 +71,40 @@ Status CopyRegular(sys::Env* env, const sys::Fd& parent, const std::string& name
   if (!r.data.empty()) {
     RETURN_IF_ERROR(env->WriteAll(fd, r.data, static_cast<uint64_t>(r.offset)));
   }
-  ASSIGN_OR_RETURN(sys::FileInfo info, env->StatAt(fd, "", AT_EMPTY_PATH));
-  if (static_cast<int64_t>(info.size) != r.file_size) return Status::Ok();  // more chunks to come
+  // A whole file in one chunk (the usual small file) is complete as written.
+  const bool whole = r.offset == 0 && static_cast<int64_t>(r.data.size()) == r.file_size;
+  if (!whole) {
+    ASSIGN_OR_RETURN(sys::FileInfo info, env->StatAt(fd, "", AT_EMPTY_PATH));
+    if (static_cast<int64_t>(info.size) != r.file_size) return Status::Ok();  // more to come
+  }
   // Owner before mode: chown clears setuid/setgid.
   RETURN_IF_ERROR(
       env->ChownAt(fd, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid), AT_EMPTY_PATH));
   RETURN_IF_ERROR(env->ChmodFd(fd, r.file_mode & 07777));
-  // rename cannot replace a directory with a file.
-  auto old = env->StatAt(parent, name, AT_SYMLINK_NOFOLLOW);
-  if (old.ok() && old->is_dir()) RETURN_IF_ERROR(env->UnlinkAt(parent, name, AT_REMOVEDIR));
+  Status renamed = env->RenameAt(parent, tmp, parent, name);
+  // rename cannot replace a directory with a file: an empty one goes first.
+  if (renamed.ok() || renamed.err() != EISDIR) return renamed;
+  RETURN_IF_ERROR(env->UnlinkAt(parent, name, AT_REMOVEDIR));
   return env->RenameAt(parent, tmp, parent, name);
+}
+
+// The shared root, made if missing (the first copy).
+Result<sys::Fd> OpenSharedRoot(sys::Env* env, const std::string& shared_root) {
+  auto root = env->OpenAt(sys::Cwd(), shared_root, O_PATH | O_DIRECTORY);
+  if (root.ok() || root.status().err() != ENOENT) return root;
+  RETURN_IF_ERROR(MkdirAll(env, shared_root, 0755));
+  return env->OpenAt(sys::Cwd(), shared_root, O_PATH | O_DIRECTORY);
+}
+
+// The parent directory of parts.back(), made (with `mode`) where missing.
+// Usually it exists: one lookup of the whole prefix finds it.
+Result<sys::Fd> OpenParent(sys::Env* env, const sys::Fd& root,
+                           const std::vector<std::string>& parts, mode_t mode) {
+  const size_t n = parts.size() - 1;
+  auto parent = env->OpenAt2(root, n == 0 ? "." : JoinComponents(parts, n), O_PATH | O_DIRECTORY, 0,
+                             kResolve);
+  if (parent.ok()) return parent;
+  return MkdirAllInRoot(env, root, parts, n, mode, kResolve);
 }
 
 }  // namespace
@@ -96,9 +120,8 @@ Status CopyFile(sys::Env* env, const std::string& shared_root, const CopyFileReq
     return InvalidArgumentError("copy file " + Quote(r.path) + ": names starting with " +
                                 kCopyTempPrefix + " are reserved");
   }
-  RETURN_IF_ERROR(MkdirAll(env, shared_root, 0755));
-  ASSIGN_OR_RETURN(sys::Fd root, env->OpenAt(sys::Cwd(), shared_root, O_PATH | O_DIRECTORY));
-  auto parent = MkdirAllInRoot(env, root, parts, parts.size() - 1, r.dir_mode & 0777, kResolve);
+  ASSIGN_OR_RETURN(sys::Fd root, OpenSharedRoot(env, shared_root));
+  auto parent = OpenParent(env, root, parts, r.dir_mode & 0777);
   if (!parent.ok()) {
     if (parent.status().err() == ELOOP) {
       return PermissionDeniedError("copy file " + Quote(r.path) +
