@@ -26,19 +26,6 @@ Result<bool> BatchTree::Append(const sys::Fd& dir, const std::string& name, cons
   return fits;
 }
 
-Result<agent::SetFileAttrsRequest> BatchTree::Attrs(const sys::Fd* opened,
-                                                    const sys::FileInfo& info,
-                                                    const std::string& dest) {
-  agent::SetFileAttrsRequest r;
-  r.path = dest;
-  r.atime_ns = info.atime_ns;
-  r.mtime_ns = info.mtime_ns;
-  if (opened != nullptr) {
-    ASSIGN_OR_RETURN(r.xattrs, env_->ListXattrs(*opened));
-  }
-  return r;
-}
-
 Result<bool> BatchTree::AppendEntry(const sys::Fd& dir, const std::string& name,
                                     const sys::FileInfo& info, const std::string& dest, int depth,
                                     std::vector<agent::BatchOp>* ops) {
@@ -50,7 +37,7 @@ Result<bool> BatchTree::AppendEntry(const sys::Fd& dir, const std::string& name,
     agent::CopyFileRequest r = CopyHeader(info, dest);
     r.data = std::move(target);
     ops->emplace_back(std::move(r));
-    ASSIGN_OR_RETURN(auto attrs, Attrs(nullptr, info, dest));  // a symlink has no xattrs
+    ASSIGN_OR_RETURN(auto attrs, CopyAttrs(env_, nullptr, info, dest));  // a symlink has no xattrs
     ops->emplace_back(std::move(attrs));
     return true;
   }
@@ -64,7 +51,7 @@ Result<bool> BatchTree::AppendEntry(const sys::Fd& dir, const std::string& name,
     r.file_size = static_cast<int64_t>(data.size());
     r.data = std::move(data);
     ops->emplace_back(std::move(r));
-    ASSIGN_OR_RETURN(auto attrs, Attrs(&fd, info, dest));
+    ASSIGN_OR_RETURN(auto attrs, CopyAttrs(env_, &fd, info, dest));
     ops->emplace_back(std::move(attrs));
     return true;
   }
@@ -85,7 +72,7 @@ Result<bool> BatchTree::AppendEntry(const sys::Fd& dir, const std::string& name,
     if (!fits) return false;
   }
   if (foreign_owner) ops->emplace_back(CopyHeader(info, dest));
-  ASSIGN_OR_RETURN(auto attrs, Attrs(&sub, info, dest));
+  ASSIGN_OR_RETURN(auto attrs, CopyAttrs(env_, &sub, info, dest));
   ops->emplace_back(std::move(attrs));
   return Fits(*ops, 0);
 }

@@ -41,9 +41,6 @@ class BatchTree {
   // False when over budget or not copyable as one batch.
   Result<bool> AppendEntry(const sys::Fd& dir, const std::string& name, const sys::FileInfo& info,
                            const std::string& dest, int depth, std::vector<agent::BatchOp>* ops);
-  // Times, and the xattrs of `opened` (the entry, already open) unless null.
-  Result<agent::SetFileAttrsRequest> Attrs(const sys::Fd* opened, const sys::FileInfo& info,
-                                           const std::string& dest);
   bool Fits(const std::vector<agent::BatchOp>& ops, uint64_t more_bytes) const {
     return ops.size() + 2 <= max_ops_ && bytes_ + more_bytes <= max_bytes_;
   }

@@ -25,13 +25,16 @@
 namespace vmshare::testing {
 namespace {
 
-// The agent's Env, failing the open of one copy's temp file with ENOSPC.
+// The agent's Env, failing the creation of one copy with ENOSPC: its temp
+// file, or the file itself where a batch writes it in place (a new name in a
+// directory the same batch made).
 class FullEnv : public sys::EnvWrapper {
  public:
   using sys::EnvWrapper::EnvWrapper;
   Result<sys::Fd> OpenAt(const sys::Fd& dir, const std::string& path, int flags,
                          mode_t mode) override {
-    if (!full_name.empty() && path == std::string(agent::kCopyTempPrefix) + full_name)
+    if (!full_name.empty() && (path == std::string(agent::kCopyTempPrefix) + full_name ||
+                               ((flags & O_CREAT) != 0 && path == full_name)))
       return ErrnoError(ENOSPC, "open " + Quote(path));
     return sys::EnvWrapper::OpenAt(dir, path, flags, mode);
   }

@@ -3,7 +3,6 @@
 // Exit status: 0 after DestroySandbox (or, as pid 1, the VM powers off), 2
 // for bad flags, 1 when the channel cannot be set up.
 #include <fcntl.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 
@@ -18,6 +17,7 @@
 #include "agent/server/vmshare_service.h"
 #include "agent/ttrpc_server.h"
 #include "sys/env.h"
+#include "sys/heap.h"
 
 namespace vmshare::agent {
 namespace {
@@ -152,13 +152,9 @@ Status ServeDevice(sys::Env* env, TtrpcServer* server, const std::string& path, 
 }
 
 int Main(int argc, char** argv) {
-  // CopyFile's 1 MiB chunks come from the heap rather than a fresh mmap each
-  // (whose page faults cost more than the copy). What stays mapped between
-  // calls is bounded: 8 MiB free per arena, 4 arenas (the guest's memory
-  // also holds the copies).
-  ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
-  ::mallopt(M_TRIM_THRESHOLD, 8 << 20);
-  ::mallopt(M_ARENA_MAX, 4);
+  // CopyFile's 1 MiB chunks come from the heap rather than a fresh mmap each;
+  // what stays mapped is bounded (the guest's memory also holds the copies).
+  sys::TuneHeapForBulkCopies();
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) return 2;
   sys::Env* env = sys::Env::Default();
