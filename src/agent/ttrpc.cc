@@ -46,13 +46,19 @@ Status ReadExact(sys::Env* env, const sys::Fd& fd, const std::atomic<bool>* stop
                  std::string* out, bool started) {
   while (n > 0) {
     RETURN_IF_ERROR(WaitReadable(env, fd, stop));
-    ASSIGN_OR_RETURN(std::string chunk, env->Read(fd, n));
-    if (chunk.empty()) {
-      return UnavailableError(started || out->size() > 0 ? "read agent frame: truncated frame"
-                                                         : "agent channel closed");
+    // Straight into `out`, past what it holds: no zero-fill, no second copy.
+    const size_t had = out->size();
+    Result<size_t> got = size_t{0};
+    out->resize_and_overwrite(had + n, [&](char* p, size_t) {
+      got = env->ReadInto(fd, p + had, n);
+      return had + (got.ok() ? *got : 0);
+    });
+    if (!got.ok()) return got.status();
+    if (*got == 0) {
+      return UnavailableError(started || had > 0 ? "read agent frame: truncated frame"
+                                                 : "agent channel closed");
     }
-    n -= chunk.size();
-    out->append(chunk);
+    n -= *got;
     started = true;
   }
   return Status::Ok();

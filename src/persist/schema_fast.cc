@@ -29,6 +29,9 @@ constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag |
                                  rapidjson::kParseIterativeFlag;
 // The same without UTF-8 validation, for texts that are all ASCII (what
 // vmshare writes, unless a path or annotation is not): nothing to validate.
+// Stack buffers for parsing one container's document; a bigger one spills
+// to the heap.
+constexpr size_t kParseBufferBytes = 8 << 10;
 constexpr unsigned kParseAsciiFlags = kParseFlags & ~rapidjson::kParseValidateEncodingFlag;
 
 // One pass the compiler vectorises, far cheaper than validating per string.
@@ -466,7 +469,12 @@ Status ValidateDocument(std::string_view text, const std::string& path) {
 }
 
 Result<ContainerState> DecodeContainer(std::string_view text, const std::string& path) {
-  rapidjson::Document doc;
+  // A container's document (a few KiB) is parsed in buffers on the stack:
+  // loading a sandbox decodes one per container, and a heap chunk for each
+  // was a tenth of the load.
+  char values[kParseBufferBytes];
+  Alloc value_alloc(values, sizeof values);
+  rapidjson::Document doc(&value_alloc);
   RETURN_IF_ERROR(Parse(&doc, text, path));
   Reader r(path);
   ContainerState s;

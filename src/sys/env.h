@@ -216,6 +216,8 @@ class Env {
                           std::optional<uint64_t> offset = {}) = 0;
   // Reads up to `max` bytes; an empty string is EOF.
   virtual Result<std::string> Read(const Fd& fd, size_t max) = 0;
+  // Reads up to `max` bytes into buf (one read(2)); 0 is EOF.
+  virtual Result<size_t> ReadInto(const Fd& fd, char* buf, size_t max) = 0;
   // Reads to EOF; fails with kInvalidArgument if more than `limit` bytes.
   virtual Result<std::string> ReadAll(const Fd& fd, size_t limit) = 0;
   virtual Status Fsync(const Fd& fd) = 0;

@@ -49,6 +49,9 @@ class EnvWrapper : public Env {
     return target_->WriteAll(fd, data, offset);
   }
   Result<std::string> Read(const Fd& fd, size_t max) override { return target_->Read(fd, max); }
+  Result<size_t> ReadInto(const Fd& fd, char* buf, size_t max) override {
+    return target_->ReadInto(fd, buf, max);
+  }
   Result<std::string> ReadAll(const Fd& fd, size_t limit) override {
     return target_->ReadAll(fd, limit);
   }

@@ -190,11 +190,21 @@ Status PosixEnv::WriteAll(const Fd& fd, std::string_view data, std::optional<uin
 }
 
 Result<std::string> PosixEnv::Read(const Fd& fd, size_t max) {
-  std::string buf(max, '\0');
-  const ssize_t n = RetryEintr([&] { return ::read(fd.get(), buf.data(), max); });
+  std::string buf;
+  ssize_t n = 0;
+  // No zero-filling of what read(2) is about to overwrite.
+  buf.resize_and_overwrite(max, [&](char* p, size_t) {
+    n = RetryEintr([&] { return ::read(fd.get(), p, max); });
+    return n < 0 ? 0 : static_cast<size_t>(n);
+  });
   if (n < 0) return SysError("read", fd);
-  buf.resize(static_cast<size_t>(n));
   return buf;
+}
+
+Result<size_t> PosixEnv::ReadInto(const Fd& fd, char* buf, size_t max) {
+  const ssize_t n = RetryEintr([&] { return ::read(fd.get(), buf, max); });
+  if (n < 0) return SysError("read", fd);
+  return static_cast<size_t>(n);
 }
 
 Result<std::string> PosixEnv::ReadAll(const Fd& fd, size_t limit) {

@@ -27,6 +27,7 @@ class PosixEnv : public Env {
   Result<std::vector<DirEntry>> ReadDir(const Fd& dir) override;
   Status WriteAll(const Fd& fd, std::string_view data, std::optional<uint64_t> offset) override;
   Result<std::string> Read(const Fd& fd, size_t max) override;
+  Result<size_t> ReadInto(const Fd& fd, char* buf, size_t max) override;
   Result<std::string> ReadAll(const Fd& fd, size_t limit) override;
   Status Fsync(const Fd& fd) override;
   Result<std::string> FdPath(const Fd& fd) override;
