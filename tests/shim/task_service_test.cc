@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,29 +103,44 @@ class TaskServiceTest : public ::testing::Test {
     return out;
   }
 
-  // Starts `k` with a reader open on its stdout `fifo`, and reads what the
-  // FIFO holds at the moment TaskExit is published and when Wait answers.
+  // What a FIFO's reader would get, without reading it: the bytes it holds,
+  // and whether its writers are gone (POLLHUP; reliable for a reader opened
+  // before the writer, as containerd's is).
+  struct FifoState {
+    int bytes = -1;
+    bool writers_gone = false;
+  };
+  static FifoState Peek(int fd) {
+    FifoState s;
+    ::ioctl(fd, FIONREAD, &s.bytes);
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) == 1) s.writers_gone = (p.revents & POLLHUP) != 0;
+    return s;
+  }
+
+  // Starts `k`, whose stdout FIFO `reader` reads, and looks at the FIFO at
+  // the moment TaskExit is published and when Wait answers (these two come
+  // in either order); then reads it.
   struct OutputAtExit {
-    std::string at_event, at_wait;
-    bool eof_at_event = false, eof_at_wait = false;
+    FifoState at_event, at_wait;
+    std::string out;
+    bool eof = false;
     uint32_t status = 0;
   };
-  OutputAtExit RunAndReadAtExit(const ProcessKey& k, const std::string& fifo) {
+  OutputAtExit RunAndWatchExit(const ProcessKey& k, int reader) {
     OutputAtExit r;
-    const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
-    EXPECT_GE(reader, 0);
     {
       std::lock_guard<std::mutex> l(events_.mu);
       events_.on_publish = [&](const std::string& topic) {
-        if (topic == "/tasks/exit") r.at_event = ReadAvailable(reader, &r.eof_at_event);
+        if (topic == "/tasks/exit") r.at_event = Peek(reader);
       };
     }
     EXPECT_TRUE(svc_->Start(k).ok());
     auto exit = svc_->Wait(k, nullptr);
     EXPECT_TRUE(exit.ok());
     if (exit.ok()) r.status = exit->exit_status;
-    r.at_wait = ReadAvailable(reader, &r.eof_at_wait);
-    // The event follows the recorded exit: wait for it before the reader goes.
+    r.at_wait = Peek(reader);
+    // The event follows the recorded exit: wait for it before reading.
     for (int i = 0; i < 1000; ++i) {
       auto t = events_.Topics();
       if (std::find(t.begin(), t.end(), "/tasks/exit") != t.end()) break;
@@ -133,7 +150,7 @@ class TaskServiceTest : public ::testing::Test {
       std::lock_guard<std::mutex> l(events_.mu);
       events_.on_publish = nullptr;
     }
-    ::close(reader);
+    r.out = ReadAvailable(reader, &r.eof);
     return r;
   }
 
@@ -289,15 +306,20 @@ TEST_F(TaskServiceTest, ExecOutputIsAllRelayedBeforeItsExitIsReported) {
              R"({"args":["seq","5"],"cwd":"/"})"};
   e.stdio.stdout_path = Fifo("out");
   e.stdio.stderr_path = Fifo("err");
+  const int reader = ::open(e.stdio.stdout_path.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
   ASSERT_TRUE(svc_->Exec(e).ok());
-  const OutputAtExit r = RunAndReadAtExit({"c1", "e1"}, e.stdio.stdout_path);
+  const OutputAtExit r = RunAndWatchExit({"c1", "e1"}, reader);
+  ::close(reader);
   EXPECT_EQ(r.status, 0u);
-  // When TaskExit goes out, every byte is in the FIFO and the shim's end is
-  // closed; Wait answers no earlier.
-  EXPECT_EQ(r.at_event, "1\n2\n3\n4\n5\n");
-  EXPECT_TRUE(r.eof_at_event);
-  EXPECT_EQ(r.at_wait, "");
-  EXPECT_TRUE(r.eof_at_wait);
+  // When TaskExit goes out and when Wait answers, every byte is in the FIFO
+  // and the shim's end is closed.
+  EXPECT_EQ(r.at_event.bytes, 10);
+  EXPECT_TRUE(r.at_event.writers_gone);
+  EXPECT_EQ(r.at_wait.bytes, 10);
+  EXPECT_TRUE(r.at_wait.writers_gone);
+  EXPECT_EQ(r.out, "1\n2\n3\n4\n5\n");
+  EXPECT_TRUE(r.eof);
   EXPECT_EQ(backend_->WaitsWithOutputUnread(), 0);
   ASSERT_TRUE(svc_->Delete({"c1", "e1"}).ok());
   ASSERT_TRUE(svc_->Kill({{"c1", ""}, 9, false}).ok());
@@ -311,14 +333,19 @@ TEST_F(TaskServiceTest, ExecOutputIsAllRelayedBeforeItsExitIsReported) {
 TEST_F(TaskServiceTest, InitOutputIsAllRelayedBeforeItsExitIsReported) {
   CreateTask c{"c1", Bundle("b1", R"(["seq","5"])"), {}, {}, ""};
   c.stdio.stdout_path = Fifo("out");
+  const int reader = ::open(c.stdio.stdout_path.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
   ASSERT_TRUE(svc_->Create(c).ok());
   backend_->read_lag = std::chrono::milliseconds(250);
   backend_->read_chunk = 1;
-  const OutputAtExit r = RunAndReadAtExit({"c1", ""}, c.stdio.stdout_path);
+  const OutputAtExit r = RunAndWatchExit({"c1", ""}, reader);
+  ::close(reader);
   EXPECT_EQ(r.status, 0u);
-  EXPECT_EQ(r.at_event, "1\n2\n3\n4\n5\n");
-  EXPECT_TRUE(r.eof_at_event);
-  EXPECT_TRUE(r.eof_at_wait);
+  EXPECT_EQ(r.at_event.bytes, 10);
+  EXPECT_TRUE(r.at_event.writers_gone);
+  EXPECT_EQ(r.at_wait.bytes, 10);
+  EXPECT_TRUE(r.at_wait.writers_gone);
+  EXPECT_EQ(r.out, "1\n2\n3\n4\n5\n");
   EXPECT_EQ(backend_->WaitsWithOutputUnread(), 0);
   ASSERT_TRUE(svc_->Delete({"c1", ""}).ok());
 }
