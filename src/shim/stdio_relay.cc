@@ -53,9 +53,13 @@ void StdioRelay::Start(SandboxBackend* backend, const std::string& cid,
 }
 
 StdioRelay::~StdioRelay() {
-  stop_ = true;
-  if (wake_.valid()) env_->WriteAll(wake_, std::string("\1\0\0\0\0\0\0\0", 8)).IgnoreError();
+  Stop();
   for (auto& t : threads_) t.join();
+}
+
+void StdioRelay::Stop() {
+  if (stop_.exchange(true)) return;
+  if (wake_.valid()) env_->WriteAll(wake_, std::string("\1\0\0\0\0\0\0\0", 8)).IgnoreError();
 }
 
 void StdioRelay::CloseStdin() {
@@ -68,9 +72,9 @@ void StdioRelay::CloseStdin() {
   env_->WriteAll(wake_, std::string("\1\0\0\0\0\0\0\0", 8)).IgnoreError();
 }
 
-bool StdioRelay::WaitOutput(std::chrono::milliseconds timeout) {
+void StdioRelay::WaitOutputEnd() {
   std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, timeout, [this] { return outputs_open_ == 0; });
+  cv_.wait(lock, [this] { return outputs_open_ == 0; });
 }
 
 void StdioRelay::CopyIn() {

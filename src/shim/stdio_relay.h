@@ -13,9 +13,15 @@
 //     read and dropped, so the guest never blocks on it.
 // Every read from the guest is bounded (kChunk bytes per call).
 //
-// Thread safety: CloseStdin and WaitOutput may be called from any thread.
-// The destructor stops the copiers and joins them; call it after the
-// process is gone (its reads have ended) or the guest is down.
+// The end of the output is what the task service waits for before it
+// collects the exit (task_service.cc): an output stream ends when the guest
+// reports its end (the agent does once the process has exited and its pipe
+// is drained), when a read from the guest fails, or, for a FIFO that takes
+// no more, on Stop().
+//
+// Thread safety: CloseStdin, WaitOutputEnd and Stop may be called from any
+// thread. The destructor stops the copiers and joins them; call it after
+// the process is gone (its reads have ended) or the guest is down.
 #pragma once
 
 #include <atomic>
@@ -50,8 +56,13 @@ class StdioRelay {
   void Start(SandboxBackend* backend, const std::string& cid, const std::string& exec_id);
   // Sends what stdin still holds, then closes the process's stdin. Idempotent.
   void CloseStdin();
-  // Waits until every output stream reached its end, up to `timeout`.
-  bool WaitOutput(std::chrono::milliseconds timeout);
+  // Waits until every output stream reached its end (at once if the relay
+  // never started).
+  void WaitOutputEnd();
+  // Stops copying: a copier waiting for room in a FIFO gives up, and output
+  // that has no FIFO to go to ends the stream. Reads already waiting on the
+  // guest end when the guest answers them. Idempotent.
+  void Stop();
 
  private:
   StdioRelay(sys::Env* env, bool terminal) : env_(env), terminal_(terminal) {}

@@ -16,8 +16,17 @@ Status TaskService::ShutdownBackend() {
     shut_down_ = true;
   }
   // The backend object stays: relays and watchers may still be returning
-  // from calls into it; after Shutdown every such call fails.
-  return backend_->Shutdown();
+  // from calls into it; after Shutdown every such call fails, and every
+  // relay is stopped, so that one waiting for room in a FIFO nobody reads
+  // does not hold its exit watcher.
+  Status s = backend_->Shutdown();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, c] : containers_) {
+    if (c.init && c.init->io) c.init->io->Stop();
+    for (auto& [eid, p] : c.execs)
+      if (p->io) p->io->Stop();
+  }
+  return s;
 }
 
 Status TaskService::RemoveContainer(Container& c) {
@@ -28,12 +37,14 @@ Status TaskService::RemoveContainer(Container& c) {
     down = shut_down_;
   }
   if (!down) first = backend_->RemoveContainer(c.id);
-  // The guest side is gone: every relay's reads have ended.
+  // The guest side is gone: every relay's reads end, which lets the exit
+  // watchers go on; a relay that waits for room in a FIFO is stopped.
   std::vector<std::shared_ptr<Proc>> procs{c.init};
   for (auto& [eid, p] : c.execs) procs.push_back(p);
   for (auto& p : procs) {
-    p->io.reset();
+    if (p->io) p->io->Stop();
     if (p->watcher.joinable()) p->watcher.join();
+    p->io.reset();
   }
   if (c.mounted_rootfs && options_.unmount_rootfs) {
     Status s = options_.unmount_rootfs(c.bundle + "/rootfs");
@@ -54,13 +65,9 @@ Result<ExitInfo> TaskService::Delete(const ProcessKey& k) {
       p->deleted = true;
       exited_.notify_all();
     }
+    // Its output ended before its exit was recorded: the relay goes with it.
     if (p->watcher.joinable()) p->watcher.join();
-    // An exec's output ends with it unless a child of it holds the stream;
-    // such a relay ends when the container is removed, so it goes last.
-    if (p->io != nullptr && !p->io->WaitOutput(std::chrono::milliseconds(0))) {
-      std::lock_guard<std::mutex> lock(mu_);
-      retired_.push_back(std::move(p->io));
-    }
+    p->io.reset();
     return p->exit;
   }
   Container c;
@@ -79,18 +86,15 @@ Result<ExitInfo> TaskService::Delete(const ProcessKey& k) {
   }
   Status removed = RemoveContainer(c);
   if (!removed.ok()) Log("delete task " + Quote(k.id) + ": " + removed.message());
-  std::vector<std::unique_ptr<StdioRelay>> retired;
   bool last;
   {
     std::lock_guard<std::mutex> lock(mu_);
     last = containers_.empty();
-    if (last) retired = std::move(retired_);
   }
   if (c.started_sandbox || last) {
     Status down = ShutdownBackend();
     if (!down.ok()) Log("shut down sandbox " + Quote(sandbox_id()) + ": " + down.message());
   }
-  retired.clear();
   const ExitInfo e = c.init->exit;
   Emit(TaskDeleteEvent(k, e));
   return e;

@@ -26,11 +26,6 @@ std::vector<std::string> PrivilegesNotApplied(const SpecProcess& exec, const Spe
 
 namespace {
 
-// How long an exit waits for the process's output to be relayed: output
-// normally ends with the process; a background child holding the stream
-// open must not hold the exit back for ever.
-constexpr std::chrono::milliseconds kOutputGrace{2000};
-
 std::string AbsoluteRoot(const std::string& bundle, const std::string& root_path) {
   if (root_path.empty()) return bundle + "/rootfs";
   if (root_path[0] == '/') return root_path;
@@ -210,6 +205,14 @@ Result<uint32_t> TaskService::Start(const ProcessKey& k) {
 }
 
 void TaskService::WatchExit(std::shared_ptr<Proc> p) {
+  // The exit is collected only after the output has ended, as Kata's shim
+  // does: the agent forgets an exec once WaitProcess has answered, so a read
+  // after it fails and what the pipe still held is lost; and containerd's
+  // clients take the exit for the end of the process's output. This waits
+  // for the exit, not for the children: the agent ends a stream when the
+  // process has exited and its pipe is drained, even if a child it left
+  // behind holds the pipe's other end.
+  p->io->WaitOutputEnd();
   Result<int32_t> code = backend_->WaitProcess(p->key.id, p->key.exec_id);
   uint32_t status = kGuestLostStatus;
   if (code.ok()) {
@@ -219,8 +222,6 @@ void TaskService::WatchExit(std::shared_ptr<Proc> p) {
         std::to_string(kGuestLostStatus));
   }
   const int64_t at = WallClockNanos();
-  // Wait callers read the output after the exit: relay it first.
-  p->io->WaitOutput(kOutputGrace);
   ExitInfo e;
   {
     std::unique_lock<std::mutex> lock(mu_);

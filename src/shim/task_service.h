@@ -5,9 +5,11 @@
 // and the containers that name it in their CRI annotations. The first Create
 // boots the guest; each Create shares its container into it; deleting the
 // container that started the sandbox shuts the guest down. Process exits are
-// watched by one thread per process, which records exit status and time
-// (128 + n for a signal n, 255 when the guest went away) once the process's
-// output has been relayed, wakes Wait callers and publishes TaskExit.
+// watched by one thread per process, which waits for the process's output to
+// end (relayed and its FIFOs closed, which is containerd's EOF), then for its
+// exit, records exit status and time (128 + n for a signal n, 255 when the
+// guest went away), wakes Wait callers and publishes TaskExit: neither Wait
+// nor TaskExit ever comes before the last byte of output.
 //
 // Errors use vmshare codes that task_rpc.cc maps to the grpc codes
 // containerd's errdefs understand: kNotFound for an unknown container or
@@ -138,10 +140,7 @@ class TaskService {
   std::condition_variable exited_;
   std::string sandbox_id_;                       // GUARDED_BY(mu_)
   std::map<std::string, Container> containers_;  // GUARDED_BY(mu_)
-  // Relays of deleted execs whose output a child still holds open; they end
-  // when the guest does.
-  std::vector<std::unique_ptr<StdioRelay>> retired_;  // GUARDED_BY(mu_)
-  bool shut_down_ = false;                            // GUARDED_BY(mu_)
+  bool shut_down_ = false;                       // GUARDED_BY(mu_)
 };
 
 }  // namespace vmshare::shim

@@ -156,6 +156,41 @@ TEST_F(ShimE2eTest, DetachedTaskExecKillDeleteAndContainerdRestart) {
   EXPECT_EQ(containerd_->Ctr({"container", "delete", "d1"}).code, 0);
 }
 
+// An exec's output reaches ctr in full, however its relay and its exit
+// race: the shell prints after its grep and exits at once. The shim used to
+// collect the exit while the relay was behind; the agent forgets a waited
+// exec, so the relay's next read failed and ctr got the grep's lines only
+// (one run of SpecPrivilegesAndPathsAreAppliedInTheGuest in 7, loaded host).
+TEST_F(ShimE2eTest, ExecOutputIsNeverCutShort) {
+  CtrResult r = containerd_->Ctr(RunArgs({"-d"}, "o1", {"sleep", "1000"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string script = "grep -E '^(Name|State):' /proc/self/status; echo e1 >&2";
+  std::string want = "Name:\tgrep\nState:\tR (running)\n";
+  for (int i = 0; i < 30; ++i) {
+    script += "; echo line" + std::to_string(i);
+    want += "line" + std::to_string(i) + "\n";
+  }
+  script += "; echo e2 >&2";
+  for (int i = 0; i < 12; ++i) {
+    r = containerd_->Ctr(
+        {"task", "exec", "--exec-id", "x" + std::to_string(i), "o1", "sh", "-c", script});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, want) << "exec " << i;
+    EXPECT_EQ(r.err, "e1\ne2\n") << "exec " << i;
+  }
+  // A child left holding the exec's stdout does not hold its exit: the
+  // agent ends the stream at the exit once the pipe is drained.
+  r = containerd_->Ctr(
+      {"task", "exec", "--exec-id", "bg", "o1", "sh", "-c", "sleep 1000 & echo bg-started"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "bg-started\n");
+  r = containerd_->Ctr({"task", "kill", "-s", "SIGKILL", "o1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(containerd_->WaitStatus("o1", "STOPPED"));
+  EXPECT_EQ(containerd_->DeleteTask("o1"), 137);
+  EXPECT_EQ(containerd_->Ctr({"container", "delete", "o1"}).code, 0);
+}
+
 TEST_F(ShimE2eTest, PodContainersShareOneGuestAndGuestDeathIsAnExit) {
   const std::vector<std::string> sandbox = {"-d", "--annotation",
                                             "io.kubernetes.cri.container-type=sandbox",
