@@ -11,12 +11,7 @@ Result<Bundle> ParseBundleConfig(std::string_view text, const std::string& dir,
   b.dir = dir;
   b.rootfs = c.root_path[0] == '/' ? c.root_path : dir + "/" + c.root_path;
   b.rootfs_readonly = c.root_readonly;
-  b.process = BundleProcess{std::move(c.process.args),
-                            std::move(c.process.env),
-                            std::move(c.process.cwd),
-                            c.process.uid,
-                            c.process.gid,
-                            c.process.terminal};
+  b.process = std::move(c.process);
   b.mounts = std::move(c.mounts);
   b.oci = std::move(c.spec);
   if (b.process.terminal) {

@@ -24,14 +24,8 @@ namespace vmshare::cli {
 
 inline constexpr size_t kMaxConfigBytes = 4 << 20;
 
-struct BundleProcess {
-  std::vector<std::string> args;
-  std::vector<std::string> env;
-  std::string cwd = "/";
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  bool terminal = false;
-};
+// The process as oci::ParseConfig reads it (args, env, cwd, uid, gid, terminal).
+using BundleProcess = oci::Process;
 
 struct Bundle {
   std::string dir;     // the bundle directory as given
