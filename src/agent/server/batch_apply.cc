@@ -15,14 +15,6 @@ namespace {
 constexpr uint64_t kResolve = kResolveInSharedRoot;
 constexpr int kMaxRemoveDepth = 4096;
 
-// Removes a non-directory, or an empty directory.
-Status RemoveEntry(sys::Env* env, const sys::Fd& dir, const std::string& name) {
-  Status s = env->UnlinkAt(dir, name, 0);
-  if (s.ok() || s.err() == ENOENT) return Status::Ok();
-  if (s.err() == EISDIR || s.err() == EPERM) return env->UnlinkAt(dir, name, AT_REMOVEDIR);
-  return s;
-}
-
 }  // namespace
 
 Status BatchApplier::Run(const std::vector<BatchOp>& ops) {
@@ -191,12 +183,7 @@ Status BatchApplier::CopySymlink(Dir& parent, const Target& t, const CopyFileReq
 }
 
 Status BatchApplier::CopyRegular(Dir& parent, const Target& t, const CopyFileRequest& r) {
-  if (r.file_size < 0 || r.offset < 0 ||
-      r.offset + static_cast<int64_t>(r.data.size()) > r.file_size) {
-    return InvalidArgumentError("chunk at offset " + std::to_string(r.offset) + " of " +
-                                std::to_string(r.data.size()) + " bytes does not fit file_size " +
-                                std::to_string(r.file_size));
-  }
+  RETURN_IF_ERROR(CheckCopyChunk(r));
   const std::string& name = t.name();
   Forget(t.rel);
   const bool whole = r.offset == 0 && static_cast<int64_t>(r.data.size()) == r.file_size;
@@ -214,31 +201,8 @@ Status BatchApplier::CopyRegular(Dir& parent, const Target& t, const CopyFileReq
 }
 
 Status BatchApplier::CopyThroughTemp(Dir& parent, const Target& t, const CopyFileRequest& r) {
-  const std::string& name = t.name();
-  const std::string tmp = kCopyTempPrefix + name;
-  int flags = O_WRONLY | O_CREAT | O_NOFOLLOW;
-  if (r.offset == 0) flags |= O_TRUNC;
-  ASSIGN_OR_RETURN(sys::Fd fd, env_->OpenAt(parent.fd, tmp, flags, 0600));
-  if (!r.data.empty()) {
-    RETURN_IF_ERROR(env_->WriteAll(fd, r.data, static_cast<uint64_t>(r.offset)));
-  }
-  // Written from offset 0 after truncating, the file holds exactly this
-  // chunk; otherwise its size says whether more chunks are to come.
-  if (r.offset != 0 || static_cast<int64_t>(r.data.size()) != r.file_size) {
-    ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(fd, "", AT_EMPTY_PATH));
-    if (static_cast<int64_t>(info.size) != r.file_size) return Status::Ok();
-  }
-  RETURN_IF_ERROR(
-      env_->ChownAt(fd, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid), AT_EMPTY_PATH));
-  RETURN_IF_ERROR(env_->ChmodFd(fd, r.file_mode & 07777));
-  parent.made.insert(name);
-  Status s = env_->RenameAt(parent.fd, tmp, parent.fd, name);
-  if (!s.ok() && s.err() == EISDIR) {
-    // rename cannot replace a directory with a file: an empty one goes.
-    RETURN_IF_ERROR(env_->UnlinkAt(parent.fd, name, AT_REMOVEDIR));
-    s = env_->RenameAt(parent.fd, tmp, parent.fd, name);
-  }
-  return s;
+  parent.made.insert(t.name());
+  return agent::CopyThroughTemp(env_, parent.fd, t.name(), r);
 }
 
 Status BatchApplier::Rename(const RenameRequest& r) {

@@ -60,7 +60,7 @@ class BatchApplier {
   struct Dir {
     sys::Fd fd;
     bool fresh = false;          // made by this batch
-    std::set<std::string> made;  // names this batch made in it (fresh only)
+    std::set<std::string> made;  // names this batch made, or began, in it
     bool owner_known = false;    // this batch chowned it to uid:gid
     uid_t uid = 0;
     gid_t gid = 0;

@@ -10,8 +10,7 @@
 namespace vmshare::agent {
 namespace {
 
-constexpr uint64_t kResolve =
-    sys::kResolveInRoot | sys::kResolveNoSymlinks | sys::kResolveNoMagiclinks;
+constexpr uint64_t kResolve = kResolveInSharedRoot;
 
 // The part of `path` after kGuestSharedDir, compared component by component.
 Result<std::string> RelativeToShared(const std::string& path) {
@@ -23,13 +22,6 @@ Result<std::string> RelativeToShared(const std::string& path) {
   if (path.compare(0, prefix.size(), prefix) != 0) return bad();
   if (path.size() == prefix.size() || path[prefix.size()] != '/') return bad();
   return path.substr(prefix.size() + 1);
-}
-
-Status RemoveEntry(sys::Env* env, const sys::Fd& dir, const std::string& name) {
-  Status s = env->UnlinkAt(dir, name, 0);
-  if (s.ok() || s.err() == ENOENT) return Status::Ok();
-  if (s.err() == EISDIR || s.err() == EPERM) return env->UnlinkAt(dir, name, AT_REMOVEDIR);
-  return s;
 }
 
 Status CopyDirectory(sys::Env* env, const sys::Fd& parent, const std::string& name,
@@ -56,14 +48,46 @@ Status CopySymlink(sys::Env* env, const sys::Fd& parent, const std::string& name
                       AT_SYMLINK_NOFOLLOW);
 }
 
-Status CopyRegular(sys::Env* env, const sys::Fd& parent, const std::string& name,
-                   const CopyFileRequest& r) {
+// The shared root, made if missing (the first copy).
+Result<sys::Fd> OpenSharedRoot(sys::Env* env, const std::string& shared_root) {
+  auto root = env->OpenAt(sys::Cwd(), shared_root, O_PATH | O_DIRECTORY);
+  if (root.ok() || root.status().err() != ENOENT) return root;
+  RETURN_IF_ERROR(MkdirAll(env, shared_root, 0755));
+  return env->OpenAt(sys::Cwd(), shared_root, O_PATH | O_DIRECTORY);
+}
+
+// The parent directory of parts.back(), made (with `mode`) where missing.
+// Usually it exists: one lookup of the whole prefix finds it.
+Result<sys::Fd> OpenParent(sys::Env* env, const sys::Fd& root,
+                           const std::vector<std::string>& parts, mode_t mode) {
+  const size_t n = parts.size() - 1;
+  auto parent = env->OpenAt2(root, n == 0 ? "." : JoinComponents(parts, n), O_PATH | O_DIRECTORY, 0,
+                             kResolve);
+  if (parent.ok()) return parent;
+  return MkdirAllInRoot(env, root, parts, n, mode, kResolve);
+}
+
+}  // namespace
+
+Status RemoveEntry(sys::Env* env, const sys::Fd& dir, const std::string& name) {
+  Status s = env->UnlinkAt(dir, name, 0);
+  if (s.ok() || s.err() == ENOENT) return Status::Ok();
+  if (s.err() == EISDIR || s.err() == EPERM) return env->UnlinkAt(dir, name, AT_REMOVEDIR);
+  return s;
+}
+
+Status CheckCopyChunk(const CopyFileRequest& r) {
   if (r.file_size < 0 || r.offset < 0 ||
       r.offset + static_cast<int64_t>(r.data.size()) > r.file_size) {
     return InvalidArgumentError("chunk at offset " + std::to_string(r.offset) + " of " +
                                 std::to_string(r.data.size()) + " bytes does not fit file_size " +
                                 std::to_string(r.file_size));
   }
+  return Status::Ok();
+}
+
+Status CopyThroughTemp(sys::Env* env, const sys::Fd& parent, const std::string& name,
+                       const CopyFileRequest& r) {
   const std::string tmp = kCopyTempPrefix + name;
   int flags = O_WRONLY | O_CREAT | O_NOFOLLOW;
   if (r.offset == 0) flags |= O_TRUNC;
@@ -87,27 +111,6 @@ Status CopyRegular(sys::Env* env, const sys::Fd& parent, const std::string& name
   RETURN_IF_ERROR(env->UnlinkAt(parent, name, AT_REMOVEDIR));
   return env->RenameAt(parent, tmp, parent, name);
 }
-
-// The shared root, made if missing (the first copy).
-Result<sys::Fd> OpenSharedRoot(sys::Env* env, const std::string& shared_root) {
-  auto root = env->OpenAt(sys::Cwd(), shared_root, O_PATH | O_DIRECTORY);
-  if (root.ok() || root.status().err() != ENOENT) return root;
-  RETURN_IF_ERROR(MkdirAll(env, shared_root, 0755));
-  return env->OpenAt(sys::Cwd(), shared_root, O_PATH | O_DIRECTORY);
-}
-
-// The parent directory of parts.back(), made (with `mode`) where missing.
-// Usually it exists: one lookup of the whole prefix finds it.
-Result<sys::Fd> OpenParent(sys::Env* env, const sys::Fd& root,
-                           const std::vector<std::string>& parts, mode_t mode) {
-  const size_t n = parts.size() - 1;
-  auto parent = env->OpenAt2(root, n == 0 ? "." : JoinComponents(parts, n), O_PATH | O_DIRECTORY, 0,
-                             kResolve);
-  if (parent.ok()) return parent;
-  return MkdirAllInRoot(env, root, parts, n, mode, kResolve);
-}
-
-}  // namespace
 
 Status CopyFile(sys::Env* env, const std::string& shared_root, const CopyFileRequest& r) {
   ASSIGN_OR_RETURN(std::string rel, RelativeToShared(r.path));
@@ -142,7 +145,8 @@ Status CopyFile(sys::Env* env, const std::string& shared_root, const CopyFileReq
       s = CopySymlink(env, *parent, name, r);
       break;
     default:
-      s = CopyRegular(env, *parent, name, r);
+      s = CheckCopyChunk(r);
+      if (s.ok()) s = CopyThroughTemp(env, *parent, name, r);
       break;
   }
   return s.WithContext("copy file " + Quote(r.path));

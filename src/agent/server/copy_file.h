@@ -36,4 +36,17 @@ inline constexpr char kCopyTempPrefix[] = ".vmshare-tmp.";
 
 Status CopyFile(sys::Env* env, const std::string& shared_root, const CopyFileRequest& request);
 
+// The parts of CopyFile that work on an already-resolved parent directory;
+// vmshare's Batch (batch_apply.cc) applies its copies with them too.
+//
+// kInvalidArgument unless the chunk (offset, data) lies within file_size.
+Status CheckCopyChunk(const CopyFileRequest& r);
+// Writes a regular file's chunk into the temp file beside `name` and, once
+// it holds file_size bytes, chowns, chmods and renames it over `name` (an
+// empty directory there is removed first). REQUIRES: CheckCopyChunk(r) ok.
+Status CopyThroughTemp(sys::Env* env, const sys::Fd& parent, const std::string& name,
+                       const CopyFileRequest& r);
+// Removes a non-directory, or an empty directory; a missing one is fine.
+Status RemoveEntry(sys::Env* env, const sys::Fd& dir, const std::string& name);
+
 }  // namespace vmshare::agent
