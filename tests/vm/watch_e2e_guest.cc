@@ -51,7 +51,9 @@ static bool Files(const std::string& dir, std::set<std::string>* out,
     if (!ReadFile(it->path(), &content)) return false;
     char mode[16];
     std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-    out->insert(fs::relative(it->path(), dir).string() + ":" + mode + ":" +
+    // Lexical: fs::relative resolves both paths on disk and throws once the
+    // old payload is removed under it (right after a switch).
+    out->insert(it->path().lexically_relative(dir).string() + ":" + mode + ":" +
                 std::to_string(st.st_gid) + ":" + content);
     versions->insert(content.substr(0, content.find(':')));
   }
