@@ -11,6 +11,8 @@
 #include <sys/xattr.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "agent/server/copy_file.h"
@@ -55,6 +57,7 @@ class CopyPipelineTest : public ::testing::Test {
         [this](const std::string& p, const agent::CallContext&) -> Result<std::string> {
           Entered();
           auto r = agent::DecodeCopyFileRequest(p);
+          if (r.ok() && IsMiddleChunk(*r)) HoldForAnotherMiddleChunk();
           Status s = r.ok() ? agent::CopyFile(&agent_env_, guest_root_, *r) : r.status();
           ++handled_;
           --in_flight_;
@@ -84,14 +87,27 @@ class CopyPipelineTest : public ::testing::Test {
     thread_.join();
   }
 
-  // A call starts: counted, and kept a little longer in flight, so that
-  // calls the copier pipelines do overlap.
+  // A call starts: counted.
   void Entered() {
     const int now = ++in_flight_;
     for (int seen = max_in_flight_.load();
          now > seen && !max_in_flight_.compare_exchange_weak(seen, now);) {
     }
-    sys::Env::Default()->SleepFor(std::chrono::milliseconds(2));
+  }
+  // Once a file's first chunk is done the copier sends its middle chunks
+  // together, none waiting for another's reply. Holding each of them until
+  // two have started makes them overlap for certain, whatever order the
+  // server's threads run them in, rather than race this handler's speed.
+  // Against a copier that waits for each reply the hold ends after 10 s,
+  // and the test fails instead of hanging.
+  static bool IsMiddleChunk(const agent::CopyFileRequest& r) {
+    return r.offset != 0 && r.offset + static_cast<int64_t>(r.data.size()) < r.file_size;
+  }
+  void HoldForAnotherMiddleChunk() {
+    std::unique_lock<std::mutex> lock(gate_mu_);
+    ++middle_chunks_;
+    gate_cv_.notify_all();
+    gate_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return middle_chunks_ >= 2; });
   }
 
   Result<bool> Copy(const std::string& dir, const std::string& name, share::CopyStats* stats,
@@ -118,6 +134,9 @@ class CopyPipelineTest : public ::testing::Test {
   std::thread thread_;
   std::unique_ptr<agent::AgentClient> client_;
   std::atomic<int> in_flight_{0}, max_in_flight_{0}, handled_{0}, batches_{0};
+  std::mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  int middle_chunks_ = 0;  // GUARDED_BY(gate_mu_)
 };
 
 void SetMtime(const std::string& path, int64_t sec, long nsec) {
