@@ -9,6 +9,8 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "persist/crash_state.h"
 #include "persist/store.h"
@@ -45,21 +47,37 @@ TEST(CrashTest, StateIsTheLastOrNextVersionAfterEverySigkill) {
   for (int i = 0; i < kKills; ++i) {
     sys::Fd rd, wr;
     ASSERT_OK(env->Pipe(&rd, &wr));
-    auto child = env->Spawn({.argv = {PERSIST_TEST_HELPER, "write", root, "s1", "c1",
-                                      std::to_string(last + 1), std::to_string(wr.get())},
-                             .die_with_parent = true,
-                             .keep_fds = {wr.get()}});
+    // One round in four, the writer stops right after its second save's
+    // rename and the kill lands there: the in-flight case, for certain.
+    const bool in_flight = i % 4 == 3;
+    std::vector<std::string> argv = {
+        PERSIST_TEST_HELPER,     "write", root, "s1", "c1", std::to_string(last + 1),
+        std::to_string(wr.get())};
+    if (in_flight) argv.push_back("pause-after-rename");
+    auto child = env->Spawn({.argv = argv, .die_with_parent = true, .keep_fds = {wr.get()}});
     ASSERT_TRUE(child.ok()) << child.status().ToString();
     wr.Reset();
-    env->SleepFor(std::chrono::microseconds(delay_us(rng)));
+    // In the other odd rounds, the kill waits for the writer's first report,
+    // so that it makes progress however slow the disk's fsyncs are; the even
+    // rounds may kill it before it has saved anything.
+    std::string out;
+    while (i % 2 == 1 && out.find(in_flight ? "renamed\n" : "\n") == std::string::npos) {
+      auto got = env->Read(rd, 64);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      ASSERT_FALSE(got->empty()) << "writer ended in round " << i;
+      out += *got;
+    }
+    if (!in_flight) env->SleepFor(std::chrono::microseconds(delay_us(rng)));
     ASSERT_OK(env->Kill(*child, SIGKILL));
     auto st = env->Wait(*child);
     ASSERT_TRUE(st.ok());
     // Exiting on its own means the writer hit an error (it printed it).
     ASSERT_FALSE(st->exited) << "writer exited with " << st->code << " in round " << i;
-    auto out = env->ReadAll(rd, 1 << 24);
-    ASSERT_TRUE(out.ok());
-    const int reported = LastReported(*out, last);
+    auto rest = env->ReadAll(rd, 1 << 24);
+    ASSERT_TRUE(rest.ok());
+    out += *rest;
+    if (in_flight) out.erase(out.find("renamed\n"));
+    const int reported = LastReported(out, last);
 
     auto rec = store.LoadSandbox("s1");
     ASSERT_TRUE(rec.ok()) << "round " << i << ": " << rec.status().ToString();
@@ -69,6 +87,9 @@ TEST(CrashTest, StateIsTheLastOrNextVersionAfterEverySigkill) {
     ASSERT_TRUE(v == reported || v == reported + 1)
         << "round " << i << ": loaded version " << v << ", last reported " << reported;
     ASSERT_EQ(got, CrashState(v)) << "round " << i << ": version " << v << " is not whole";
+    if (in_flight) {
+      ASSERT_EQ(v, reported + 1) << "round " << i << ": the save stopped after its rename";
+    }
     if (v != reported) ++interrupted;
     last = v;
     // The dead writer's temp file goes when the next writer locks.
@@ -79,11 +100,10 @@ TEST(CrashTest, StateIsTheLastOrNextVersionAfterEverySigkill) {
     for (const auto& e : std::filesystem::recursive_directory_iterator(root))
       ASSERT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
   }
-  // The child made progress, and some kills landed in the middle of a save
-  // (the renamed file was there but not yet reported), so the in-flight case
-  // was exercised and not only kills before the first save.
-  EXPECT_GT(last, 0);
-  EXPECT_GT(interrupted, 0);
+  // The child made progress, and kills landed in the middle of a save (the
+  // renamed file there but not yet reported), not only before the first save.
+  EXPECT_GE(last, kKills / 2);
+  EXPECT_GE(interrupted, kKills / 4);
   std::printf("crash test: %d kills, %d versions written, %d kills caught a save in flight\n",
               kKills, last, interrupted);
 }

@@ -40,6 +40,11 @@ class ShimE2eTest : public ::testing::Test {
   void TearDown() override {
     if (containerd_ == nullptr) return;
     if (HasFailure()) std::cerr << "containerd log:\n" << containerd_->Log();
+    // Shims and their VMs end after containerd's last calls; give them the
+    // time a loaded machine needs, then look.
+    Containerd::WaitFor([this] {
+      return containerd_->Shims().empty() && ProcessesMatching(vmroot_ + "/").empty();
+    });
     containerd_->Stop(SIGTERM);
     ExpectNothingLeft();
     containerd_->KillLeftovers();
@@ -112,9 +117,13 @@ TEST_F(ShimE2eTest, StdinIsRelayedAndClosed) {
 
 TEST_F(ShimE2eTest, TerminalHasAPtyAndTheResizedWindow) {
   // script(1) gives ctr the terminal it needs; stty sets the size ctr sends.
+  // ctr sends the size (ResizePty) after Start, so the process may run
+  // before it arrives: it waits for a size (busybox's `stty size` fails on a
+  // 0x0 window), for up to 30 s.
   std::string cmd = "stty rows 33 cols 77; ctr --address " + containerd_->address() +
                     " run -t --rm --runtime " + kRuntime + " --rootfs " + rootfs_ +
-                    " tty1 sh -c 'test -t 0 && echo tty=yes; stty size; exit 3'";
+                    " tty1 sh -c 'test -t 0 && echo tty=yes; i=0; until stty size >/dev/null "
+                    "2>&1 || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; stty size; exit 3'";
   CtrResult r = containerd_->Run({"script", "-qec", cmd, "/dev/null"});
   EXPECT_EQ(r.code, 3) << r.out << r.err;
   EXPECT_NE(r.out.find("tty=yes"), std::string::npos) << r.out;
@@ -299,10 +308,7 @@ TEST_F(ShimE2eTest, KilledShimLeavesNothingBehind) {
   containerd_->Ctr({"task", "delete", "k1"});
   EXPECT_EQ(containerd_->Ctr({"container", "delete", "k1"}).code, 0);
   // The guest's processes died with the shim; the rest is the gc that
-  // containerd's `... delete` runs, asynchronously: wait for it to finish.
-  for (int i = 0;
-       i < 600 && !(ProcessesMatching(vmroot_ + "/").empty() && containerd_->Shims().empty()); ++i)
-    sys::Env::Default()->SleepFor(std::chrono::milliseconds(100));
+  // containerd's `... delete` runs, asynchronously: TearDown waits for it.
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -88,6 +89,17 @@ class Containerd {
   // This containerd's shims of `program` (their -address is its socket).
   std::vector<pid_t> Shims(const std::string& program = "containerd-shim-vmshare-v2") {
     return ProcessesMatching(dir_ + "/", program);
+  }
+
+  // Polls until `done` (a shim leaves on its own after containerd's
+  // Shutdown call, once its events are flushed, and its VM with it). A hang
+  // guard of 60 s, not a speed check. False if `done` never held.
+  static bool WaitFor(const std::function<bool()>& done) {
+    for (int i = 0; i < 600; ++i) {
+      if (done()) return true;
+      sys::Env::Default()->SleepFor(std::chrono::milliseconds(100));
+    }
+    return done();
   }
 
   // Mounts the tmpfs over /run/containerd (once) and starts containerd.

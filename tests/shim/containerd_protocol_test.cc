@@ -32,9 +32,8 @@ class ShimProtocolTest : public ::testing::Test {
   void TearDown() override {
     if (containerd_ == nullptr) return;
     if (HasFailure()) std::cerr << "containerd log:\n" << containerd_->Log();
+    Containerd::WaitFor([this] { return containerd_->Shims(kFakeBinary).empty(); });
     containerd_->Stop(SIGTERM);
-    for (int i = 0; i < 50 && !containerd_->Shims(kFakeBinary).empty(); ++i)
-      sys::Env::Default()->SleepFor(std::chrono::milliseconds(100));
     EXPECT_EQ(containerd_->Shims(kFakeBinary).size(), 0u) << "a shim is left";
     containerd_->KillLeftovers();
     containerd_->UnmountRun();
@@ -55,16 +54,31 @@ class ShimProtocolTest : public ::testing::Test {
 
 TEST_F(ShimProtocolTest, RunRmRelaysOutputAndExitStatus) {
   sys::Child events = containerd_->Spawn({"events"}, tmp_ / "events");
+  // Subscribed once an event of ours shows up: a namespace created until then.
+  int probe = 0;
+  ASSERT_TRUE(Containerd::WaitFor([&] {
+    containerd_->Ctr({"namespaces", "create", "probe" + std::to_string(probe++)});
+    return ReadFile(tmp_ / "events").find("/namespaces/create") != std::string::npos;
+  })) << "ctr events saw nothing";
   CtrResult r = containerd_->Ctr(Run({"--rm"}, "c1", {"echo", "hello", "shim"}));
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "hello shim\n");
   r = containerd_->Ctr(Run({"--rm"}, "c2", {"exit", "7"}));
   EXPECT_EQ(r.code, 7) << r.err;
   EXPECT_EQ(containerd_->TaskStatus("c1"), "");
+  // Events reach the subscriber on their own schedule.
+  const std::vector<std::string> topics = {"/tasks/create", "/tasks/start", "/tasks/exit",
+                                           "/tasks/delete"};
+  Containerd::WaitFor([&] {
+    const std::string ev = ReadFile(tmp_ / "events");
+    for (const auto& t : topics)
+      if (ev.find(t) == std::string::npos) return false;
+    return true;
+  });
   ::kill(events.pid, SIGTERM);
   containerd_->Finish(events);
   const std::string ev = ReadFile(tmp_ / "events");
-  for (const char* topic : {"/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"})
+  for (const auto& topic : topics)
     EXPECT_NE(ev.find(topic), std::string::npos) << topic << " not in:\n" << ev;
 }
 

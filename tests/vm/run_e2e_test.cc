@@ -51,7 +51,7 @@ class RunE2eTest : public ::testing::Test {
 
   // What a finished run must leave: at most the shared, empty parents.
   void ExpectNothingLeft() {
-    EXPECT_EQ(ProcessesMentioning(root_ + "/").size(), 0u) << "a qemu or virtiofsd process is left";
+    EXPECT_EQ(ProcessesLeft(root_ + "/").size(), 0u) << "a qemu or virtiofsd process is left";
     EXPECT_EQ(CountMountsUnder(root_ + "/"), 0) << "a mount is left under " << root_;
     for (const std::string& e : EntriesUnder(root_)) {
       const std::string rel = e.substr(root_.size());

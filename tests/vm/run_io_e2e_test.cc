@@ -60,7 +60,7 @@ class RunIoE2eTest : public ::testing::Test {
       env_->Kill(running_, SIGTERM).IgnoreError();
       env_->Wait(running_, kRunLimit).status().IgnoreError();
     }
-    EXPECT_EQ(ProcessesMentioning(root_ + "/").size(), 0u) << "a qemu or virtiofsd process is left";
+    EXPECT_EQ(ProcessesLeft(root_ + "/").size(), 0u) << "a qemu or virtiofsd process is left";
     EXPECT_EQ(CountMountsUnder(root_ + "/"), 0) << "a mount is left under " << root_;
     for (const std::string& e : EntriesUnder(root_)) {
       const std::string rel = e.substr(root_.size());

@@ -67,6 +67,18 @@ inline std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
   return found;
 }
 
+// ProcessesMentioning(needle) once it is empty, or after 30 s (a hang
+// guard): a process that ends by its parent-death signal (virtiofsd's
+// sandboxed child, once its leader is killed) goes on its own schedule.
+inline std::vector<pid_t> ProcessesLeft(const std::string& needle) {
+  std::vector<pid_t> left = ProcessesMentioning(needle);
+  for (int i = 0; i < 300 && !left.empty(); ++i) {
+    ::usleep(100 * 1000);
+    left = ProcessesMentioning(needle);
+  }
+  return left;
+}
+
 // Every entry under `dir`, recursively (sockets included).
 inline std::vector<std::string> EntriesUnder(const std::string& dir) {
   std::vector<std::string> v;
