@@ -330,9 +330,10 @@ Result<RunOutcome> RunInGuest(sys::Env* env, const RunJob& job) {
   // The process is gone (or the run failed): its stdin goes with it.
   if (input) input->Wake();
 
-  // QEMU closes the channel as it exits, so give it a moment to finish.
+  // QEMU closes the channel as it exits, so give it a moment to finish (a
+  // bound for a loaded machine: it returns as soon as QEMU is gone).
   if (!failure.ok() && failure.code() == Code::kUnavailable && guest && stopper.reason().ok() &&
-      guest->WaitExit(milliseconds(2000)))
+      guest->WaitExit(milliseconds(10000)))
     failure = GuestDied(failure, *guest);
 
   // Teardown: every step runs; its errors count only if the run succeeded.

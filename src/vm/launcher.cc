@@ -170,8 +170,9 @@ Status Launcher::Stop(milliseconds qemu_deadline) {
     std::lock_guard<std::mutex> lock(qemu_mu_);
     if (qemu_.pid > 0) EndChild(qemu_, "qemu", milliseconds(0)).IgnoreError();
   }
-  // virtiofsd exits once QEMU hangs up; give it a moment, then kill it.
-  Status s = EndChild(virtiofsd_, "virtiofsd", milliseconds(2000));
+  // virtiofsd exits once QEMU hangs up; give it a moment (a bound for a
+  // loaded machine, not a wait), then kill it.
+  Status s = EndChild(virtiofsd_, "virtiofsd", milliseconds(10000));
   if (first.ok()) first = s;
   RemoveRunDir();
   return first;
