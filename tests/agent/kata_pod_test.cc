@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -372,27 +373,29 @@ TEST_F(KataPodTest, GetOomEventBlocksUntilTheSandboxEnds) {
   // StartCall returns once the frame is written, and the agent reads one
   // connection's frames in order: the GetOOMEvent is in flight before the
   // destroy, whatever the scheduler does.
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Result<std::string>> oom;
+  // Shared with the callback, which may outlive this test body if it fails.
+  struct Reply {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<std::string>> result;
+  };
+  auto reply = std::make_shared<Reply>();
   auto id = client_->StartCall(kAgentService, "GetOOMEvent", "", std::nullopt,
-                               [&](Result<std::string> r) {
-                                 std::lock_guard<std::mutex> lock(mu);
-                                 oom = std::move(r);
-                                 cv.notify_all();
+                               [reply](Result<std::string> r) {
+                                 std::lock_guard<std::mutex> lock(reply->mu);
+                                 reply->result = std::move(r);
+                                 reply->cv.notify_all();
                                });
   ASSERT_OK(id.status());
-  {
-    // Not answered while the sandbox lives.
-    std::unique_lock<std::mutex> lock(mu);
-    EXPECT_FALSE(cv.wait_for(lock, milliseconds(200), [&] { return oom.has_value(); }));
-  }
+  auto answered = [&](milliseconds within) {
+    std::unique_lock<std::mutex> lock(reply->mu);
+    return reply->cv.wait_for(lock, within, [&] { return reply->result.has_value(); });
+  };
+  EXPECT_FALSE(answered(milliseconds(200))) << "answered while the sandbox lives";
   ASSERT_OK(client_->DestroySandbox());
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, kExitBound, [&] { return oom.has_value(); }));
-  }
-  EXPECT_EQ(oom->status().code(), Code::kUnavailable) << oom->status().ToString();
+  ASSERT_TRUE(answered(kExitBound));
+  const Result<std::string>& oom = *reply->result;
+  EXPECT_EQ(oom.status().code(), Code::kUnavailable) << oom.status().ToString();
   auto exit = env()->Wait(agent_, kExitBound);
   ASSERT_TRUE(exit.ok()) << exit.status().ToString();
   agent_exited_ = true;
