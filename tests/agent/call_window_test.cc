@@ -30,8 +30,9 @@ class WindowTest : public ::testing::Test {
   void SetUp() override {
     sys::Fd client_end;
     ASSERT_OK(env()->SocketPair(&client_end, &server_end_));
-    server_.Register("s", "Work",
-                     [this](const std::string& p, const CallContext&) { return Work(p); });
+    server_.Register("s", "Work", [this](std::string_view p, const CallContext&) {
+      return Work(std::string(p));
+    });
     thread_ = std::thread([this] { (void)server_.Serve(server_end_); });
     client_ = std::move(AgentClient::Create(env(), std::move(client_end)).value());
   }
