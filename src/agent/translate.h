@@ -40,6 +40,18 @@ struct RpcResponse {
 // has the payload moved, not copied, into the encoding.
 std::string EncodeRpcRequest(RpcRequest r);
 Result<RpcRequest> DecodeRpcRequest(std::string_view bytes);
+// The guest's form of the same decoding (translate_view.cc, over
+// wire_reader.h): every string is a view into `bytes`, so a 1 MiB payload is
+// not copied. Accepts and rejects exactly what DecodeRpcRequest does.
+// Valid while `bytes` is.
+struct RpcRequestView {
+  std::string_view service;
+  std::string_view method;
+  std::string_view payload;
+  int64_t timeout_nano = 0;
+  std::vector<std::pair<std::string_view, std::string_view>> metadata;
+};
+Result<RpcRequestView> DecodeRpcRequestView(std::string_view bytes);
 std::string EncodeRpcResponse(const RpcResponse& r);
 Result<RpcResponse> DecodeRpcResponse(std::string_view bytes);
 
@@ -71,6 +83,13 @@ Result<std::string> DecodeReadStreamResponse(std::string_view bytes);
 // By value, as EncodeRpcRequest: data moved in is not copied.
 std::string EncodeCopyFileRequest(CopyFileRequest r);
 Result<CopyFileRequest> DecodeCopyFileRequest(std::string_view bytes);
+// As DecodeRpcRequestView: the same message with its data left in `bytes`
+// (header.data is empty). Accepts exactly what DecodeCopyFileRequest does.
+struct CopyFileRequestView {
+  CopyFileRequest header;
+  std::string_view data;
+};
+Result<CopyFileRequestView> DecodeCopyFileRequestView(std::string_view bytes);
 
 std::string EncodeExecProcessRequest(const ExecProcessRequest& r);
 Result<ExecProcessRequest> DecodeExecProcessRequest(std::string_view bytes);

@@ -85,17 +85,17 @@ void TtrpcServer::Reply(const sys::Fd& fd, uint32_t stream_id, const RpcResponse
   WriteFrame(env_, fd, stream_id, FrameType::kResponse, 0, bytes).IgnoreError();
 }
 
-void TtrpcServer::Dispatch(const sys::Fd& fd, uint32_t stream_id, RpcRequest request,
+void TtrpcServer::Dispatch(const sys::Fd& fd, uint32_t stream_id, const RpcRequestView& request,
                            const std::atomic<bool>* cancelled) {
-  auto it = handlers_.find({request.service, request.method});
+  const std::string service(request.service);
+  const std::string method(request.method);
+  auto it = handlers_.find({service, method});
   if (it == handlers_.end()) {
-    if (!services_.contains(request.service)) {
-      Reply(fd, stream_id,
-            Error(RpcCode::kInvalidArgument, request.service + " service does not exist"));
+    if (!services_.contains(service)) {
+      Reply(fd, stream_id, Error(RpcCode::kInvalidArgument, service + " service does not exist"));
     } else {
       Reply(fd, stream_id,
-            Error(RpcCode::kUnimplemented,
-                  "/" + request.service + "/" + request.method + " is not supported"));
+            Error(RpcCode::kUnimplemented, "/" + service + "/" + method + " is not supported"));
     }
     return;
   }
@@ -112,7 +112,7 @@ void TtrpcServer::Dispatch(const sys::Fd& fd, uint32_t stream_id, RpcRequest req
   } else {
     Reply(fd, stream_id, Error(RpcFromCode(out.status().code()), out.status().message()));
   }
-  if (after_reply_) after_reply_(request.method);
+  if (after_reply_) after_reply_(method);
 }
 
 Status TtrpcServer::Serve(const sys::Fd& fd) {
@@ -144,7 +144,11 @@ Status TtrpcServer::Serve(const sys::Fd& fd) {
       Reply(fd, h.stream_id, Error(RpcCode::kUnimplemented, "streaming calls are not supported"));
       continue;
     }
-    auto request = DecodeRpcRequest(frame->data);
+    // The request views into the frame's buffer, which the worker keeps:
+    // a CopyFile chunk goes from here to its file without another copy.
+    // Moved before decoding, so the views point into the buffer kept.
+    auto data = std::make_shared<const std::string>(std::move(frame->data));
+    auto request = DecodeRpcRequestView(*data);
     if (!request.ok()) {
       Reply(fd, h.stream_id, Error(RpcCode::kInvalidArgument, request.status().message()));
       continue;
@@ -154,9 +158,9 @@ Status TtrpcServer::Serve(const sys::Fd& fd) {
       continue;
     }
     ++in_flight;
-    auto req = std::make_shared<RpcRequest>(std::move(request).value());
-    workers.Run([this, &fd, &cancelled, &in_flight, id = h.stream_id, req] {
-      Dispatch(fd, id, std::move(*req), &cancelled);
+    workers.Run([this, &fd, &cancelled, &in_flight, id = h.stream_id, data,
+                 req = std::move(request).value()] {
+      Dispatch(fd, id, req, &cancelled);
       --in_flight;
     });
   }

@@ -28,6 +28,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "agent/translate.h"
@@ -51,9 +52,11 @@ struct CallContext {
 };
 
 // Returns the serialized reply, or an error whose Code becomes the grpc code
-// (RpcFromCode) and whose message is sent as is.
+// (RpcFromCode) and whose message is sent as is. `payload` is a view into the
+// request's frame, valid until the handler returns (a CopyFile chunk is
+// written from there, not copied).
 using RpcHandler =
-    std::function<Result<std::string>(const std::string& payload, const CallContext& ctx)>;
+    std::function<Result<std::string>(std::string_view payload, const CallContext& ctx)>;
 
 class TtrpcServer {
  public:
@@ -80,7 +83,8 @@ class TtrpcServer {
 
  private:
   void Reply(const sys::Fd& fd, uint32_t stream_id, const RpcResponse& r);
-  void Dispatch(const sys::Fd& fd, uint32_t stream_id, RpcRequest request,
+  // `request` views into `frame`, which the caller keeps alive.
+  void Dispatch(const sys::Fd& fd, uint32_t stream_id, const RpcRequestView& request,
                 const std::atomic<bool>* cancelled);
 
   sys::Env* env_;

@@ -15,7 +15,7 @@ void Add(agent::TtrpcServer* server, const char* method, F f) {
 }
 
 RpcHandler Unsupported(const std::string& method) {
-  return [method](const std::string&, const CallContext&) -> Result<std::string> {
+  return [method](std::string_view, const CallContext&) -> Result<std::string> {
     return UnimplementedError(method + " is not supported by the vmshare shim");
   };
 }
@@ -24,57 +24,57 @@ RpcHandler Unsupported(const std::string& method) {
 
 void RegisterTaskService(agent::TtrpcServer* server, TaskService* svc,
                          std::function<void()> on_exit) {
-  Add(server, "Create", [svc](const std::string& in, const CallContext&) -> Result<std::string> {
+  Add(server, "Create", [svc](std::string_view in, const CallContext&) -> Result<std::string> {
     ASSIGN_OR_RETURN(CreateTask r, DecodeCreateTask(in));
     ASSIGN_OR_RETURN(uint32_t pid, svc->Create(r));
     return EncodePidResponse(pid);
   });
-  Add(server, "Start", [svc](const std::string& in, const CallContext&) -> Result<std::string> {
+  Add(server, "Start", [svc](std::string_view in, const CallContext&) -> Result<std::string> {
     ASSIGN_OR_RETURN(ProcessKey k, DecodeProcessKey(in, "StartRequest"));
     ASSIGN_OR_RETURN(uint32_t pid, svc->Start(k));
     return EncodePidResponse(pid);
   });
-  Add(server, "Wait", [svc](const std::string& in, const CallContext& ctx) -> Result<std::string> {
+  Add(server, "Wait", [svc](std::string_view in, const CallContext& ctx) -> Result<std::string> {
     ASSIGN_OR_RETURN(ProcessKey k, DecodeProcessKey(in, "WaitRequest"));
     ASSIGN_OR_RETURN(ExitInfo e, svc->Wait(k, ctx.cancelled));
     return EncodeWaitResponse(e);
   });
-  Add(server, "State", [svc](const std::string& in, const CallContext&) -> Result<std::string> {
+  Add(server, "State", [svc](std::string_view in, const CallContext&) -> Result<std::string> {
     ASSIGN_OR_RETURN(ProcessKey k, DecodeProcessKey(in, "StateRequest"));
     ASSIGN_OR_RETURN(ProcessState s, svc->State(k));
     return EncodeStateResponse(s);
   });
-  Add(server, "Kill", [svc](const std::string& in, const CallContext&) -> Result<std::string> {
+  Add(server, "Kill", [svc](std::string_view in, const CallContext&) -> Result<std::string> {
     ASSIGN_OR_RETURN(KillTask r, DecodeKillTask(in));
     RETURN_IF_ERROR(svc->Kill(r));
     return EncodeEmpty();
   });
-  Add(server, "Delete", [svc](const std::string& in, const CallContext&) -> Result<std::string> {
+  Add(server, "Delete", [svc](std::string_view in, const CallContext&) -> Result<std::string> {
     ASSIGN_OR_RETURN(ProcessKey k, DecodeProcessKey(in, "DeleteRequest"));
     ASSIGN_OR_RETURN(ExitInfo e, svc->Delete(k));
     return EncodeDeleteResponse(e);
   });
-  Add(server, "Pids", [svc](const std::string& in, const CallContext&) -> Result<std::string> {
+  Add(server, "Pids", [svc](std::string_view in, const CallContext&) -> Result<std::string> {
     ASSIGN_OR_RETURN(std::string id, DecodeIdOnly(in, "PidsRequest"));
     ASSIGN_OR_RETURN(std::vector<uint32_t> pids, svc->Pids(id));
     return EncodePidsResponse(pids);
   });
-  Add(server, "Exec", [svc](const std::string& in, const CallContext&) -> Result<std::string> {
+  Add(server, "Exec", [svc](std::string_view in, const CallContext&) -> Result<std::string> {
     ASSIGN_OR_RETURN(ExecTask r, DecodeExecTask(in));
     RETURN_IF_ERROR(svc->Exec(r));
     return EncodeEmpty();
   });
-  Add(server, "ResizePty", [svc](const std::string& in, const CallContext&) -> Result<std::string> {
+  Add(server, "ResizePty", [svc](std::string_view in, const CallContext&) -> Result<std::string> {
     ASSIGN_OR_RETURN(ResizePty r, DecodeResizePty(in));
     RETURN_IF_ERROR(svc->ResizePty(r));
     return EncodeEmpty();
   });
-  Add(server, "CloseIO", [svc](const std::string& in, const CallContext&) -> Result<std::string> {
+  Add(server, "CloseIO", [svc](std::string_view in, const CallContext&) -> Result<std::string> {
     ASSIGN_OR_RETURN(CloseIo r, DecodeCloseIo(in));
     RETURN_IF_ERROR(svc->CloseIO(r));
     return EncodeEmpty();
   });
-  Add(server, "Connect", [svc](const std::string& in, const CallContext&) -> Result<std::string> {
+  Add(server, "Connect", [svc](std::string_view in, const CallContext&) -> Result<std::string> {
     ASSIGN_OR_RETURN(std::string id, DecodeIdOnly(in, "ConnectRequest"));
     ASSIGN_OR_RETURN(ConnectInfo c, svc->Connect(id));
     return EncodeConnectResponse(c);
@@ -83,7 +83,7 @@ void RegisterTaskService(agent::TtrpcServer* server, TaskService* svc,
   // the reply is on the wire, or containerd would see a broken connection.
   auto exiting = std::make_shared<std::atomic<bool>>(false);
   Add(server, "Shutdown",
-      [svc, exiting](const std::string& in, const CallContext&) -> Result<std::string> {
+      [svc, exiting](std::string_view in, const CallContext&) -> Result<std::string> {
         ASSIGN_OR_RETURN(ShutdownTask r, DecodeShutdown(in));
         ASSIGN_OR_RETURN(bool exit, svc->Shutdown(r));
         if (exit) exiting->store(true);

@@ -42,8 +42,9 @@ class WindowTest : public ::testing::Test {
   void SetUp() override {
     sys::Fd client_end;
     ASSERT_OK(env()->SocketPair(&client_end, &server_end_));
-    server_.Register("s", "Work",
-                     [this](const std::string& p, const CallContext&) { return Work(p); });
+    server_.Register("s", "Work", [this](std::string_view p, const CallContext&) {
+      return Work(std::string(p));
+    });
     server_.SetAfterReply([this](const std::string&) {
       std::lock_guard<std::mutex> lock(mu_);
       ++replied_;

@@ -24,11 +24,11 @@ class ServerTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(env()->SocketPair(&server_end_, &peer_).ok());
     server_.Register("grpc.Test", "Echo",
-                     [](const std::string& payload, const CallContext&) -> Result<std::string> {
-                       return payload;
+                     [](std::string_view payload, const CallContext&) -> Result<std::string> {
+                       return std::string(payload);
                      });
     server_.Register("grpc.Test", "Fail",
-                     [](const std::string&, const CallContext&) -> Result<std::string> {
+                     [](std::string_view, const CallContext&) -> Result<std::string> {
                        return NotFoundError("no such thing");
                      });
     thread_ = std::thread([this] { served_ = server_.Serve(server_end_); });

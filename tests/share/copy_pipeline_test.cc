@@ -52,30 +52,29 @@ class CopyPipelineTest : public ::testing::Test {
     sys::Fd client_end;
     ASSERT_OK(sys::Env::Default()->SocketPair(&client_end, &server_end_));
     vmshare_.RegisterOn(&server_);
-    server_.Register(
-        agent::kAgentService, "CopyFile",
-        [this](const std::string& p, const agent::CallContext&) -> Result<std::string> {
-          Entered();
-          auto r = agent::DecodeCopyFileRequest(p);
-          if (r.ok() && IsMiddleChunk(*r)) HoldForAnotherMiddleChunk();
-          Status s = r.ok() ? agent::CopyFile(&agent_env_, guest_root_, *r) : r.status();
-          ++handled_;
-          --in_flight_;
-          if (!s.ok()) return s;
-          return std::string();
-        });
+    server_.Register(agent::kAgentService, "CopyFile",
+                     [this](std::string_view p, const agent::CallContext&) -> Result<std::string> {
+                       Entered();
+                       auto r = agent::DecodeCopyFileRequest(p);
+                       if (r.ok() && IsMiddleChunk(*r)) HoldForAnotherMiddleChunk();
+                       Status s =
+                           r.ok() ? agent::CopyFile(&agent_env_, guest_root_, *r) : r.status();
+                       ++handled_;
+                       --in_flight_;
+                       if (!s.ok()) return s;
+                       return std::string();
+                     });
     // The service's own Batch, counted.
-    server_.Register(
-        agent::kVmshareService, "Batch",
-        [this](const std::string& p, const agent::CallContext&) -> Result<std::string> {
-          Entered();
-          auto ops = agent::DecodeBatchRequest(p);
-          Status s = ops.ok() ? vmshare_.Batch(*ops) : ops.status();
-          ++batches_;
-          --in_flight_;
-          if (!s.ok()) return s;
-          return std::string();
-        });
+    server_.Register(agent::kVmshareService, "Batch",
+                     [this](std::string_view p, const agent::CallContext&) -> Result<std::string> {
+                       Entered();
+                       auto ops = agent::DecodeBatchRequest(p);
+                       Status s = ops.ok() ? vmshare_.Batch(*ops) : ops.status();
+                       ++batches_;
+                       --in_flight_;
+                       if (!s.ok()) return s;
+                       return std::string();
+                     });
     thread_ = std::thread([this] { (void)server_.Serve(server_end_); });
     client_ =
         std::move(agent::AgentClient::Create(sys::Env::Default(), std::move(client_end)).value());

@@ -13,7 +13,7 @@ namespace {
 // Adapts `f(decoded request, ctx) -> Status` to a handler with an empty reply.
 template <typename Decode, typename F>
 RpcHandler Empty(Decode decode, F f) {
-  return [decode, f](const std::string& payload, const CallContext& ctx) -> Result<std::string> {
+  return [decode, f](std::string_view payload, const CallContext& ctx) -> Result<std::string> {
     ASSIGN_OR_RETURN(auto r, decode(payload));
     RETURN_IF_ERROR(f(r, ctx));
     return std::string();
@@ -23,12 +23,12 @@ RpcHandler Empty(Decode decode, F f) {
 // Adapts `f(decoded request, ctx) -> Result<T>` to a handler encoding T.
 template <typename Decode, typename F, typename Encode>
 RpcHandler Reply(Decode decode, F f, Encode encode) {
-  return [decode, f, encode](const std::string& payload,
-                             const CallContext& ctx) -> Result<std::string> {
-    ASSIGN_OR_RETURN(auto r, decode(payload));
-    ASSIGN_OR_RETURN(auto out, f(r, ctx));
-    return encode(out);
-  };
+  return
+      [decode, f, encode](std::string_view payload, const CallContext& ctx) -> Result<std::string> {
+        ASSIGN_OR_RETURN(auto r, decode(payload));
+        ASSIGN_OR_RETURN(auto out, f(r, ctx));
+        return encode(out);
+      };
 }
 
 // A request message with no fields.

@@ -183,7 +183,7 @@ Status BatchApplier::CopySymlink(Dir& parent, const Target& t, const CopyFileReq
 }
 
 Status BatchApplier::CopyRegular(Dir& parent, const Target& t, const CopyFileRequest& r) {
-  RETURN_IF_ERROR(CheckCopyChunk(r));
+  RETURN_IF_ERROR(CheckCopyChunk(r, r.data));
   const std::string& name = t.name();
   Forget(t.rel);
   const bool whole = r.offset == 0 && static_cast<int64_t>(r.data.size()) == r.file_size;
@@ -202,7 +202,7 @@ Status BatchApplier::CopyRegular(Dir& parent, const Target& t, const CopyFileReq
 
 Status BatchApplier::CopyThroughTemp(Dir& parent, const Target& t, const CopyFileRequest& r) {
   parent.made.insert(t.name());
-  return agent::CopyThroughTemp(env_, parent.fd, t.name(), r);
+  return agent::CopyThroughTemp(env_, parent.fd, t.name(), r, r.data);
 }
 
 Status BatchApplier::Rename(const RenameRequest& r) {

@@ -38,12 +38,12 @@ Status CopyDirectory(sys::Env* env, const sys::Fd& parent, const std::string& na
 }
 
 Status CopySymlink(sys::Env* env, const sys::Fd& parent, const std::string& name,
-                   const CopyFileRequest& r) {
-  if (r.data.empty() || r.data.find('\0') != std::string::npos) {
-    return InvalidArgumentError("bad symlink target " + Quote(r.data));
+                   const CopyFileRequest& r, std::string_view target) {
+  if (target.empty() || target.find('\0') != std::string_view::npos) {
+    return InvalidArgumentError("bad symlink target " + Quote(target));
   }
   RETURN_IF_ERROR(RemoveEntry(env, parent, name));
-  RETURN_IF_ERROR(env->SymlinkAt(r.data, parent, name));
+  RETURN_IF_ERROR(env->SymlinkAt(std::string(target), parent, name));
   return env->ChownAt(parent, name, static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid),
                       AT_SYMLINK_NOFOLLOW);
 }
@@ -76,27 +76,27 @@ Status RemoveEntry(sys::Env* env, const sys::Fd& dir, const std::string& name) {
   return s;
 }
 
-Status CheckCopyChunk(const CopyFileRequest& r) {
+Status CheckCopyChunk(const CopyFileRequest& r, std::string_view data) {
   if (r.file_size < 0 || r.offset < 0 ||
-      r.offset + static_cast<int64_t>(r.data.size()) > r.file_size) {
+      r.offset + static_cast<int64_t>(data.size()) > r.file_size) {
     return InvalidArgumentError("chunk at offset " + std::to_string(r.offset) + " of " +
-                                std::to_string(r.data.size()) + " bytes does not fit file_size " +
+                                std::to_string(data.size()) + " bytes does not fit file_size " +
                                 std::to_string(r.file_size));
   }
   return Status::Ok();
 }
 
 Status CopyThroughTemp(sys::Env* env, const sys::Fd& parent, const std::string& name,
-                       const CopyFileRequest& r) {
+                       const CopyFileRequest& r, std::string_view data) {
   const std::string tmp = kCopyTempPrefix + name;
   int flags = O_WRONLY | O_CREAT | O_NOFOLLOW;
   if (r.offset == 0) flags |= O_TRUNC;
   ASSIGN_OR_RETURN(sys::Fd fd, env->OpenAt(parent, tmp, flags, 0600));
-  if (!r.data.empty()) {
-    RETURN_IF_ERROR(env->WriteAll(fd, r.data, static_cast<uint64_t>(r.offset)));
+  if (!data.empty()) {
+    RETURN_IF_ERROR(env->WriteAll(fd, data, static_cast<uint64_t>(r.offset)));
   }
   // A whole file in one chunk (the usual small file) is complete as written.
-  const bool whole = r.offset == 0 && static_cast<int64_t>(r.data.size()) == r.file_size;
+  const bool whole = r.offset == 0 && static_cast<int64_t>(data.size()) == r.file_size;
   if (!whole) {
     ASSIGN_OR_RETURN(sys::FileInfo info, env->StatAt(fd, "", AT_EMPTY_PATH));
     if (static_cast<int64_t>(info.size) != r.file_size) return Status::Ok();  // more to come
@@ -113,6 +113,11 @@ Status CopyThroughTemp(sys::Env* env, const sys::Fd& parent, const std::string& 
 }
 
 Status CopyFile(sys::Env* env, const std::string& shared_root, const CopyFileRequest& r) {
+  return CopyFile(env, shared_root, r, r.data);
+}
+
+Status CopyFile(sys::Env* env, const std::string& shared_root, const CopyFileRequest& r,
+                std::string_view data) {
   ASSIGN_OR_RETURN(std::string rel, RelativeToShared(r.path));
   ASSIGN_OR_RETURN(auto parts, SplitRelative(rel, "copy file"));
   if (parts.empty()) {
@@ -142,11 +147,11 @@ Status CopyFile(sys::Env* env, const std::string& shared_root, const CopyFileReq
       s = CopyDirectory(env, *parent, name, r);
       break;
     case S_IFLNK:
-      s = CopySymlink(env, *parent, name, r);
+      s = CopySymlink(env, *parent, name, r, data);
       break;
     default:
-      s = CheckCopyChunk(r);
-      if (s.ok()) s = CopyThroughTemp(env, *parent, name, r);
+      s = CheckCopyChunk(r, data);
+      if (s.ok()) s = CopyThroughTemp(env, *parent, name, r, data);
       break;
   }
   return s.WithContext("copy file " + Quote(r.path));

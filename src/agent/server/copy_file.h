@@ -25,6 +25,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "agent/messages.h"
 #include "core/result.h"
@@ -35,17 +36,25 @@ namespace vmshare::agent {
 inline constexpr char kCopyTempPrefix[] = ".vmshare-tmp.";
 
 Status CopyFile(sys::Env* env, const std::string& shared_root, const CopyFileRequest& request);
+// The same with the chunk apart from its header (whose data is ignored): the
+// guest's CopyFile writes it from the request's frame (DecodeCopyFileRequestView).
+Status CopyFile(sys::Env* env, const std::string& shared_root, const CopyFileRequest& header,
+                std::string_view data);
 
 // The parts of CopyFile that work on an already-resolved parent directory;
 // vmshare's Batch (batch_apply.cc) applies its copies with them too.
 //
-// kInvalidArgument unless the chunk (offset, data) lies within file_size.
-Status CheckCopyChunk(const CopyFileRequest& r);
+// Both take the chunk's bytes as `data`, the rest from `header` (whose own
+// data is ignored).
+//
+// kInvalidArgument unless the chunk (header.offset, data) lies within
+// header.file_size.
+Status CheckCopyChunk(const CopyFileRequest& header, std::string_view data);
 // Writes a regular file's chunk into the temp file beside `name` and, once
 // it holds file_size bytes, chowns, chmods and renames it over `name` (an
-// empty directory there is removed first). REQUIRES: CheckCopyChunk(r) ok.
+// empty directory there is removed first). REQUIRES: CheckCopyChunk ok.
 Status CopyThroughTemp(sys::Env* env, const sys::Fd& parent, const std::string& name,
-                       const CopyFileRequest& r);
+                       const CopyFileRequest& header, std::string_view data);
 // Removes a non-directory, or an empty directory; a missing one is fine.
 Status RemoveEntry(sys::Env* env, const sys::Fd& dir, const std::string& name);
 

@@ -135,42 +135,42 @@ void VmshareService::RegisterOn(TtrpcServer* server) {
   };
   server->Register(
       kVmshareService, "Rename",
-      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+      [this, empty](std::string_view payload, const CallContext&) -> Result<std::string> {
         ASSIGN_OR_RETURN(auto r, DecodeRenameRequest(payload));
         return empty(Rename(r));
       });
   server->Register(
       kVmshareService, "Remove",
-      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+      [this, empty](std::string_view payload, const CallContext&) -> Result<std::string> {
         ASSIGN_OR_RETURN(auto r, DecodeRemoveRequest(payload));
         return empty(Remove(r));
       });
   server->Register(
       kVmshareService, "MountTmpfs",
-      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+      [this, empty](std::string_view payload, const CallContext&) -> Result<std::string> {
         ASSIGN_OR_RETURN(auto r, DecodeMountTmpfsRequest(payload));
         return empty(MountTmpfs(r));
       });
   server->Register(
       kVmshareService, "SetFileAttrs",
-      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+      [this, empty](std::string_view payload, const CallContext&) -> Result<std::string> {
         ASSIGN_OR_RETURN(auto r, DecodeSetFileAttrsRequest(payload));
         return empty(SetFileAttrs(r));
       });
   server->Register(
       kVmshareService, "Link",
-      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+      [this, empty](std::string_view payload, const CallContext&) -> Result<std::string> {
         ASSIGN_OR_RETURN(auto r, DecodeLinkRequest(payload));
         return empty(Link(r));
       });
   server->Register(
       kVmshareService, "Batch",
-      [this, empty](const std::string& payload, const CallContext&) -> Result<std::string> {
+      [this, empty](std::string_view payload, const CallContext&) -> Result<std::string> {
         ASSIGN_OR_RETURN(auto ops, DecodeBatchRequest(payload));
         return empty(Batch(ops));
       });
   server->Register(kVmshareService, "ReadDir",
-                   [this](const std::string& payload, const CallContext&) -> Result<std::string> {
+                   [this](std::string_view payload, const CallContext&) -> Result<std::string> {
                      ASSIGN_OR_RETURN(auto r, DecodeReadDirRequest(payload));
                      ASSIGN_OR_RETURN(auto out, ReadDir(r));
                      return EncodeReadDirResponse(out);

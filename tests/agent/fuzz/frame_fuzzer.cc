@@ -4,7 +4,8 @@
 // envelope decoders. Properties: no crash, no frame data above the limit,
 // every oversized frame is reported with no data, the read ends cleanly at
 // the end of the input, and a decoded envelope re-encodes to something that
-// decodes to the same value.
+// decodes to the same value; the server's view decoder of the Request
+// envelope agrees with protobuf's.
 #include <fcntl.h>
 
 #include <cstdint>
@@ -44,9 +45,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       continue;
     }
     FUZZ_CHECK(f->data.size() == f->header.length, "short frame returned as whole");
+    auto view = DecodeRpcRequestView(f->data);
     if (auto req = DecodeRpcRequest(f->data); req.ok()) {
       auto again = DecodeRpcRequest(EncodeRpcRequest(*req));
       FUZZ_CHECK(again.ok() && *again == *req, "Request does not round-trip");
+      FUZZ_CHECK(view.ok() && view->service == req->service && view->method == req->method &&
+                     view->payload == req->payload && view->timeout_nano == req->timeout_nano &&
+                     view->metadata.size() == req->metadata.size(),
+                 "Request view differs from protobuf's decoding");
+      for (size_t i = 0; i < req->metadata.size(); ++i) {
+        FUZZ_CHECK(view->metadata[i].first == req->metadata[i].first &&
+                       view->metadata[i].second == req->metadata[i].second,
+                   "Request view's metadata differs");
+      }
+    } else {
+      FUZZ_CHECK(!view.ok() && view.status().code() == req.status().code() &&
+                     view.status().message() == req.status().message(),
+                 "Request view accepts what protobuf refuses");
     }
     if (auto resp = DecodeRpcResponse(f->data); resp.ok()) {
       auto again = DecodeRpcResponse(EncodeRpcResponse(*resp));

@@ -2,7 +2,9 @@
 // first byte picks the message; the rest is its serialized form. Properties:
 // no crash; a message that decodes re-encodes to bytes that decode to the
 // same value; a CopyFile path the path splitter accepts has no ".."
-// component and no empty one.
+// component and no empty one; the view decoders of the guest's copy path
+// (ttrpc Request, CopyFileRequest) accept exactly what the protobuf ones do,
+// with the same values, on every input.
 #include <cstdint>
 #include <string>
 
@@ -27,11 +29,47 @@ void RoundTrip(const std::string& bytes, Dec decode, Enc encode, const char* nam
   FUZZ_CHECK(*again == *v, std::string(name) + " does not round-trip");
 }
 
+bool SameStatus(const Status& a, const Status& b) {
+  return a.code() == b.code() && a.err() == b.err() && a.message() == b.message();
+}
+
+// The view decoder and the protobuf one agree on `bytes`.
+void SameAsProtobuf(const std::string& bytes) {
+  auto req = DecodeRpcRequest(bytes);
+  auto req_view = DecodeRpcRequestView(bytes);
+  FUZZ_CHECK(req.ok() == req_view.ok(), "ttrpc Request: view decoder disagrees on validity");
+  if (req.ok()) {
+    RpcRequest owned{std::string(req_view->service),
+                     std::string(req_view->method),
+                     std::string(req_view->payload),
+                     req_view->timeout_nano,
+                     {}};
+    for (const auto& [k, v] : req_view->metadata) owned.metadata.emplace_back(k, v);
+    FUZZ_CHECK(owned == *req, "ttrpc Request: view decoder disagrees on the value");
+  } else {
+    FUZZ_CHECK(SameStatus(req.status(), req_view.status()),
+               "ttrpc Request: view decoder's error differs");
+  }
+  auto copy = DecodeCopyFileRequest(bytes);
+  auto copy_view = DecodeCopyFileRequestView(bytes);
+  FUZZ_CHECK(copy.ok() == copy_view.ok(), "CopyFileRequest: view decoder disagrees on validity");
+  if (copy.ok()) {
+    CopyFileRequest owned = copy_view->header;
+    FUZZ_CHECK(owned.data.empty(), "CopyFileRequest: view header holds data");
+    owned.data = std::string(copy_view->data);
+    FUZZ_CHECK(owned == *copy, "CopyFileRequest: view decoder disagrees on the value");
+  } else {
+    FUZZ_CHECK(SameStatus(copy.status(), copy_view.status()),
+               "CopyFileRequest: view decoder's error differs");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0 || size > (1 << 16)) return 0;
   const std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
+  SameAsProtobuf(bytes);
   switch (data[0] % 26) {
     case 0:
       RoundTrip<Storage>(bytes, DecodeStorage, EncodeStorage, "Storage");
