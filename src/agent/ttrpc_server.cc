@@ -104,10 +104,9 @@ void TtrpcServer::Dispatch(const sys::Fd& fd, uint32_t stream_id, const RpcReque
   if (request.timeout_nano > 0) ctx.deadline_ns = env_->NowNanos() + request.timeout_nano;
   Result<std::string> out = it->second(request.payload, ctx);
   if (ctx.deadline_ns != 0 && env_->NowNanos() > ctx.deadline_ns) {
+    // Late, but done: what the call did (a destroyed sandbox) still counts.
     Reply(fd, stream_id, Error(RpcCode::kDeadlineExceeded, "timeout"));
-    return;
-  }
-  if (out.ok()) {
+  } else if (out.ok()) {
     Reply(fd, stream_id, RpcResponse{0, "", std::move(out).value()});
   } else {
     Reply(fd, stream_id, Error(RpcFromCode(out.status().code()), out.status().message()));

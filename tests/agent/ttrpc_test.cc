@@ -5,8 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "agent/translate.h"
 #include "agent/ttrpc_client.h"
@@ -31,6 +37,17 @@ class ServerTest : public ::testing::Test {
                      [](std::string_view, const CallContext&) -> Result<std::string> {
                        return NotFoundError("no such thing");
                      });
+    // Past any deadline shorter than 20 ms, however fast the machine.
+    server_.Register("grpc.Test", "Slow",
+                     [](std::string_view, const CallContext&) -> Result<std::string> {
+                       env()->SleepFor(std::chrono::milliseconds(20));
+                       return std::string("done");
+                     });
+    server_.SetAfterReply([this](const std::string& method) {
+      std::lock_guard<std::mutex> lock(mu_);
+      replied_.push_back(method);
+      cv_.notify_all();
+    });
     thread_ = std::thread([this] { served_ = server_.Serve(server_end_); });
   }
   void TearDown() override {
@@ -57,6 +74,17 @@ class ServerTest : public ::testing::Test {
     return {f->header.stream_id, r.ok() ? *r : RpcResponse{}};
   }
 
+  // Until the after-reply hook has seen `method` (10 s: a hang guard).
+  bool HookSaw(const std::string& method) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+      return std::find(replied_.begin(), replied_.end(), method) != replied_.end();
+    });
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> replied_;  // GUARDED_BY(mu_)
   sys::Fd server_end_, peer_;
   TtrpcServer server_{env()};
   std::thread thread_;
@@ -74,6 +102,19 @@ TEST_F(ServerTest, EchoAndHandlerErrors) {
   EXPECT_EQ(id2, 3u);
   EXPECT_EQ(r2.code, static_cast<int32_t>(RpcCode::kNotFound));
   EXPECT_EQ(r2.message, "no such thing");
+}
+
+TEST_F(ServerTest, ALateReplyIsDeadlineExceededAndStillRunsTheAfterReplyHook) {
+  // What the handler did stands (a destroyed sandbox must still power off).
+  Send(1, FrameType::kRequest, 0, EncodeRpcRequest({"grpc.Test", "Slow", "", 1'000'000, {}}));
+  auto [id, r] = Receive();
+  EXPECT_EQ(id, 1u);
+  EXPECT_EQ(r.code, static_cast<int32_t>(RpcCode::kDeadlineExceeded));
+  EXPECT_EQ(r.message, "timeout");
+  EXPECT_TRUE(HookSaw("Slow"));
+  SendRequest(3, "grpc.Test", "Echo", "x");
+  EXPECT_EQ(Receive().second.payload, "x");
+  EXPECT_TRUE(HookSaw("Echo"));
 }
 
 TEST_F(ServerTest, UnknownServiceAndMethod) {
