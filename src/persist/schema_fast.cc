@@ -440,6 +440,7 @@ void EncodeSandboxInto(const SandboxState& s, rapidjson::Document& j) {
 // Invalid UTF-8 can only sit inside strings (the structure is ASCII); each
 // bad byte becomes U+FFFD, so what we write always parses again.
 std::string ValidUtf8(std::string in) {
+  if (IsAscii(in)) return in;  // the usual document, checked 16 bytes at a time
   size_t i = 0;
   const size_t n = in.size();
   auto cont = [&](size_t k) { return k < n && (static_cast<unsigned char>(in[k]) & 0xC0) == 0x80; };
@@ -487,9 +488,8 @@ std::string Write(const rapidjson::Document& doc) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   doc.Accept(w);
-  std::string out(buf.GetString(), buf.GetSize());
-  out += '\n';
-  return ValidUtf8(std::move(out));
+  buf.Put('\n');
+  return ValidUtf8(std::string(buf.GetString(), buf.GetSize()));
 }
 
 // The document to edit: `base` parsed, or a new object.
