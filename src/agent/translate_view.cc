@@ -98,33 +98,34 @@ bool CopyFileField(const WireField& f, CopyFileRequestView* r) {
   }
 }
 
-}  // namespace
-
-Result<RpcRequestView> DecodeRpcRequestView(std::string_view bytes) {
-  constexpr std::string_view kName = "ttrpc Request";
+// Reads every field of `bytes` into a T with `field`, which is false for a
+// field that cannot be T's.
+template <typename T, typename F>
+Result<T> DecodeView(std::string_view bytes, std::string_view name, F field) {
   // ParseProto's limit: protobuf takes an int length.
-  if (bytes.size() > static_cast<size_t>(INT_MAX)) return Malformed(kName);
-  RpcRequestView r;
+  if (bytes.size() > static_cast<size_t>(INT_MAX)) return Malformed(name);
+  T r;
   WireReader in(bytes);
   WireField f;
   while (in.Next(&f)) {
-    if (!RequestField(in, f, &r)) return Malformed(kName);
+    if (!field(in, f, &r)) return Malformed(name);
   }
-  if (in.failed()) return Malformed(kName);
+  if (in.failed()) return Malformed(name);
   return r;
 }
 
+}  // namespace
+
+Result<RpcRequestView> DecodeRpcRequestView(std::string_view bytes) {
+  return DecodeView<RpcRequestView>(
+      bytes, "ttrpc Request",
+      [](WireReader& in, const WireField& f, RpcRequestView* r) { return RequestField(in, f, r); });
+}
+
 Result<CopyFileRequestView> DecodeCopyFileRequestView(std::string_view bytes) {
-  constexpr std::string_view kName = "CopyFileRequest";
-  if (bytes.size() > static_cast<size_t>(INT_MAX)) return Malformed(kName);
-  CopyFileRequestView r;
-  WireReader in(bytes);
-  WireField f;
-  while (in.Next(&f)) {
-    if (!CopyFileField(f, &r)) return Malformed(kName);
-  }
-  if (in.failed()) return Malformed(kName);
-  return r;
+  return DecodeView<CopyFileRequestView>(
+      bytes, "CopyFileRequest",
+      [](WireReader&, const WireField& f, CopyFileRequestView* r) { return CopyFileField(f, r); });
 }
 
 }  // namespace vmshare::agent

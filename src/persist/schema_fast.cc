@@ -20,8 +20,8 @@
 
 #include <cstring>
 #include <limits>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "persist/schema.h"

@@ -7,15 +7,12 @@
 #include <string>
 
 #include "agent/translate.h"
+#include "agent/wire_bytes.h"
 
 namespace vmshare::agent {
 namespace {
 
-std::string Bytes(std::initializer_list<int> b) {
-  std::string s;
-  for (int c : b) s.push_back(static_cast<char>(c));
-  return s;
-}
+using testing::Bytes;
 
 // A length-delimited field (values here are < 128 bytes).
 std::string Field(int number, const std::string& value) {

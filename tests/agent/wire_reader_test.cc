@@ -8,14 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "agent/wire_bytes.h"
+
 namespace vmshare::agent {
 namespace {
 
-std::string Bytes(std::initializer_list<int> b) {
-  std::string s;
-  for (int c : b) s.push_back(static_cast<char>(c));
-  return s;
-}
+using testing::Bytes;
 
 // Every field of `in`, and whether it was read to its end without failing.
 struct Read {
