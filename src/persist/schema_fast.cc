@@ -440,7 +440,7 @@ void EncodeSandboxInto(const SandboxState& s, rapidjson::Document& j) {
 // Invalid UTF-8 can only sit inside strings (the structure is ASCII); each
 // bad byte becomes U+FFFD, so what we write always parses again.
 std::string ValidUtf8(std::string in) {
-  if (IsAscii(in)) return in;  // the usual document, checked 16 bytes at a time
+  if (IsAscii(in)) return in;  // the usual document
   size_t i = 0;
   const size_t n = in.size();
   auto cont = [&](size_t k) { return k < n && (static_cast<unsigned char>(in[k]) & 0xC0) == 0x80; };
@@ -512,19 +512,20 @@ Result<ContainerState> DecodeContainer(std::string_view text, const std::string&
   // A container's document (a few KiB) is parsed in buffers on the stack:
   // loading a sandbox decodes one per container, and a heap chunk for each
   // was a tenth of the load.
-  // It is parsed in place, from a copy (its strings then need no copies).
-  char values[kParseBufferBytes];
-  Alloc value_alloc(values, sizeof values);
-  rapidjson::Document doc(&value_alloc);
+  // It is parsed in place, from a copy (its strings then need no copies),
+  // which outlives the document.
   char copy_on_stack[kParseBufferBytes];
   std::string copy_on_heap;
   char* copy = copy_on_stack;
   if (text.size() >= sizeof copy_on_stack) {
-    copy_on_heap.resize(text.size());
+    copy_on_heap.resize(text.size() + 1);
     copy = copy_on_heap.data();
   }
   std::memcpy(copy, text.data(), text.size());
   copy[text.size()] = '\0';
+  char values[kParseBufferBytes];
+  Alloc value_alloc(values, sizeof values);
+  rapidjson::Document doc(&value_alloc);
   RETURN_IF_ERROR(ParseInPlace(&doc, text, copy, path));
   Reader r(path);
   ContainerState s;
