@@ -143,6 +143,18 @@ void SetMtime(const std::string& path, int64_t sec, long nsec) {
   ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW), 0) << path;
 }
 
+// Every entry below `host` has its copy below `guest`, with the same mtime.
+void ExpectSameMtimes(const std::string& host, const std::string& guest) {
+  for (const auto& e : fs::recursive_directory_iterator(host)) {
+    const std::string rel = e.path().string().substr(host.size());
+    struct stat a, b;
+    ASSERT_EQ(::lstat(e.path().c_str(), &a), 0);
+    ASSERT_EQ(::lstat((guest + rel).c_str(), &b), 0) << rel;
+    EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec) << rel;
+    EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec) << rel;
+  }
+}
+
 TEST_F(CopyPipelineTest, TreeArrivesExactlyWithManyCallsInFlight) {
   const std::string v = src_ + "/vol";
   fs::create_directories(v + "/small");
@@ -188,14 +200,7 @@ TEST_F(CopyPipelineTest, TreeArrivesExactlyWithManyCallsInFlight) {
 
   const std::string g = guest_root_ + "/vol";
   // Times before Diff reads anything; every entry, directories last-written.
-  for (const auto& e : fs::recursive_directory_iterator(v)) {
-    const std::string rel = e.path().string().substr(v.size());
-    struct stat a, b;
-    ASSERT_EQ(::lstat(e.path().c_str(), &a), 0);
-    ASSERT_EQ(::lstat((g + rel).c_str(), &b), 0) << rel;
-    EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec) << rel;
-    EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec) << rel;
-  }
+  ExpectSameMtimes(v, g);
   struct stat root_a, root_b;
   ASSERT_EQ(::lstat(v.c_str(), &root_a), 0);
   ASSERT_EQ(::lstat(g.c_str(), &root_b), 0);
@@ -287,14 +292,7 @@ TEST_F(CopyPipelineTest, SmallEntriesGoInBatchesBigFilesAsChunks) {
   EXPECT_EQ(in_flight_.load(), 0);
 
   const std::string g = guest_root_ + "/vol";
-  for (const auto& e : fs::recursive_directory_iterator(v)) {
-    const std::string rel = e.path().string().substr(v.size());
-    struct stat a, b;
-    ASSERT_EQ(::lstat(e.path().c_str(), &a), 0);
-    ASSERT_EQ(::lstat((g + rel).c_str(), &b), 0) << rel;
-    EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec) << rel;
-    EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec) << rel;
-  }
+  ExpectSameMtimes(v, g);
   EXPECT_EQ(Diff(v, g), "");
   struct stat l1, l2;
   ASSERT_EQ(::stat((g + "/many/sub/hl").c_str(), &l1), 0);

@@ -153,6 +153,17 @@ class TaskServiceTest : public ::testing::Test {
     r.out = ReadAvailable(reader, &r.eof);
     return r;
   }
+  // `seq 5` exited 0, and when TaskExit went out and when Wait answered,
+  // every byte was in the FIFO and the shim's end was closed.
+  void ExpectAllRelayedAtExit(const OutputAtExit& r) {
+    EXPECT_EQ(r.status, 0u);
+    EXPECT_EQ(r.at_event.bytes, 10);
+    EXPECT_TRUE(r.at_event.writers_gone);
+    EXPECT_EQ(r.at_wait.bytes, 10);
+    EXPECT_TRUE(r.at_wait.writers_gone);
+    EXPECT_EQ(r.out, "1\n2\n3\n4\n5\n");
+    EXPECT_EQ(backend_->WaitsWithOutputUnread(), 0);
+  }
 
   bool Logged(const std::string& part) {
     std::lock_guard<std::mutex> l(log_mu_);
@@ -311,16 +322,8 @@ TEST_F(TaskServiceTest, ExecOutputIsAllRelayedBeforeItsExitIsReported) {
   ASSERT_TRUE(svc_->Exec(e).ok());
   const OutputAtExit r = RunAndWatchExit({"c1", "e1"}, reader);
   ::close(reader);
-  EXPECT_EQ(r.status, 0u);
-  // When TaskExit goes out and when Wait answers, every byte is in the FIFO
-  // and the shim's end is closed.
-  EXPECT_EQ(r.at_event.bytes, 10);
-  EXPECT_TRUE(r.at_event.writers_gone);
-  EXPECT_EQ(r.at_wait.bytes, 10);
-  EXPECT_TRUE(r.at_wait.writers_gone);
-  EXPECT_EQ(r.out, "1\n2\n3\n4\n5\n");
+  ExpectAllRelayedAtExit(r);
   EXPECT_TRUE(r.eof);
-  EXPECT_EQ(backend_->WaitsWithOutputUnread(), 0);
   ASSERT_TRUE(svc_->Delete({"c1", "e1"}).ok());
   ASSERT_TRUE(svc_->Kill({{"c1", ""}, 9, false}).ok());
   ASSERT_TRUE(svc_->Wait({"c1", ""}, nullptr).ok());
@@ -340,13 +343,7 @@ TEST_F(TaskServiceTest, InitOutputIsAllRelayedBeforeItsExitIsReported) {
   backend_->read_chunk = 1;
   const OutputAtExit r = RunAndWatchExit({"c1", ""}, reader);
   ::close(reader);
-  EXPECT_EQ(r.status, 0u);
-  EXPECT_EQ(r.at_event.bytes, 10);
-  EXPECT_TRUE(r.at_event.writers_gone);
-  EXPECT_EQ(r.at_wait.bytes, 10);
-  EXPECT_TRUE(r.at_wait.writers_gone);
-  EXPECT_EQ(r.out, "1\n2\n3\n4\n5\n");
-  EXPECT_EQ(backend_->WaitsWithOutputUnread(), 0);
+  ExpectAllRelayedAtExit(r);
   ASSERT_TRUE(svc_->Delete({"c1", ""}).ok());
 }
 
