@@ -56,8 +56,10 @@ Result<std::vector<BatchOp>> DecodeBatchRequest(std::string_view bytes) {
   for (const auto& o : p.ops()) {
     switch (o.op_case()) {
       case ::vmshare::BatchOp::kCopyFile: {
-        ASSIGN_OR_RETURN(CopyFileRequest c, DecodeCopyFileRequest(o.copy_file()));
-        ops.emplace_back(std::move(c));
+        // Decoded in place: the data is copied once, into the step.
+        ASSIGN_OR_RETURN(CopyFileRequestView v, DecodeCopyFileRequestView(o.copy_file()));
+        v.header.data.assign(v.data);
+        ops.emplace_back(std::move(v.header));
         break;
       }
       case ::vmshare::BatchOp::kRename:

@@ -41,6 +41,10 @@ Status PosixEnv::SetTimes(const Fd& dir, const std::string& path, int64_t atime_
   ts[0].tv_nsec = atime_ns % 1'000'000'000;
   ts[1].tv_sec = mtime_ns / 1'000'000'000;
   ts[1].tv_nsec = mtime_ns % 1'000'000'000;
+  // An fd open for reading or writing takes the times itself (no lookup);
+  // an O_PATH one answers EBADF and goes by AT_EMPTY_PATH below.
+  if (path.empty() && RetryEintr([&] { return ::futimens(dir.get(), ts); }) == 0)
+    return Status::Ok();
   const int flags = path.empty() ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW;
   if (RetryEintr([&] { return ::utimensat(dir.get(), path.c_str(), ts, flags); }) < 0) {
     // Older kernels refuse AT_EMPTY_PATH here; name the fd instead.

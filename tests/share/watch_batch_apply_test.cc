@@ -6,7 +6,10 @@
 // never followed as a parent; files replace old files and empty
 // directories; a recursive removal stays inside the tree.
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include "agent/vmshare_client.h"
 #include "share/watch_agent.h"
@@ -141,6 +144,65 @@ TEST_F(WatchBatchApplyTest, ErrorsNameTheStepAndPath) {
   s = Batch({RenameRequest{G("missing"), G("elsewhere")}});
   EXPECT_EQ(s.code(), Code::kNotFound) << s.ToString();
   EXPECT_NE(s.message().find(G("missing")), std::string::npos) << s.ToString();
+}
+
+TEST_F(WatchBatchApplyTest, LaterBatchesFillADirectoryAnEarlierOneMade) {
+  // The copier's tree of several batches: the directory comes in the
+  // first, more of its files in the next ones. A new name lands in place,
+  // an existing one is replaced whole; each file's times are set on it.
+  ASSERT_OK(Batch({Dir("big"), File("big/a", "1", 0640, 0, 1234),
+                   SetFileAttrsRequest{G("big/a"), 1'000'000'000, 3'000'000'000, {}}}));
+  ASSERT_OK(Batch(
+      {File("big/b", "22", 0600), SetFileAttrsRequest{G("big/b"), 1'000'000'000, 4'000'000'000, {}},
+       File("big/a", "replaced", 0604),
+       SetFileAttrsRequest{G("big/a"), 1'000'000'000, 5'000'000'000, {}}, File("big/c", "x"),
+       SetFileAttrsRequest{G("big/c"), 0, 6'000'000'000, {{"user.k", "v"}}}}));
+  EXPECT_EQ(Names("big"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(ReadFile(H("big/a")), "replaced");
+  EXPECT_EQ(ReadFile(H("big/b")), "22");
+  struct stat st;
+  ASSERT_EQ(::stat(H("big/a").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0604u);
+  EXPECT_EQ(st.st_gid, 0u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 5);
+  ASSERT_EQ(::stat(H("big/b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 4);
+  ASSERT_EQ(::stat(H("big/c").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 6);
+  char value[8] = {};
+  const ssize_t n = ::getxattr(H("big/c").c_str(), "user.k", value, sizeof value);
+  if (n >= 0 || errno != ENOTSUP) {  // a filesystem without user xattrs skips them
+    EXPECT_EQ(std::string(value, std::max<ssize_t>(n, 0)), "v");
+  }
+  // A step after the file's own that sets its times still finds it by name.
+  ASSERT_OK(Batch({File("big/d", "y"), File("big/e", "z"),
+                   SetFileAttrsRequest{G("big/d"), 0, 7'000'000'000, {}}}));
+  ASSERT_EQ(::stat(H("big/d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 7);
+}
+
+TEST_F(WatchBatchApplyTest, BatchesSentAtOnceAllLand) {
+  // The copier keeps several batches in flight; the agent runs them one at
+  // a time, each whole.
+  ASSERT_OK(Batch({Dir("many")}));
+  constexpr int kBatches = 6, kFiles = 40;
+  std::vector<Status> results(kBatches);
+  std::vector<std::thread> senders;
+  for (int b = 0; b < kBatches; ++b) {
+    senders.emplace_back([&, b] {
+      std::vector<BatchOp> ops;
+      for (int f = 0; f < kFiles; ++f) {
+        const std::string name = "many/" + std::to_string(b) + "-" + std::to_string(f);
+        ops.emplace_back(File(name, name));
+      }
+      results[b] = Batch(ops);
+    });
+  }
+  for (auto& t : senders) t.join();
+  for (const Status& s : results) EXPECT_OK(s);
+  EXPECT_EQ(Names("many").size(), static_cast<size_t>(kBatches * kFiles));
+  EXPECT_EQ(ReadFile(H("many/5-39")), "many/5-39");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 
 #include "agent/server/vmshare_service.h"
 #include "core/types.h"
@@ -35,10 +36,10 @@ class VmshareServiceTest : public ::testing::Test {
 
   TempDir tmp_;
   std::string root_, outside_;
-  VmshareService svc_{sys::Env::Default(), ""};
+  std::unique_ptr<VmshareService> svc_;
   VmshareService& svc() {
-    svc_ = VmshareService(sys::Env::Default(), root_);
-    return svc_;
+    svc_ = std::make_unique<VmshareService>(sys::Env::Default(), root_);
+    return *svc_;
   }
 };
 

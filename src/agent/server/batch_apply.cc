@@ -17,6 +17,11 @@ constexpr int kMaxRemoveDepth = 4096;
 
 }  // namespace
 
+void CopyMadeDirs::Add(const sys::FileInfo& dir) {
+  if (ids_.size() >= kMax) ids_.clear();
+  ids_.insert({dir.dev, dir.ino});
+}
+
 Status BatchApplier::Run(const std::vector<BatchOp>& ops) {
   for (size_t i = 0; i < ops.size(); ++i) {
     const BatchOp& op = ops[i];
@@ -33,6 +38,8 @@ Status BatchApplier::Run(const std::vector<BatchOp>& ops) {
     if (!s.ok())
       return s.WithContext("batch step " + std::to_string(i + 1) + " of " +
                            std::to_string(ops.size()));
+    // Kept only for the step right after the one that created it.
+    if (!std::holds_alternative<CopyFileRequest>(op)) last_file_ = {};
   }
   return Status::Ok();
 }
@@ -87,6 +94,10 @@ Result<BatchApplier::Dir*> BatchApplier::Parent(const std::string& op, const std
   }
   Dir& d = dirs_[t.parent];
   d.fd = std::move(fd).value();
+  if (made_dirs_ != nullptr && !made_dirs_->empty()) {
+    auto info = env_->StatAt(d.fd, "", AT_EMPTY_PATH);
+    d.fresh = info.ok() && made_dirs_->Contains(*info);
+  }
   return &d;
 }
 
@@ -100,6 +111,7 @@ void BatchApplier::Forget(const std::string& rel) {
 }
 
 Status BatchApplier::CopyFile(const CopyFileRequest& r) {
+  last_file_ = {};
   ASSIGN_OR_RETURN(Target t, Parse("copy file", r.path));
   const std::string context = "copy file " + Quote(r.path);
   if (t.name().rfind(kCopyTempPrefix, 0) == 0) {
@@ -156,6 +168,10 @@ Status BatchApplier::CopyDirectory(Dir& parent, const Target& t, const CopyFileR
   const auto gid = static_cast<gid_t>(r.gid);
   RETURN_IF_ERROR(env_->ChownAt(dir, "", uid, gid, AT_EMPTY_PATH));
   RETURN_IF_ERROR(env_->ChmodFd(dir, r.file_mode & 07777));
+  if (fresh && made_dirs_ != nullptr) {
+    ASSIGN_OR_RETURN(sys::FileInfo info, env_->StatAt(dir, "", AT_EMPTY_PATH));
+    made_dirs_->Add(info);
+  }
   Dir& d = kept != dirs_.end() ? kept->second : dirs_[t.rel];
   if (kept == dirs_.end()) d.fresh = fresh;
   d.fd = std::move(dir);
@@ -188,7 +204,7 @@ Status BatchApplier::CopyRegular(Dir& parent, const Target& t, const CopyFileReq
   Forget(t.rel);
   const bool whole = r.offset == 0 && static_cast<int64_t>(r.data.size()) == r.file_size;
   if (!whole || !parent.fresh || parent.made.contains(name)) return CopyThroughTemp(parent, t, r);
-  // A new name in a directory this batch made: nothing to replace.
+  // A new name in a directory a batch made: nothing to replace.
   auto fd = env_->OpenAt(parent.fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
   if (!fd.ok() && fd.status().err() == EEXIST) return CopyThroughTemp(parent, t, r);
   if (!fd.ok()) return fd.status();
@@ -197,7 +213,18 @@ Status BatchApplier::CopyRegular(Dir& parent, const Target& t, const CopyFileReq
   // Owner before mode: chown clears setuid/setgid.
   RETURN_IF_ERROR(
       env_->ChownAt(*fd, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid), AT_EMPTY_PATH));
-  return env_->ChmodFd(*fd, r.file_mode & 07777);
+  RETURN_IF_ERROR(env_->ChmodFd(*fd, r.file_mode & 07777));
+  last_file_ = {r.path, std::move(fd).value()};
+  return Status::Ok();
+}
+
+Result<bool> BatchApplier::SetTimesOnLastFile(const SetFileAttrsRequest& r) {
+  if (!last_file_.fd.valid() || last_file_.path != r.path || !r.xattrs.empty()) return false;
+  const sys::Fd fd = std::move(last_file_.fd);
+  last_file_ = {};
+  RETURN_IF_ERROR(env_->SetTimes(fd, "", r.atime_ns, r.mtime_ns)
+                      .WithContext("set attributes of " + Quote(r.path)));
+  return true;
 }
 
 Status BatchApplier::CopyThroughTemp(Dir& parent, const Target& t, const CopyFileRequest& r) {
@@ -259,6 +286,8 @@ Status BatchApplier::RemoveTree(const sys::Fd& dir, const std::string& name, uns
 }
 
 Status BatchApplier::SetFileAttrs(const SetFileAttrsRequest& r) {
+  ASSIGN_OR_RETURN(bool done, SetTimesOnLastFile(r));
+  if (done) return Status::Ok();
   ASSIGN_OR_RETURN(Target t, Parse("set attributes of", r.path));
   ASSIGN_OR_RETURN(Dir * parent, Parent("set attributes of", r.path, t, /*create=*/false, 0));
   const std::string& name = t.name();

@@ -13,11 +13,16 @@
 //     once and kept open for the later steps below it; a step that renames,
 //     removes or replaces an entry forgets every directory kept at or below
 //     it, so a kept directory is always what its path names now;
-//   - a directory the batch itself created is known to be empty: a file
-//     copied into it in one chunk is created there directly (O_EXCL)
-//     instead of through a temp file and a rename, the way the kubelet fills
-//     its new timestamped directory before ..data points at it (until the
-//     step ends, the file is visible there half written);
+//   - in a directory a batch created (this one, or an earlier one whose
+//     directories the caller's CopyMadeDirs remembers by inode), a file
+//     copied in one chunk under a new name is created there directly
+//     (O_EXCL; an existing name still goes through a temp file and a
+//     rename), the way the kubelet fills its new timestamped directory
+//     before ..data points at it (until the step ends, the file is visible
+//     there half written);
+//   - a file's times, when its SetFileAttrs step (without xattrs) follows
+//     its CopyFile step, are set on the fd the copy still holds, not by a
+//     second lookup of its name;
 //   - each step tries the call that succeeds in the usual case first (mkdir,
 //     symlink, rename over the old name, unlink or descend by entry type) and
 //     handles the unusual case from its error, instead of probing first;
@@ -40,11 +45,26 @@
 
 namespace vmshare::agent {
 
+// The directories batches created, by device and inode, kept across the
+// batches of one copy (a tree of more than one batch). Not thread-safe.
+class CopyMadeDirs {
+ public:
+  void Add(const sys::FileInfo& dir);
+  bool Contains(const sys::FileInfo& dir) const { return ids_.contains({dir.dev, dir.ino}); }
+  bool empty() const { return ids_.empty(); }
+
+ private:
+  // Bounded: past it the set starts over, which only costs later batches
+  // the direct create.
+  static constexpr size_t kMax = 1 << 16;
+  std::set<std::pair<uint64_t, uint64_t>> ids_;
+};
+
 class BatchApplier {
  public:
-  // REQUIRES: env outlives the applier.
-  BatchApplier(sys::Env* env, std::string shared_root)
-      : env_(env), shared_root_(std::move(shared_root)) {}
+  // REQUIRES: env, and made_dirs when not null, outlive the applier.
+  BatchApplier(sys::Env* env, std::string shared_root, CopyMadeDirs* made_dirs = nullptr)
+      : env_(env), shared_root_(std::move(shared_root)), made_dirs_(made_dirs) {}
 
   // The steps in order; stops at the first failure, whose error names the
   // step ("batch step i of n").
@@ -59,7 +79,7 @@ class BatchApplier {
   // A directory kept open, by its path relative to the shared root.
   struct Dir {
     sys::Fd fd;
-    bool fresh = false;          // made by this batch
+    bool fresh = false;          // made by this batch (or one CopyMadeDirs knows)
     std::set<std::string> made;  // names this batch made, or began, in it
     bool owner_known = false;    // this batch chowned it to uid:gid
     uid_t uid = 0;
@@ -89,11 +109,20 @@ class BatchApplier {
   // The regular file through its temp file, as a single CopyFile call does.
   Status CopyThroughTemp(Dir& parent, const Target& t, const CopyFileRequest& r);
   Status RemoveTree(const sys::Fd& dir, const std::string& name, unsigned char type, int depth);
+  // Sets r's times on the file the previous step created, when it is r's
+  // path and r has no xattrs; false when it is not.
+  Result<bool> SetTimesOnLastFile(const SetFileAttrsRequest& r);
 
   sys::Env* env_;
   std::string shared_root_;
+  CopyMadeDirs* made_dirs_;
   sys::Fd root_;
   std::map<std::string, Dir> dirs_;
+  // The regular file the previous step created directly, still open.
+  struct LastFile {
+    std::string path;
+    sys::Fd fd;
+  } last_file_;
 };
 
 }  // namespace vmshare::agent

@@ -125,7 +125,8 @@ Result<ReadDirResponse> VmshareService::ReadDir(const ReadDirRequest& r) {
 }
 
 Status VmshareService::Batch(const std::vector<BatchOp>& ops) {
-  return BatchApplier(env_, shared_root_).Run(ops);
+  std::lock_guard lock(batch_mu_);
+  return BatchApplier(env_, shared_root_, &made_dirs_).Run(ops);
 }
 
 void VmshareService::RegisterOn(TtrpcServer* server) {

@@ -16,8 +16,10 @@
 // resolves each parent directory once per call.
 #pragma once
 
+#include <mutex>
 #include <string>
 
+#include "agent/server/batch_apply.h"
 #include "agent/ttrpc_server.h"
 #include "agent/vmshare_wire.h"
 #include "core/result.h"
@@ -40,7 +42,10 @@ class VmshareService {
   Status MountTmpfs(const MountTmpfsRequest& r);
   Result<ReadDirResponse> ReadDir(const ReadDirRequest& r);
   // Each step as its own call would run it, in order; stops at the first
-  // failure, whose error names the step.
+  // failure, whose error names the step. Batches run one at a time: the
+  // copier sends several at once, and in a guest of one vCPU concurrent
+  // batches into one directory only contend for its lock (each ran 3-5x
+  // longer than alone under TCG).
   Status Batch(const std::vector<BatchOp>& ops);
 
   // Most entries in one ReadDir reply: far below the 4 MiB frame even with
@@ -50,6 +55,8 @@ class VmshareService {
  private:
   sys::Env* env_;
   std::string shared_root_;
+  std::mutex batch_mu_;
+  CopyMadeDirs made_dirs_;  // guarded by batch_mu_
 };
 
 }  // namespace vmshare::agent
