@@ -260,6 +260,10 @@ class Env {
   // kill(2) by pid (for processes we did not start). ESRCH is NotFound.
   virtual Status KillPid(pid_t pid, int sig) = 0;
   virtual pid_t GetPid() = 0;
+  // The effective uid and gid: the owner of a file this process creates
+  // (its group unless the parent directory is setgid).
+  virtual uid_t GetEuid() = 0;
+  virtual gid_t GetEgid() = 0;
 
   // ---- sockets, pipes, polling, inotify ---------------------------------
   // A listening SOCK_STREAM unix socket at path (an existing socket file is

@@ -82,6 +82,8 @@ class EnvWrapper : public Env {
   Status Kill(const Child& child, int sig) override { return target_->Kill(child, sig); }
   Status KillPid(pid_t pid, int sig) override { return target_->KillPid(pid, sig); }
   pid_t GetPid() override { return target_->GetPid(); }
+  uid_t GetEuid() override { return target_->GetEuid(); }
+  gid_t GetEgid() override { return target_->GetEgid(); }
   Result<Fd> UnixListen(const std::string& path) override { return target_->UnixListen(path); }
   Result<Fd> UnixConnect(const std::string& path) override { return target_->UnixConnect(path); }
   Result<Fd> Accept(const Fd& listener) override { return target_->Accept(listener); }

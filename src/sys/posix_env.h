@@ -47,6 +47,8 @@ class PosixEnv : public Env {
   Status Kill(const Child& child, int sig) override;
   Status KillPid(pid_t pid, int sig) override;
   pid_t GetPid() override;
+  uid_t GetEuid() override;
+  gid_t GetEgid() override;
 
   Result<Fd> UnixListen(const std::string& path) override;
   Result<Fd> UnixConnect(const std::string& path) override;

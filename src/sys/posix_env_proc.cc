@@ -136,6 +136,8 @@ Status PosixEnv::KillPid(pid_t pid, int sig) {
 }
 
 pid_t PosixEnv::GetPid() { return ::getpid(); }
+uid_t PosixEnv::GetEuid() { return ::geteuid(); }
+gid_t PosixEnv::GetEgid() { return ::getegid(); }
 
 Result<Fd> PosixEnv::UnixListen(const std::string& path) {
   struct sockaddr_un addr = {};

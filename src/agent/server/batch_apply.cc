@@ -97,6 +97,7 @@ Result<BatchApplier::Dir*> BatchApplier::Parent(const std::string& op, const std
   if (made_dirs_ != nullptr && !made_dirs_->empty()) {
     auto info = env_->StatAt(d.fd, "", AT_EMPTY_PATH);
     d.fresh = info.ok() && made_dirs_->Contains(*info);
+    if (info.ok()) d.mode = info->mode & 07777;
   }
   return &d;
 }
@@ -175,6 +176,7 @@ Status BatchApplier::CopyDirectory(Dir& parent, const Target& t, const CopyFileR
   Dir& d = kept != dirs_.end() ? kept->second : dirs_[t.rel];
   if (kept == dirs_.end()) d.fresh = fresh;
   d.fd = std::move(dir);
+  d.mode = r.file_mode & 07777;
   d.owner_known = true;
   d.uid = uid;
   d.gid = gid;
@@ -211,11 +213,19 @@ Status BatchApplier::CopyRegular(Dir& parent, const Target& t, const CopyFileReq
   parent.made.insert(name);
   if (!r.data.empty()) RETURN_IF_ERROR(env_->WriteAll(*fd, r.data, uint64_t{0}));
   // Owner before mode: chown clears setuid/setgid.
-  RETURN_IF_ERROR(
-      env_->ChownAt(*fd, "", static_cast<uid_t>(r.uid), static_cast<gid_t>(r.gid), AT_EMPTY_PATH));
+  const auto uid = static_cast<uid_t>(r.uid);
+  const auto gid = static_cast<gid_t>(r.gid);
+  if (!CreatesAs(parent, uid, gid))
+    RETURN_IF_ERROR(env_->ChownAt(*fd, "", uid, gid, AT_EMPTY_PATH));
   RETURN_IF_ERROR(env_->ChmodFd(*fd, r.file_mode & 07777));
   last_file_ = {r.path, std::move(fd).value()};
   return Status::Ok();
+}
+
+bool BatchApplier::CreatesAs(const Dir& parent, uid_t uid, gid_t gid) {
+  if (!parent.mode || (*parent.mode & S_ISGID) != 0) return false;
+  if (!creator_) creator_.emplace(env_->GetEuid(), env_->GetEgid());
+  return creator_->first == uid && creator_->second == gid;
 }
 
 Result<bool> BatchApplier::SetTimesOnLastFile(const SetFileAttrsRequest& r) {

@@ -33,6 +33,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -84,6 +85,7 @@ class BatchApplier {
     bool owner_known = false;    // this batch chowned it to uid:gid
     uid_t uid = 0;
     gid_t gid = 0;
+    std::optional<mode_t> mode;  // its permission bits, where known
   };
   // A step's entry: the components of its path below the shared root.
   struct Target {
@@ -109,6 +111,9 @@ class BatchApplier {
   // The regular file through its temp file, as a single CopyFile call does.
   Status CopyThroughTemp(Dir& parent, const Target& t, const CopyFileRequest& r);
   Status RemoveTree(const sys::Fd& dir, const std::string& name, unsigned char type, int depth);
+  // True when a file this process creates in `parent` is owned by uid:gid
+  // already (no chown needed).
+  bool CreatesAs(const Dir& parent, uid_t uid, gid_t gid);
   // Sets r's times on the file the previous step created, when it is r's
   // path and r has no xattrs; false when it is not.
   Result<bool> SetTimesOnLastFile(const SetFileAttrsRequest& r);
@@ -116,6 +121,7 @@ class BatchApplier {
   sys::Env* env_;
   std::string shared_root_;
   CopyMadeDirs* made_dirs_;
+  std::optional<std::pair<uid_t, gid_t>> creator_;  // GetEuid, GetEgid
   sys::Fd root_;
   std::map<std::string, Dir> dirs_;
   // The regular file the previous step created directly, still open.
