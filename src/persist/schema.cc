@@ -1,5 +1,5 @@
 // The DOM interface of schema.h: nlohmann documents, encoded and decoded by
-// the store's codec (schema_fast.cc) through their text.
+// the store's codec (schema_fast.cc, schema_decode.cc) through their text.
 #include "persist/schema.h"
 
 #include <utility>

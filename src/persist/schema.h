@@ -21,8 +21,8 @@
 // (ContainerPath). Two mounts at one destination keep their own keys.
 //
 // Two interfaces: the codec the store uses (Decode*/Encode*: text in, text
-// out, RapidJSON inside, schema_fast.cc), and a DOM one over nlohmann's
-// ordered_json for callers that want a document to look at or print (the
+// out, RapidJSON inside, schema_decode.cc and schema_fast.cc), and a DOM one
+// over nlohmann's ordered_json for callers that want a document to look at or print (the
 // CLI, tests, fuzzers). The DOM one is the codec underneath (the document is
 // serialized and re-read), so both accept, refuse and write the same.
 //

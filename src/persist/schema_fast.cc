@@ -1,53 +1,24 @@
-// The store's codec: persist.json documents through RapidJSON (see
-// schema.h for the mapping). RapidJSON keeps member order and lets a save
-// edit the document it replaces in place, so unknown keys (and unknown
-// members of Rootfs, Process, Mounts[i], DeviceMaps[i] and Vmshare) are kept
-// without a second representation; parsing and writing a few-KiB document
-// takes a few microseconds (nlohmann's ordered_json took ~10x that).
+// The store's codec, writing: persist.json documents through RapidJSON (see
+// schema.h for the mapping; schema_decode.cc reads). RapidJSON keeps member
+// order and lets a save edit the document it replaces in place, so unknown
+// keys (and unknown members of Rootfs, Process, Mounts[i], DeviceMaps[i] and
+// Vmshare) are kept without a second representation; parsing and writing a
+// few-KiB document takes a few microseconds (nlohmann's ordered_json took
+// ~10x that).
 //
-// Duplicate keys read as Go's decoder reads them (the last one wins); a
-// rewrite keeps the first one's position, gives it the new value and drops
-// the others (what nlohmann's ordered_json did).
-// Every x86-64 CPU has SSE2: RapidJSON then scans string runs (reading and
-// writing) and whitespace 16 bytes at a time. Only this file includes it.
-#if defined(__SSE2__) && !defined(RAPIDJSON_SSE2)
-#define RAPIDJSON_SSE2
-#endif
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
+// A rewrite keeps the first of duplicate keys' position, gives it the new
+// value and drops the others (what nlohmann's ordered_json did).
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <cstring>
-#include <limits>
 #include <string>
-#include <type_traits>
 #include <utility>
 
+#include "persist/rapidjson_parse.h"
 #include "persist/schema.h"
 
 namespace vmshare::persist {
-namespace {
-
-using rapidjson::Value;
-using Alloc = rapidjson::Document::AllocatorType;
-
-constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag |
-                                 rapidjson::kParseFullPrecisionFlag |
-                                 rapidjson::kParseIterativeFlag;
-// The same without UTF-8 validation, for texts that are all ASCII (what
-// vmshare writes, unless a path or annotation is not): nothing to validate.
-// Stack buffers for parsing one container's document; a bigger one spills
-// to the heap.
-constexpr size_t kParseBufferBytes = 8 << 10;
-constexpr unsigned kParseAsciiFlags = kParseFlags & ~rapidjson::kParseValidateEncodingFlag;
-
-// One pass the compiler vectorises, far cheaper than validating per string.
-bool IsAscii(std::string_view text) {
-  unsigned char high = 0;
-  for (const char c : text) high |= static_cast<unsigned char>(c);
-  return high < 0x80;
-}
+namespace codec {
 
 const char* TypeName(const Value& v) {
   switch (v.GetType()) {
@@ -68,6 +39,14 @@ const char* TypeName(const Value& v) {
   return "value";
 }
 
+}  // namespace codec
+
+namespace {
+
+using codec::Alloc;
+using codec::IsAscii;
+using codec::Value;
+
 // The last member named `key` (Go's decoder: the last one wins), or null.
 Value* FindAny(Value& obj, const char* key) {
   if (!obj.IsObject()) return nullptr;
@@ -83,148 +62,6 @@ Value* FindAny(Value& obj, const char* key) {
 const Value* FindAny(const Value& obj, const char* key) {
   return FindAny(const_cast<Value&>(obj), key);
 }
-
-class Reader {
- public:
-  explicit Reader(const std::string& path) : path_(path) {}
-  const Status& status() const { return status_; }
-  void Fail(const std::string& where, std::string_view what) {
-    if (status_.ok())
-      status_ =
-          CorruptionError("parse \"" + path_ + "\": field " + where + ": " + std::string(what));
-  }
-  // Absent and null are the zero value, as for Go.
-  static const Value* Find(const Value& obj, const char* key) {
-    const Value* v = FindAny(obj, key);
-    return v && !v->IsNull() ? v : nullptr;
-  }
-  void String(const Value& obj, const char* key, const std::string& where, std::string* out) {
-    const Value* v = Find(obj, key);
-    if (!v) return;
-    if (!v->IsString()) return Fail(where + key, "expected a string");
-    out->assign(v->GetString(), v->GetStringLength());
-  }
-  void Bool(const Value& obj, const char* key, const std::string& where, bool* out) {
-    const Value* v = Find(obj, key);
-    if (!v) return;
-    if (!v->IsBool()) return Fail(where + key, "expected a boolean");
-    *out = v->GetBool();
-  }
-  template <typename T>
-  void Int(const Value& obj, const char* key, const std::string& where, T* out) {
-    const Value* v = Find(obj, key);
-    if (!v) return;
-    if (v->IsUint64()) {
-      const uint64_t u = v->GetUint64();
-      if (u > static_cast<uint64_t>(std::numeric_limits<T>::max()))
-        return Fail(where + key, "out of range");
-      *out = static_cast<T>(u);
-    } else if (v->IsInt64()) {
-      const int64_t i = v->GetInt64();
-      if (i < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
-          i > static_cast<int64_t>(std::numeric_limits<T>::max()))
-        return Fail(where + key, "out of range");
-      *out = static_cast<T>(i);
-    } else {
-      Fail(where + key, "expected an integer");
-    }
-  }
-  void Strings(const Value& obj, const char* key, const std::string& where,
-               std::vector<std::string>* out) {
-    const Value* v = Find(obj, key);
-    if (!v) return;
-    if (!v->IsArray()) return Fail(where + key, "expected an array of strings");
-    for (rapidjson::SizeType i = 0; i < v->Size(); ++i) {
-      const Value& e = (*v)[i];
-      if (!e.IsString())
-        return Fail(where + key + "[" + std::to_string(i) + "]", "expected a string");
-      out->emplace_back(e.GetString(), e.GetStringLength());
-    }
-  }
-  template <typename F>
-  void Array(const Value& obj, const char* key, const std::string& where, F each) {
-    const Value* v = Find(obj, key);
-    if (!v) return;
-    if (!v->IsArray()) return Fail(where + key, "expected an array");
-    for (rapidjson::SizeType i = 0; i < v->Size(); ++i) {
-      const std::string at = where + key + "[" + std::to_string(i) + "]";
-      if (!(*v)[i].IsObject()) return Fail(at, "expected an object");
-      each((*v)[i], at + ".");
-    }
-  }
-
- private:
-  const std::string& path_;
-  Status status_;
-};
-
-void ReadMount(Reader& r, const Value& m, const std::string& at, Mount* out) {
-  r.String(m, "Source", at, &out->source);
-  r.String(m, "Destination", at, &out->destination);
-  r.String(m, "Type", at, &out->type);
-  if (out->type.empty()) r.String(m, "FsType", at, &out->type);
-  r.Strings(m, "Options", at, &out->options);
-  r.String(m, "HostPath", at, &out->host_path);
-  r.String(m, "BlockDeviceID", at, &out->block_device_id);
-  r.Bool(m, "ReadOnly", at, &out->read_only);
-  r.Bool(m, "Mounted", at, &out->mounted);
-}
-
-void ReadProcess(Reader& r, const Value& p, const std::string& at, Process* out) {
-  r.String(p, "Token", at, &out->token);
-  r.Int(p, "Pid", at, &out->pid);
-  r.String(p, "StartTime", at, &out->start_time);
-  if (out->start_time == kGoZeroTime) out->start_time.clear();
-}
-
-// Parses `text` with `parse(flags)`, which runs one of doc's parsers; the
-// flags skip UTF-8 validation for an all-ASCII text.
-template <typename F>
-Status ParseWith(rapidjson::Document* doc, std::string_view text, const std::string& path,
-                 F parse) {
-  if (text.empty()) return CorruptionError("parse \"" + path + "\": empty file");
-  if (IsAscii(text))
-    parse(std::integral_constant<unsigned, kParseAsciiFlags>{});
-  else
-    parse(std::integral_constant<unsigned, kParseFlags>{});
-  if (doc->HasParseError())
-    return CorruptionError("parse \"" + path + "\": parse error at byte " +
-                           std::to_string(doc->GetErrorOffset()) + ": " +
-                           rapidjson::GetParseError_En(doc->GetParseError()));
-  if (!doc->IsObject())
-    return CorruptionError("parse \"" + path + "\": expected a JSON object, got " + TypeName(*doc));
-  return Status::Ok();
-}
-
-bool HasNul(std::string_view text) {
-  return std::memchr(text.data(), '\0', text.size()) != nullptr;
-}
-
-// By length: RapidJSON's plain stream, which reports a NUL where it is.
-Status Parse(rapidjson::Document* doc, std::string_view text, const std::string& path) {
-  return ParseWith(doc, text, path, [&](auto flags) {
-    doc->Parse<decltype(flags)::value>(text.data(), text.size());
-  });
-}
-
-// RapidJSON's SSE2 scans of string runs and whitespace work on NUL-
-// terminated streams, as a std::string is (unless it holds a NUL itself).
-Status Parse(rapidjson::Document* doc, const std::string& text, const std::string& path) {
-  if (HasNul(text)) return Parse(doc, std::string_view(text), path);
-  return ParseWith(doc, text, path,
-                   [&](auto flags) { doc->Parse<decltype(flags)::value>(text.c_str()); });
-}
-
-// The same on `copy` (text's bytes, then a NUL), parsed in place: the
-// document's strings point into it, so it must outlive the document.
-Status ParseInPlace(rapidjson::Document* doc, std::string_view text, char* copy,
-                    const std::string& path) {
-  if (HasNul(text)) return Parse(doc, text, path);
-  return ParseWith(doc, text, path,
-                   [&](auto flags) { doc->ParseInsitu<decltype(flags)::value>(copy); });
-}
-
-// ---- writing -------------------------------------------------------------
 
 Value Str(const std::string& s, Alloc& a) {
   return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
@@ -498,112 +335,14 @@ Status StartFrom(rapidjson::Document* doc, const std::string* base, const std::s
     doc->SetObject();
     return Status::Ok();
   }
-  return Parse(doc, *base, path);
+  return codec::Parse(doc, *base, path);
 }
 
 }  // namespace
 
 Status ValidateDocument(std::string_view text, const std::string& path) {
   rapidjson::Document doc;
-  return Parse(&doc, text, path);
-}
-
-Result<ContainerState> DecodeContainer(std::string_view text, const std::string& path) {
-  // A container's document (a few KiB) is parsed in buffers on the stack:
-  // loading a sandbox decodes one per container, and a heap chunk for each
-  // was a tenth of the load.
-  // It is parsed in place, from a copy (its strings then need no copies),
-  // which outlives the document.
-  char copy_on_stack[kParseBufferBytes];
-  std::string copy_on_heap;
-  char* copy = copy_on_stack;
-  if (text.size() >= sizeof copy_on_stack) {
-    copy_on_heap.resize(text.size() + 1);
-    copy = copy_on_heap.data();
-  }
-  std::memcpy(copy, text.data(), text.size());
-  copy[text.size()] = '\0';
-  char values[kParseBufferBytes];
-  Alloc value_alloc(values, sizeof values);
-  rapidjson::Document doc(&value_alloc);
-  RETURN_IF_ERROR(ParseInPlace(&doc, text, copy, path));
-  Reader r(path);
-  ContainerState s;
-  r.String(doc, "State", "", &s.state);
-  r.String(doc, "CgroupPath", "", &s.cgroup_path);
-  r.String(doc, "BundlePath", "", &s.bundle_path);
-  if (const Value* root = Reader::Find(doc, "Rootfs")) {
-    if (!root->IsObject())
-      r.Fail("Rootfs", "expected an object");
-    else
-      ReadMount(r, *root, "Rootfs.", &s.rootfs);
-  }
-  const Value* vm = Reader::Find(doc, kVmshareKey);
-  if (vm && Reader::Find(*vm, "Processes")) {
-    r.Array(*vm, "Processes", std::string(kVmshareKey) + ".",
-            [&](const Value& p, const std::string& at) {
-              ReadProcess(r, p, at, &s.process.emplace_back());
-            });
-  } else if (const Value* proc = Reader::Find(doc, "Process")) {
-    if (proc->IsArray()) {
-      r.Array(doc, "Process", "", [&](const Value& p, const std::string& at) {
-        ReadProcess(r, p, at, &s.process.emplace_back());
-      });
-    } else if (proc->IsObject()) {
-      Process p;
-      ReadProcess(r, *proc, "Process.", &p);
-      // Kata 3.x always writes one Process; its zero value means "none".
-      if (p != Process{}) s.process.push_back(std::move(p));
-    } else {
-      r.Fail("Process", "expected an object or an array");
-    }
-  }
-  r.Array(doc, "DeviceMaps", "", [&](const Value& d, const std::string& at) {
-    DeviceMap& m = s.device_maps.emplace_back();
-    r.String(d, "ID", at, &m.id);
-    r.String(d, "ContainerPath", at, &m.container_path);
-    r.Int(d, "FileMode", at, &m.file_mode);
-    r.Int(d, "UID", at, &m.uid);
-    r.Int(d, "GID", at, &m.gid);
-  });
-  r.Array(doc, "Mounts", "", [&](const Value& m, const std::string& at) {
-    ReadMount(r, m, at, &s.mounts.emplace_back());
-  });
-  if (!r.status().ok()) return r.status();
-  return s;
-}
-
-Result<SandboxState> DecodeSandbox(std::string_view text, const std::string& path) {
-  rapidjson::Document doc;
-  RETURN_IF_ERROR(Parse(&doc, text, path));
-  Reader r(path);
-  SandboxState s;
-  uint64_t version = 0;
-  r.Int(doc, "PersistVersion", "", &version);
-  if (!r.status().ok()) return r.status();
-  if (version != kPersistVersion)
-    return Status(Code::kUnimplemented, "read \"" + path + "\": unsupported PersistVersion " +
-                                            std::to_string(version) + " (this vmshare reads " +
-                                            std::to_string(kPersistVersion) + ")");
-  s.persist_version = static_cast<uint32_t>(version);
-  r.String(doc, "State", "", &s.state);
-  r.String(doc, "SandboxContainer", "", &s.sandbox_container);
-  if (const Value* vm = Reader::Find(doc, kVmshareKey)) {
-    const std::string at = std::string(kVmshareKey) + ".";
-    r.String(*vm, "SharedFs", at, &s.shared_fs);
-    r.Strings(*vm, "BindMounts", at, &s.bind_mounts);
-    r.String(*vm, "ShareBase", at, &s.share_base);
-    r.String(*vm, "RootfsName", at, &s.rootfs_name);
-    r.Array(*vm, "Processes", at, [&](const Value& p, const std::string& pat) {
-      RecordedProcess& rp = s.processes.emplace_back();
-      r.String(p, "Role", pat, &rp.role);
-      r.Int(p, "Pid", pat, &rp.pid);
-      r.Int(p, "StartTimeTicks", pat, &rp.start_time_ticks);
-      r.String(p, "State", pat, &rp.state);
-    });
-  }
-  if (!r.status().ok()) return r.status();
-  return s;
+  return codec::Parse(&doc, text, path);
 }
 
 Result<std::string> EncodeContainer(const ContainerState& state, const std::string* base,
@@ -620,16 +359,6 @@ Result<std::string> EncodeSandbox(const SandboxState& state, const std::string* 
   RETURN_IF_ERROR(StartFrom(&doc, base, path));
   EncodeSandboxInto(state, doc);
   return Write(doc);
-}
-
-Result<Mount> DecodeMount(std::string_view text, const std::string& path) {
-  rapidjson::Document doc;
-  RETURN_IF_ERROR(Parse(&doc, text, path));
-  Reader r(path);
-  Mount m;
-  ReadMount(r, doc, "", &m);
-  if (!r.status().ok()) return r.status();
-  return m;
 }
 
 std::string EncodeMount(const Mount& mount) {

@@ -67,11 +67,23 @@ Status SaveDocument(sys::Env* env, const sys::Fd& dir, const std::string& path,
   return WriteFileAtomic(env, dir, kPersistFile, bytes).WithContext("save \"" + path + "\"");
 }
 
+// The two paths of a container's document, rebuilt in place for each
+// container of a load (their buffers are reused, not reallocated).
+struct ContainerPaths {
+  std::string in_sandbox;  // <cid>/persist.json
+  std::string full;        // <sandbox dir>/<cid>/persist.json, for messages
+
+  void Set(const std::string& sandbox_path, const std::string& cid) {
+    in_sandbox.assign(cid).append("/").append(kPersistFile);
+    full.assign(sandbox_path).append("/").append(in_sandbox);
+  }
+};
+
 // <cid>/persist.json below the sandbox directory, opened without following
 // a symlink anywhere on the way (one openat2; two opens without it).
-Result<sys::Fd> OpenContainerFile(sys::Env* env, const sys::Fd& sandbox_dir,
-                                  const std::string& cid) {
-  auto fd = env->OpenAt2(sandbox_dir, cid + "/" + kPersistFile, O_RDONLY, 0,
+Result<sys::Fd> OpenContainerFile(sys::Env* env, const sys::Fd& sandbox_dir, const std::string& cid,
+                                  const ContainerPaths& paths) {
+  auto fd = env->OpenAt2(sandbox_dir, paths.in_sandbox, O_RDONLY, 0,
                          sys::kResolveNoSymlinks | sys::kResolveBeneath);
   const int err = fd.ok() ? 0 : fd.status().err();
   if (err != ENOSYS && err != EPERM && err != EINVAL) return fd;
@@ -79,11 +91,12 @@ Result<sys::Fd> OpenContainerFile(sys::Env* env, const sys::Fd& sandbox_dir,
   return env->OpenAt(dir, kPersistFile, O_RDONLY | O_NOFOLLOW);
 }
 
+// REQUIRES: `paths` were Set for `cid`.
 Result<ContainerState> LoadContainerAt(sys::Env* env, const sys::Fd& sandbox_dir,
-                                       const std::string& sid_path, const std::string& cid,
+                                       const std::string& cid, const ContainerPaths& paths,
                                        bool* missing) {
   *missing = false;
-  auto fd = OpenContainerFile(env, sandbox_dir, cid);
+  auto fd = OpenContainerFile(env, sandbox_dir, cid, paths);
   if (!fd.ok()) {
     if (fd.status().err() != ENOENT) return fd.status();
     *missing = true;
@@ -91,7 +104,7 @@ Result<ContainerState> LoadContainerAt(sys::Env* env, const sys::Fd& sandbox_dir
   }
   ASSIGN_OR_RETURN(std::string text, env->ReadAll(*fd, kMaxDocument));
   fd->Reset();
-  return DecodeContainer(text, sid_path + "/" + cid + "/" + kPersistFile);
+  return DecodeContainer(text, paths.full);
 }
 
 }  // namespace
@@ -152,17 +165,21 @@ Result<SandboxRecord> StateStore::LoadSandbox(const std::string& sid) {
   ASSIGN_OR_RETURN(record.sandbox, DecodeSandbox(*text, path));
 
   ASSIGN_OR_RETURN(auto entries, env_->ReadDir(dir));
-  for (const auto& e : entries) {
+  const std::string sandbox_path = SandboxDir(sid);
+  ContainerPaths paths;
+  for (auto& e : entries) {
     if (e.type != DT_DIR && e.type != DT_UNKNOWN) continue;
     // Only valid ids can be containers; anything else is not ours to read.
     if (!ValidateId("container", e.name).ok()) continue;
     bool missing = false;
-    auto state = LoadContainerAt(env_, dir, SandboxDir(sid), e.name, &missing);
+    paths.Set(sandbox_path, e.name);
+    auto state = LoadContainerAt(env_, dir, e.name, paths, &missing);
     if (missing) continue;
     // A non-directory of DT_UNKNOWN type fails to open as a directory.
     if (!state.ok() && state.status().err() == ENOTDIR) continue;
     if (!state.ok()) return state.status();
-    record.containers.emplace_hint(record.containers.end(), e.name, std::move(state).value());
+    record.containers.emplace_hint(record.containers.end(), std::move(e.name),
+                                   std::move(state).value());
   }
   return record;
 }
@@ -180,7 +197,9 @@ Result<ContainerState> StateStore::LoadContainer(const std::string& sid, const s
   RETURN_IF_ERROR(ValidateId("container", cid));
   ASSIGN_OR_RETURN(sys::Fd dir, OpenSandboxDir(sid));
   bool missing = false;
-  auto state = LoadContainerAt(env_, dir, SandboxDir(sid), cid, &missing);
+  ContainerPaths paths;
+  paths.Set(SandboxDir(sid), cid);
+  auto state = LoadContainerAt(env_, dir, cid, paths, &missing);
   if (missing) return NotFoundError(ContainerMissing(sid, cid));
   return state;
 }
