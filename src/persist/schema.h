@@ -22,9 +22,10 @@
 //
 // Two interfaces: the codec the store uses (Decode*/Encode*: text in, text
 // out, RapidJSON inside, schema_decode.cc and schema_fast.cc), and a DOM one
-// over nlohmann's ordered_json for callers that want a document to look at or print (the
-// CLI, tests, fuzzers). The DOM one is the codec underneath (the document is
-// serialized and re-read), so both accept, refuse and write the same.
+// over nlohmann's ordered_json for callers that want a document to look at
+// or print (the CLI, tests, fuzzers). The DOM one is the codec underneath
+// (the document is serialized and re-read), so both accept, refuse and
+// write the same.
 //
 // Go conventions kept: a nil slice is `null`, time.Time is RFC 3339 with the
 // zero time "0001-01-01T00:00:00Z" (mapped to an empty start_time), and

@@ -183,8 +183,9 @@ TEST_F(WatchBatchApplyTest, LaterBatchesFillADirectoryAnEarlierOneMade) {
 }
 
 TEST_F(WatchBatchApplyTest, BatchesSentAtOnceAllLand) {
-  // The copier keeps several batches in flight; the agent runs them one at
-  // a time, each whole.
+  // The copier keeps several batches in flight: whatever order the agent
+  // runs them in (one at a time), none blocks another and each lands whole.
+  // That they do not overlap is not observable from here.
   ASSERT_OK(Batch({Dir("many")}));
   constexpr int kBatches = 6, kFiles = 40;
   std::vector<Status> results(kBatches);
